@@ -1,0 +1,326 @@
+"""The catalogue of diagnostic codes: one entry per problem the compiler can report.
+
+Codes are never reused.  The long explanation of each code is a Markdown file under
+``docs/codes/`` (``funnelc explain CODE`` prints it); a test keeps this table and that folder
+in step.  Message templates use ``str.format`` fields filled from the diagnostic's ``args``,
+so the same diagnostic can be rendered in another language by swapping the catalogue.
+
+Numbering: F0xx syntax, F1xx names and references, F2xx pipeline structure, F3xx the stage
+graph, F4xx values, F5xx files and imports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from funnelc.diagnostics import Diagnostic, Label, Severity
+from funnelc.source import Span
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    code: str
+    name: str
+    summary: str
+    message: str
+    help: str | None = None
+    severity: Severity = Severity.ERROR
+
+
+_CODES: tuple[Code, ...] = (
+    # --- syntax -------------------------------------------------------------------------
+    Code(
+        "F001",
+        "syntax-error",
+        "the text does not follow the grammar of the language",
+        "{detail}",
+        "{hint}",
+    ),
+    Code(
+        "F002",
+        "invalid-character",
+        "a character that cannot start any token",
+        "unexpected character `{char}`",
+        "{hint}",
+    ),
+    Code(
+        "F003",
+        "unterminated-string",
+        "a string is opened but never closed",
+        "this string is never closed",
+        'close it with `"` on the same line, or use `"""` for a multi-line string',
+    ),
+    Code(
+        "F004",
+        "invalid-escape",
+        "a backslash sequence a string does not understand",
+        "invalid escape sequence `{escape}`",
+        'write `\\\\` for a backslash; the escapes are \\" \\\\ \\n \\t \\uXXXX',
+    ),
+    # --- names and references -----------------------------------------------------------
+    Code(
+        "F101",
+        "duplicate-definition",
+        "two things of the same kind share an id",
+        "{kind} `{name}` is defined more than once",
+        "ids are machine keys used by CRMs and outputs, so each must be unique; rename one",
+    ),
+    Code(
+        "F102",
+        "unknown-stage",
+        "a reference to a stage that does not exist",
+        "unknown stage `{name}`{where}",
+        "{hint}",
+    ),
+    Code(
+        "F103",
+        "unknown-field",
+        "a reference to a field that is not declared",
+        "unknown field `{name}`",
+        "{hint}",
+    ),
+    Code(
+        "F104",
+        "unknown-loss-reason",
+        "a reference to a loss reason that is not declared",
+        "unknown loss reason `{name}`",
+        "{hint}",
+    ),
+    Code(
+        "F105",
+        "unknown-pipeline",
+        "a reference to a pipeline that is not in the build",
+        "unknown pipeline `{name}`",
+        "{hint}",
+    ),
+    Code(
+        "F106",
+        "unknown-field-type",
+        "a field type the language does not have",
+        "unknown field type `{name}`",
+        "{hint}",
+    ),
+    Code(
+        "F107",
+        "duplicate-attribute",
+        "a stage attribute that may appear once appears twice",
+        "`{attr}` is given more than once for `{owner}`",
+        "keep one; a stage has one {attr}",
+    ),
+    # --- pipeline structure -------------------------------------------------------------
+    Code(
+        "F201",
+        "no-deal-stages",
+        "a pipeline whose deal phase has no open stage",
+        "pipeline `{pipeline}` has no deal stages",
+        "add at least one `stage` to its `deal {{ ... }}` block",
+    ),
+    Code(
+        "F202",
+        "no-won-outcome",
+        "a pipeline with no won outcome",
+        "pipeline `{pipeline}` has no won outcome",
+        'add `won <id> "<name>"` to its deal phase (M12)',
+    ),
+    Code(
+        "F203",
+        "no-lost-outcome",
+        "a pipeline with no lost outcome",
+        "pipeline `{pipeline}` has no lost outcome",
+        'add `lost <id> "<name>"` to its deal phase (M11, M12)',
+    ),
+    Code(
+        "F204",
+        "sla-without-timeout",
+        "an SLA that says nothing about where the deal goes",
+        "stage `{stage}` has an SLA but no timeout target",
+        "add `timeout -> <stage>` to the pipeline (usually the pit) or to this stage",
+    ),
+    Code(
+        "F205",
+        "revive-not-from-lost",
+        "a revival edge that starts anywhere but a lost outcome",
+        "a revival must start at a lost outcome, but `{stage}` is {kind}",
+        "revive from the pit or another `lost` outcome (M7)",
+    ),
+    Code(
+        "F206",
+        "revive-not-into-lead",
+        "a revival edge that does not re-enter the lead phase",
+        "a revival must end in a lead phase, but `{stage}` is {where}",
+        "{hint}",
+    ),
+    Code(
+        "F207",
+        "edge-from-outcome",
+        "an explicit edge that leaves a won or lost outcome",
+        "outcome `{stage}` is final; an explicit edge cannot leave it",
+        "use `revive` to bring lost deals back, or `next` to start a deal in another pipeline",
+    ),
+    Code(
+        "F208",
+        "edge-deal-to-lead",
+        "an explicit edge from the deal phase back into the lead phase",
+        "an edge cannot go from the deal stage `{source}` back to the lead stage `{target}`",
+        "once sales has accepted a lead it stays a deal; lose it and `revive` it instead (M7, M8)",
+    ),
+    Code(
+        "F209",
+        "multiple-key-stages",
+        "more than one stage of a pipeline is marked `key`",
+        "pipeline `{pipeline}` has more than one key stage",
+        "keep `key` on the qualification stage only (M9)",
+    ),
+    Code(
+        "F210",
+        "next-same-pipeline",
+        "a `next` edge that stays in its own pipeline",
+        "`next` must start a deal in another pipeline, but `{target}` is in `{pipeline}`",
+        "use an explicit edge for moves inside a pipeline (M13)",
+    ),
+    Code(
+        "F211",
+        "empty-lead-phase",
+        "a lead phase with no stages",
+        "the lead phase of `{pipeline}` has no stages",
+        "add a `stage` to the `lead {{ ... }}` block or remove the block",
+    ),
+    Code(
+        "F212",
+        "self-edge",
+        "an edge from a stage to itself",
+        "an edge from `{stage}` to itself does nothing",
+        "remove it",
+    ),
+    Code(
+        "F213",
+        "timeout-to-self",
+        "an SLA whose timeout target is its own stage",
+        "stage `{stage}` times out into itself",
+        "point the timeout at the pit",
+    ),
+    Code(
+        "F214",
+        "next-from-non-won",
+        "`next` on a stage that is not a won outcome",
+        "`next` is only allowed on a won outcome, but `{stage}` is not one",
+        "a new deal in another pipeline starts when this one is won (M13)",
+    ),
+    # --- the stage graph ----------------------------------------------------------------
+    Code(
+        "F301",
+        "unreachable-stage",
+        "an open stage no deal can reach from the pipeline's entry",
+        "stage `{stage}` cannot be reached from the entry `{entry}`",
+        "{hint}",
+    ),
+    Code(
+        "F302",
+        "no-path-to-won",
+        "an open stage from which no won outcome can be reached",
+        "no won outcome can be reached from stage `{stage}`",
+        "give it a way forward: an explicit edge or a `then` towards the won outcome",
+    ),
+    # --- values ---------------------------------------------------------------------------
+    Code(
+        "F401",
+        "probability-out-of-range",
+        "a probability below 0 % or above 100 %",
+        "probability {value}% is outside 0–100 %",
+        None,
+    ),
+    Code(
+        "F402",
+        "zero-duration",
+        "a duration of zero",
+        "a duration of zero is never satisfied",
+        "give a positive length such as `1d`",
+    ),
+    Code(
+        "F403",
+        "invalid-colour",
+        "a colour that is not `#RGB`, `#RRGGBB` or a known name",
+        "invalid colour `{value}`",
+        "{hint}",
+    ),
+    # --- files and imports ----------------------------------------------------------------
+    Code(
+        "F501",
+        "import-cycle",
+        "files that import each other in a cycle",
+        "import cycle: {cycle}",
+        "move the shared declarations into a file both import",
+    ),
+    Code(
+        "F502",
+        "import-not-found",
+        "an import of a file that does not exist",
+        "cannot find imported file `{path}`",
+        "{hint}",
+    ),
+    Code(
+        "F503",
+        "import-outside-root",
+        "an import that leaves the project's directory tree",
+        "import `{path}` leaves the directory `{root}`",
+        "keep shared files inside the project, e.g. `shared/common.funnel`",
+    ),
+    Code(
+        "F504",
+        "unreadable-file",
+        "a file that cannot be read as UTF-8 text",
+        "cannot read `{path}`: {reason}",
+        None,
+    ),
+    Code(
+        "F505",
+        "no-input-files",
+        "nothing to compile",
+        "no `.funnel` files found in {paths}",
+        "pass a file or a directory that contains some",
+    ),
+)
+
+CODES: dict[str, Code] = {c.code: c for c in _CODES}
+BY_NAME: dict[str, Code] = {c.name: c for c in _CODES}
+
+
+def lookup(code_or_name: str) -> Code | None:
+    key = code_or_name.strip()
+    return CODES.get(key.upper()) or BY_NAME.get(key.lower())
+
+
+def make(
+    code: str,
+    span: Span | None,
+    *,
+    labels: Iterable[Label] = (),
+    notes: Iterable[str] = (),
+    help: str | None = None,
+    severity: Severity | None = None,
+    **args: str,
+) -> Diagnostic:
+    """Build the diagnostic for ``code`` with its message filled from ``args``.
+
+    ``help`` overrides the catalogue's help line; a help template whose fields are missing or
+    empty (``{hint}`` with no hint) is left out rather than shown half-filled.
+    """
+    entry = CODES[code]
+    message = entry.message.format(**args)
+    help_line = help
+    if help_line is None and entry.help is not None:
+        try:
+            help_line = entry.help.format(**args) or None
+        except KeyError:
+            help_line = None
+    return Diagnostic(
+        code=code,
+        severity=severity or entry.severity,
+        message=message,
+        span=span,
+        labels=tuple(labels),
+        notes=tuple(notes),
+        help=help_line,
+        args=dict(args),
+    )

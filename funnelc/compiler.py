@@ -1,0 +1,90 @@
+"""The driver: runs the passes in order and stops after the first pass that found errors.
+
+    read + parse + lower (``loader``) → resolve → validate → [lint] → emit (``build``)
+
+Stopping early keeps diagnostics honest: a file that does not parse would otherwise cause a
+cascade of "unknown stage" errors in the files that refer to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from funnelc.diagnostics import Diagnostic, has_errors, sorted_diagnostics
+from funnelc.loader import Loaded, load_texts
+from funnelc.loader import load as load_files
+from funnelc.model import Project
+from funnelc.resolve import resolve
+from funnelc.source import SourceFile
+from funnelc.validate import validate
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What a compilation produced: the project (``None`` if it could not be built),
+    every diagnostic in a stable order, and the sources they point into."""
+
+    project: Project | None
+    diagnostics: tuple[Diagnostic, ...]
+    sources: Mapping[str, SourceFile]
+
+    @property
+    def ok(self) -> bool:
+        return self.project is not None and not has_errors(self.diagnostics)
+
+
+class CompileError(Exception):
+    """Raised by :func:`load` when the input has errors; carries the diagnostics."""
+
+    def __init__(self, result: Result) -> None:
+        self.result = result
+        first = next((d for d in result.diagnostics if d.is_error), None)
+        where = ""
+        if first is not None and first.span is not None:
+            pos = result.sources[first.span.path].position(first.span.start)
+            where = f"{first.span.path}:{pos.line}:{pos.column}: "
+        message = f"{where}{first.code}: {first.message}" if first else "compilation failed"
+        super().__init__(message)
+
+    @property
+    def diagnostics(self) -> tuple[Diagnostic, ...]:
+        return self.result.diagnostics
+
+
+def _run(loaded: Loaded) -> Result:
+    diagnostics = list(loaded.diagnostics)
+    if has_errors(diagnostics):
+        return Result(None, tuple(sorted_diagnostics(diagnostics)), loaded.sources)
+    project, resolve_diagnostics = resolve(loaded.modules, loaded.imports)
+    diagnostics.extend(resolve_diagnostics)
+    if not has_errors(diagnostics):
+        diagnostics.extend(validate(project))
+    ok = not has_errors(diagnostics)
+    return Result(project if ok else None, tuple(sorted_diagnostics(diagnostics)), loaded.sources)
+
+
+def compile(paths: Sequence[str | Path] | str | Path) -> Result:
+    """Compile the ``.funnel`` files named by ``paths`` (files or directories)."""
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    return _run(load_files([Path(p) for p in paths]))
+
+
+def compile_text(text: str, path: str = "<input>.funnel") -> Result:
+    """Compile one in-memory file (imports are not followed)."""
+    return _run(load_texts({path: text}))
+
+
+def compile_texts(texts: Mapping[str, str]) -> Result:
+    """Compile several in-memory files; an import may name another key of ``texts``."""
+    return _run(load_texts(dict(texts)))
+
+
+def load(paths: Sequence[str | Path] | str | Path) -> Project:
+    """Compile and return the project, or raise :class:`CompileError`."""
+    result = compile(paths)
+    if not result.ok or result.project is None:
+        raise CompileError(result)
+    return result.project

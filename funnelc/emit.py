@@ -1,0 +1,71 @@
+"""Pass 5, emit: the registry of output targets and the contract every target follows.
+
+Targets live in the top-level ``targets/`` folder of the repository, installed as
+``funnelc.targets``.  They are registered here by name and imported only when asked for, so a
+``funnelc check`` never pays for graphviz or jsonschema.  A target turns one pipeline of a
+resolved project into one or more files; it never writes them itself (``funnelc.build``
+writes everything atomically once every target has succeeded).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from funnelc.diagnostics import Diagnostic
+from funnelc.model import Pipeline, Project
+
+
+@dataclass(frozen=True, slots=True)
+class EmitOptions:
+    """Options every target may read.
+
+    ``renderer`` picks the Graphviz program for ``svg`` (``pure`` — the bundled graphviz-pure,
+    the default — or ``system`` — the ``dot`` on ``PATH``); ``render_timeout`` bounds one
+    pipeline's layout in seconds; ``target_options`` holds each target's table from the
+    project config (``[targets.<name>]``), passed through untouched.
+    """
+
+    renderer: str = "pure"
+    render_timeout: float = 60.0
+    validate_output: bool = False
+    target_options: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Emitted:
+    """The files a target produced for one pipeline, keyed by file name (no directory)."""
+
+    files: Mapping[str, bytes]
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+class Target(Protocol):
+    """What a module in ``targets/`` exposes as ``TARGET``."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    def emit(self, project: Project, pipeline: Pipeline, options: EmitOptions) -> Emitted: ...
+
+
+# name → module under funnelc.targets (imported lazily)
+REGISTRY: dict[str, str] = {
+    "json": "funnelc.targets.json_model",
+    "dot": "funnelc.targets.dot",
+    "svg": "funnelc.targets.svg",
+}
+
+DEFAULT_TARGETS: tuple[str, ...] = ("json", "dot", "svg")
+
+
+def get_target(name: str) -> Target:
+    """The target called ``name``; raises ``KeyError`` for an unknown name."""
+    module = importlib.import_module(REGISTRY[name])
+    target: Target = module.TARGET
+    return target

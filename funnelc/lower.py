@@ -1,0 +1,439 @@
+"""Pass 2, lower: Lark tree → immutable :class:`~funnelc.model.Module`, plus diagnostics.
+
+This is the only module that touches Lark trees.  It decodes strings, reads durations,
+percentages and colours, checks the values that need no context (a zero duration, a
+probability over 100 %, an unknown field type, an attribute given twice) and records a span
+for every node.  Names are not looked up here; that is ``resolve``'s job.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from dataclasses import dataclass, field, replace
+
+from lark import Token, Tree
+
+from funnelc import codes
+from funnelc.diagnostics import Diagnostic, Label, did_you_mean
+from funnelc.model import (
+    FIELD_TYPES,
+    Duration,
+    DurationUnit,
+    ExplicitEdge,
+    Field,
+    FieldType,
+    Ident,
+    Import,
+    LeadPhase,
+    LossReason,
+    Module,
+    Phase,
+    Pipeline,
+    Ref,
+    Revive,
+    Stage,
+    StageKind,
+    Text,
+)
+from funnelc.parse import ParseResult
+from funnelc.source import SourceFile, Span
+
+_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "0": "\0"}
+_ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.S)
+_DURATION = re.compile(r"([0-9]+)(min|bd|h|d|w)")
+_HEX_COLOUR = re.compile(r"#([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})")
+
+NAMED_COLOURS: dict[str, str] = {
+    "black": "#000000",
+    "white": "#ffffff",
+    "gray": "#808080",
+    "grey": "#808080",
+    "silver": "#c0c0c0",
+    "red": "#ff0000",
+    "maroon": "#800000",
+    "orange": "#ffa500",
+    "yellow": "#ffff00",
+    "olive": "#808000",
+    "lime": "#00ff00",
+    "green": "#008000",
+    "teal": "#008080",
+    "aqua": "#00ffff",
+    "cyan": "#00ffff",
+    "blue": "#0000ff",
+    "navy": "#000080",
+    "purple": "#800080",
+    "fuchsia": "#ff00ff",
+    "magenta": "#ff00ff",
+    "pink": "#ffc0cb",
+    "brown": "#a52a2a",
+}
+"""Colour names accepted besides hex codes (the CSS basic palette plus a few common ones)."""
+
+_UNITS = {u.value: u for u in DurationUnit}
+
+
+@dataclass
+class _Lowerer:
+    source: SourceFile
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    # ---- leaves ----------------------------------------------------------------------------
+    def span(self, node: Tree[Token] | Token) -> Span:
+        if isinstance(node, Token):
+            start = node.start_pos or 0
+            end = node.end_pos if node.end_pos is not None else start
+            return self.source.span(start, end)
+        meta = node.meta
+        if meta.empty:
+            return self.source.span(0, 0)
+        return self.source.span(meta.start_pos, meta.end_pos)
+
+    def ident(self, token: Token) -> Ident:
+        return Ident(str(token), self.span(token))
+
+    def ref(self, node: Tree[Token] | Token) -> Ref:
+        if isinstance(node, Token):
+            return Ref(str(node), self.span(node))
+        parts = [str(t) for t in node.children if isinstance(t, Token)]
+        if len(parts) == 2:
+            return Ref(parts[1], self.span(node), pipeline=parts[0])
+        return Ref(parts[0], self.span(node))
+
+    def text(self, node: Tree[Token]) -> Text:
+        token = node.children[0]
+        assert isinstance(token, Token)
+        raw = str(token)
+        base = token.start_pos or 0
+        if token.type == "LONG_STRING":
+            body, offset = raw[3:-3], 3
+        else:
+            body, offset = raw[1:-1], 1
+        value = self.unescape(body, base + offset)
+        if token.type == "LONG_STRING":
+            value = _dedent_block(value)
+        return Text(value, self.span(token))
+
+    def unescape(self, body: str, base: int) -> str:
+        def replace(match: re.Match[str]) -> str:
+            escape = match.group(1)
+            if escape in _ESCAPES:
+                return _ESCAPES[escape]
+            if escape[0] in "uU" and len(escape) > 1:
+                code = int(escape[1:], 16)
+                if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF:
+                    return chr(code)
+            if escape == "\n":
+                return ""  # a backslash at the end of a line continues it
+            start = base + match.start()
+            self.diagnostics.append(
+                codes.make(
+                    "F004",
+                    self.source.span(start, start + len(match.group(0))),
+                    escape=match.group(0),
+                )
+            )
+            return match.group(0)
+
+        return _ESCAPE.sub(replace, body) if "\\" in body else body
+
+    def duration(self, token: Token) -> Duration:
+        match = _DURATION.fullmatch(str(token))
+        assert match is not None, token
+        value = int(match.group(1))
+        result = Duration(value, _UNITS[match.group(2)], self.span(token))
+        if value == 0:
+            self.diagnostics.append(codes.make("F402", result.span))
+        return result
+
+    def probability(self, token: Token) -> int:
+        value = int(str(token).rstrip("%"))
+        if not 0 <= value <= 100:
+            self.diagnostics.append(codes.make("F401", self.span(token), value=str(value)))
+        return value
+
+    def colour(self, node: Tree[Token]) -> Text:
+        raw = self.text(node.children[0])  # type: ignore[arg-type]
+        value = raw.value.strip().lower()
+        if _HEX_COLOUR.fullmatch(value):
+            if len(value) == 4:
+                value = "#" + "".join(c * 2 for c in value[1:])
+            return Text(value, raw.span)
+        if value in NAMED_COLOURS:
+            return Text(NAMED_COLOURS[value], raw.span)
+        guess = did_you_mean(value, NAMED_COLOURS)
+        hint = (
+            f"did you mean `{guess}`?"
+            if guess
+            else "write a hex code such as `#2e7d32`, or a name such as `green`"
+        )
+        self.diagnostics.append(codes.make("F403", raw.span, value=raw.value, hint=hint))
+        return raw
+
+    # ---- declarations ----------------------------------------------------------------------
+    def field_decl(self, node: Tree[Token]) -> Field:
+        id_token, name_node, type_node = node.children
+        assert isinstance(id_token, Token) and isinstance(type_node, Tree)
+        kind_token = type_node.children[0]
+        assert isinstance(kind_token, Token)
+        options: tuple[str, ...] = ()
+        if len(type_node.children) > 1:
+            options_node = type_node.children[1]
+            assert isinstance(options_node, Tree)
+            options = tuple(self.text(o).value for o in options_node.children)  # type: ignore[arg-type]
+        kind = str(kind_token)
+        if kind not in FIELD_TYPES:
+            guess = did_you_mean(kind, FIELD_TYPES)
+            hint = f"did you mean `{guess}`?" if guess else "types are " + ", ".join(FIELD_TYPES)
+            self.diagnostics.append(codes.make("F106", self.span(kind_token), name=kind, hint=hint))
+        elif options and kind not in ("choice", "multichoice"):
+            self.diagnostics.append(
+                codes.make(
+                    "F106",
+                    self.span(type_node),
+                    name=f"{kind}(…)",
+                    hint="only `choice` and `multichoice` take a list of options",
+                )
+            )
+        elif kind in ("choice", "multichoice") and not options:
+            self.diagnostics.append(
+                codes.make(
+                    "F106",
+                    self.span(type_node),
+                    name=kind,
+                    hint=f'`{kind}` needs its options: `{kind}("A", "B")`',
+                )
+            )
+        return Field(
+            id=self.ident(id_token),
+            name=self.text(name_node),  # type: ignore[arg-type]
+            type=FieldType(kind, options, self.span(type_node)),
+            span=self.span(node),
+        )
+
+    def reason_decl(self, node: Tree[Token]) -> LossReason:
+        id_token, name_node = node.children
+        assert isinstance(id_token, Token)
+        return LossReason(self.ident(id_token), self.text(name_node), self.span(node))  # type: ignore[arg-type]
+
+    # ---- stages ------------------------------------------------------------------------------
+    def once(self, seen: dict[str, Span], attr: str, node: Tree[Token], owner: str) -> None:
+        span = self.span(node)
+        if attr in seen:
+            self.diagnostics.append(
+                codes.make(
+                    "F107",
+                    span,
+                    labels=(Label(seen[attr], "first given here"),),
+                    attr=attr,
+                    owner=owner,
+                )
+            )
+        else:
+            seen[attr] = span
+
+    def stage(self, node: Tree[Token], phase: Phase, kind: StageKind) -> Stage:
+        children = list(node.children)
+        id_token = children.pop(0)
+        name_node = children.pop(0)
+        assert isinstance(id_token, Token) and isinstance(name_node, Tree)
+        ident = self.ident(id_token)
+        attrs: dict[str, object] = {}
+        key = False
+        exits: list[Text] = []
+        tasks: list[Text] = []
+        requires: list[Ref] = []
+        reasons: list[Ref] = []
+        seen: dict[str, Span] = {}
+        for child in children:
+            assert isinstance(child, Tree)
+            if child.data == "key":
+                key = True
+                continue
+            for attr in child.children:
+                assert isinstance(attr, Tree)
+                name = str(attr.data)
+                args = attr.children
+                if name == "exit":
+                    exits.append(self.text(args[0]))  # type: ignore[arg-type]
+                elif name == "task":
+                    tasks.append(self.text(args[0]))  # type: ignore[arg-type]
+                elif name == "requires":
+                    requires.extend(self.ref(a) for a in args)
+                elif name == "reasons":
+                    reasons.extend(self.ref(a) for a in args)
+                else:
+                    self.once(
+                        seen, "timeout" if name == "stage_timeout" else name, attr, ident.name
+                    )
+                    if name == "goal":
+                        attrs["goal"] = self.text(args[0])  # type: ignore[arg-type]
+                    elif name == "sla":
+                        attrs["sla"] = self.duration(args[0])  # type: ignore[arg-type]
+                    elif name == "probability":
+                        attrs["probability"] = self.probability(args[0])  # type: ignore[arg-type]
+                    elif name == "color":
+                        attrs["color"] = self.colour(attr)
+                    elif name == "stage_timeout":
+                        attrs["timeout"] = self.ref(args[0])
+                    elif name == "then":
+                        attrs["then"] = self.ref(args[0])
+                    elif name == "next":
+                        attrs["next"] = self.ref(args[0])
+        return Stage(
+            id=ident,
+            name=self.text(name_node),
+            phase=phase,
+            kind=kind,
+            span=self.span(node),
+            key=key,
+            exits=tuple(exits),
+            tasks=tuple(tasks),
+            requires=tuple(requires),
+            reasons=tuple(reasons),
+            **attrs,  # type: ignore[arg-type]
+        )
+
+    def phase_block(self, node: Tree[Token], phase: Phase) -> tuple[list[Stage], LeadPhase | None]:
+        stages: list[Stage] = []
+        definition: Text | None = None
+        accept: list[Text] = []
+        seen: dict[str, Span] = {}
+        for child in node.children:
+            assert isinstance(child, Tree)
+            if child.data == "stage":
+                stages.append(self.stage(child, phase, StageKind.OPEN))
+            elif child.data == "won":
+                stages.append(self.stage(child, phase, StageKind.WON))
+            elif child.data == "lost":
+                stages.append(self.stage(child, phase, StageKind.LOST))
+            elif child.data == "definition":
+                self.once(seen, "definition", child, "the lead phase")
+                definition = self.text(child.children[0])  # type: ignore[arg-type]
+            elif child.data == "accept":
+                accept.append(self.text(child.children[0]))  # type: ignore[arg-type]
+        lead = (
+            LeadPhase(self.span(node), definition=definition, accept=tuple(accept))
+            if phase is Phase.LEAD
+            else None
+        )
+        return stages, lead
+
+    # ---- pipelines ---------------------------------------------------------------------------
+    def pipeline(self, node: Tree[Token]) -> Pipeline:
+        id_token, name_node, *items = node.children
+        assert isinstance(id_token, Token) and isinstance(name_node, Tree)
+        ident = self.ident(id_token)
+        fields: list[Field] = []
+        reasons: list[LossReason] = []
+        lead: LeadPhase | None = None
+        lead_stages: list[Stage] = []
+        deal_stages: list[Stage] = []
+        edges: list[ExplicitEdge] = []
+        revives: list[Revive] = []
+        attrs: dict[str, object] = {}
+        seen: dict[str, Span] = {}
+        for item in items:
+            assert isinstance(item, Tree)
+            kind = item.data
+            if kind == "segment":
+                self.once(seen, "segment", item, ident.name)
+                attrs["segment"] = self.text(item.children[0])  # type: ignore[arg-type]
+            elif kind == "field_decl":
+                fields.append(self.field_decl(item))
+            elif kind == "reason_decl":
+                reasons.append(self.reason_decl(item))
+            elif kind == "lead_block":
+                self.once(seen, "lead", item, ident.name)
+                more, lead = self.phase_block(item, Phase.LEAD)
+                lead_stages.extend(more)
+            elif kind == "deal_block":
+                self.once(seen, "deal", item, ident.name)
+                more, _ = self.phase_block(item, Phase.DEAL)
+                deal_stages.extend(more)
+            elif kind == "default_timeout":
+                self.once(seen, "timeout", item, ident.name)
+                attrs["timeout"] = self.ref(item.children[0])
+            elif kind == "edge":
+                source, target, *label = item.children
+                edges.append(
+                    ExplicitEdge(
+                        source=self.ref(source),
+                        target=self.ref(target),
+                        span=self.span(item),
+                        label=self.text(label[0]) if label else None,  # type: ignore[arg-type]
+                    )
+                )
+            elif kind == "revive":
+                source, target, *rest = item.children
+                delay: Duration | None = None
+                label_text: Text | None = None
+                for extra in rest:
+                    assert isinstance(extra, Tree)
+                    if extra.data == "delay":
+                        delay = self.duration(extra.children[0])  # type: ignore[arg-type]
+                    else:
+                        label_text = self.text(extra)
+                revives.append(
+                    Revive(
+                        source=self.ref(source),
+                        target=self.ref(target),
+                        span=self.span(item),
+                        delay=delay,
+                        label=label_text,
+                    )
+                )
+        return Pipeline(
+            id=ident,
+            name=self.text(name_node),
+            span=self.span(node),
+            fields=tuple(fields),
+            reasons=tuple(reasons),
+            lead=lead,
+            stages=tuple(lead_stages + deal_stages),
+            edges=tuple(edges),
+            revives=tuple(revives),
+            **attrs,  # type: ignore[arg-type]
+        )
+
+    def module(self, tree: Tree[Token]) -> Module:
+        imports: list[Import] = []
+        fields: list[Field] = []
+        reasons: list[LossReason] = []
+        pipelines: list[Pipeline] = []
+        for item in tree.children:
+            assert isinstance(item, Tree)
+            if item.data == "import_decl":
+                imports.append(Import(self.text(item.children[0]), self.span(item)))  # type: ignore[arg-type]
+            elif item.data == "field_decl":
+                fields.append(self.field_decl(item))
+            elif item.data == "reason_decl":
+                reasons.append(self.reason_decl(item))
+            elif item.data == "pipeline":
+                pipelines.append(self.pipeline(item))
+        return Module(
+            path=self.source.path,
+            imports=tuple(imports),
+            fields=tuple(fields),
+            reasons=tuple(reasons),
+            pipelines=tuple(pipelines),
+        )
+
+
+def _dedent_block(value: str) -> str:
+    """A multi-line string loses the line break after its opening quotes, the indentation
+    common to its lines, and trailing blank space before its closing quotes."""
+    if value.startswith("\n"):
+        value = value[1:]
+    elif value.startswith("\r\n"):
+        value = value[2:]
+    return textwrap.dedent(value).rstrip()
+
+
+def lower(source: SourceFile, parsed: ParseResult) -> tuple[Module | None, list[Diagnostic]]:
+    """Lower a parsed file.  Returns no module when the file did not parse."""
+    if parsed.tree is None:
+        return None, list(parsed.diagnostics)
+    lowerer = _Lowerer(source)
+    module = lowerer.module(parsed.tree)
+    return replace(module, comments=parsed.comments), lowerer.diagnostics

@@ -1,0 +1,184 @@
+"""Showing diagnostics: the human format (rustc-style, with carets) and the JSON format.
+
+The human renderer draws the source line with a gutter and puts carets under the exact span.
+Columns on screen are not character counts: a tab is expanded to the next multiple of four,
+a wide (CJK, emoji) character takes two cells and a combining mark none, so the caret stays
+under the right letter for Cyrillic, tabs and emoji alike.  The ``file:line:col`` shown counts
+characters (code points), as editors do for UTF-8 text.
+
+Colour is added only when asked for (``color=True``); the CLI decides that from the terminal
+and ``NO_COLOR``.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+
+from funnelc.diagnostics import Diagnostic, Label, Severity
+from funnelc.source import SourceFile, Span
+
+TAB_WIDTH = 4
+
+_STYLE = {
+    "error": "\x1b[1;31m",
+    "warning": "\x1b[1;33m",
+    "info": "\x1b[1;36m",
+    "bold": "\x1b[1m",
+    "gutter": "\x1b[1;34m",
+    "secondary": "\x1b[1;34m",
+    "reset": "\x1b[0m",
+}
+
+
+def char_width(char: str) -> int:
+    if unicodedata.combining(char) or char in "\u200b\u200c\u200d\ufeff":
+        return 0
+    if unicodedata.east_asian_width(char) in ("W", "F"):
+        return 2
+    return 1
+
+
+def display_columns(line: str) -> list[int]:
+    """For each character index of ``line`` (and one past the end), its screen column."""
+    columns = [0]
+    current = 0
+    for char in line:
+        if char == "\t":
+            current += TAB_WIDTH - current % TAB_WIDTH
+        else:
+            current += char_width(char)
+        columns.append(current)
+    return columns
+
+
+def expand_line(line: str) -> str:
+    out: list[str] = []
+    current = 0
+    for char in line:
+        if char == "\t":
+            step = TAB_WIDTH - current % TAB_WIDTH
+            out.append(" " * step)
+            current += step
+        elif char.isprintable() or char_width(char) == 0:
+            out.append(char)
+            current += char_width(char)
+        else:
+            out.append("\ufffd")
+            current += 1
+    return "".join(out)
+
+
+class _Painter:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def __call__(self, style: str, text: str) -> str:
+        if not self.color or not text:
+            return text
+        return f"{_STYLE[style]}{text}{_STYLE['reset']}"
+
+
+def _underline(source: SourceFile, span: Span, mark: str) -> tuple[int, str, str]:
+    """(line number, the line as shown, the underline) for the first line of ``span``."""
+    start = source.position(span.start)
+    line = source.line_text(start.line)
+    columns = display_columns(line)
+    first = min(start.column - 1, len(line))
+    end = source.position(span.end)
+    last = min(end.column - 1, len(line)) if end.line == start.line else len(line)
+    left = columns[first]
+    width = max(columns[last] - left, 1)
+    return start.line, expand_line(line), " " * left + mark * width
+
+
+def render_human(
+    diagnostics: Iterable[Diagnostic], sources: Mapping[str, SourceFile], *, color: bool = False
+) -> str:
+    """All diagnostics in the human format, separated by blank lines."""
+    return "".join(render_one(d, sources, color=color) + "\n" for d in diagnostics)
+
+
+def render_one(d: Diagnostic, sources: Mapping[str, SourceFile], *, color: bool = False) -> str:
+    paint = _Painter(color)
+    severity = d.severity.value
+    lines = [f"{paint(severity, f'{severity}[{d.code}]')}{paint('bold', ': ' + d.message)}"]
+    source = sources.get(d.span.path) if d.span is not None else None
+    if d.span is not None and source is not None:
+        primary = source.position(d.span.start)
+        # The gutter is as wide as the largest line number shown.
+        shown = [(d.span, "", True)] + [
+            (label.span, label.message, False)
+            for label in d.labels
+            if label.span.path == d.span.path
+        ]
+        numbers = [source.position(span.start).line for span, _, _ in shown]
+        width = len(str(max(numbers)))
+        pad = " " * width
+        lines.append(f"{pad}{paint('gutter', '-->')} {d.span.path}:{primary.line}:{primary.column}")
+        lines.append(f"{pad} {paint('gutter', '|')}")
+        for span, message, is_primary in sorted(shown, key=lambda s: (s[0].start, not s[2])):
+            number, text, underline = _underline(source, span, "^" if is_primary else "-")
+            style = severity if is_primary else "secondary"
+            lines.append(f"{paint('gutter', f'{number:>{width}} |')} {text}".rstrip())
+            tail = f" {message}" if message else ""
+            lines.append(f"{pad} {paint('gutter', '|')} {paint(style, underline + tail)}".rstrip())
+        for label in d.labels:
+            if label.span.path != d.span.path and label.span.path in sources:
+                where = sources[label.span.path].position(label.span.start)
+                note = f"{label.message}: " if label.message else ""
+                lines.append(
+                    f"{pad} {paint('gutter', '=')} note: {note}{label.span.path}:{where.line}:{where.column}"
+                )
+        lines.append(f"{pad} {paint('gutter', '|')}")
+        prefix = f"{pad} {paint('gutter', '=')}"
+    else:
+        prefix = f" {paint('gutter', '=')}"
+    for note in d.notes:
+        lines.append(f"{prefix} {paint('bold', 'note')}: {note}")
+    if d.help:
+        lines.append(f"{prefix} {paint('bold', 'help')}: {d.help}")
+    return "\n".join(lines) + "\n"
+
+
+def summary(diagnostics: Sequence[Diagnostic]) -> str:
+    """``2 errors, 1 warning`` (empty when there is nothing to report)."""
+    parts = []
+    for severity, word in ((Severity.ERROR, "error"), (Severity.WARNING, "warning")):
+        count = sum(1 for d in diagnostics if d.severity is severity)
+        if count:
+            parts.append(f"{count} {word}{'s' if count != 1 else ''}")
+    return ", ".join(parts)
+
+
+def _location(source: SourceFile | None, span: Span) -> dict[str, object]:
+    result: dict[str, object] = {"file": span.path}
+    if source is not None:
+        start, end = source.position(span.start), source.position(span.end)
+        result["start"] = {"line": start.line, "column": start.column, "offset": span.start}
+        result["end"] = {"line": end.line, "column": end.column, "offset": span.end}
+    return result
+
+
+def diagnostic_dict(d: Diagnostic, sources: Mapping[str, SourceFile]) -> dict[str, object]:
+    """The stable JSON shape of a diagnostic (documented in ``docs/diagnostics.md``)."""
+    out: dict[str, object] = {
+        "code": d.code,
+        "severity": d.severity.value,
+        "message": d.message,
+        "location": _location(sources.get(d.span.path), d.span) if d.span else None,
+        "labels": [_label_dict(label, sources) for label in d.labels],
+        "notes": list(d.notes),
+        "help": d.help,
+    }
+    return out
+
+
+def _label_dict(label: Label, sources: Mapping[str, SourceFile]) -> dict[str, object]:
+    return {"message": label.message, **_location(sources.get(label.span.path), label.span)}
+
+
+def render_json(diagnostics: Iterable[Diagnostic], sources: Mapping[str, SourceFile]) -> str:
+    data = [diagnostic_dict(d, sources) for d in diagnostics]
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"

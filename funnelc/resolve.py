@@ -1,0 +1,468 @@
+"""Pass 3, resolve: modules → :class:`~funnelc.model.Project`, plus diagnostics.
+
+Resolution gives every pipeline the fields and loss reasons visible to it (its file's and its
+imports' file-level declarations, then its own), checks that every name refers to something,
+checks the structure a pipeline must have, and derives the typed edges of the stage graph.
+Graph-wide properties (reachability) are checked afterwards by ``validate``.
+
+Visibility: a pipeline sees the file-level declarations of its own file and of every file that
+file imports, directly or not.  Stages of other pipelines are reached as ``pipeline.stage``
+(only by ``next`` and ``revive``); every pipeline of the build can be named that way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+from funnelc import codes
+from funnelc.diagnostics import Diagnostic, Label, did_you_mean
+from funnelc.model import (
+    Edge,
+    EdgeKind,
+    Field,
+    Ident,
+    LossReason,
+    Module,
+    Phase,
+    Pipeline,
+    Project,
+    Ref,
+    Stage,
+    StageKey,
+    StageKind,
+)
+
+
+def _hint(name: str, candidates: Iterable[str], fallback: str = "") -> str:
+    guess = did_you_mean(name, candidates)
+    return f"did you mean `{guess}`?" if guess else fallback
+
+
+def _unique(
+    items: Iterable[tuple[Ident, str]], kind: str, diagnostics: list[Diagnostic]
+) -> dict[str, Ident]:
+    """First occurrence of each id; later ones are reported as duplicates."""
+    first: dict[str, Ident] = {}
+    for ident, _ in items:
+        if ident.name in first:
+            diagnostics.append(
+                codes.make(
+                    "F101",
+                    ident.span,
+                    labels=(Label(first[ident.name].span, "first defined here"),),
+                    kind=kind,
+                    name=ident.name,
+                )
+            )
+        else:
+            first[ident.name] = ident
+    return first
+
+
+def _closure(start: str, imports: dict[str, tuple[str, ...]]) -> list[str]:
+    """``start`` and everything it imports, imported files first (depth-first post-order)."""
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(path: str) -> None:
+        if path in seen:
+            return
+        seen.add(path)
+        for dep in imports.get(path, ()):
+            visit(dep)
+        order.append(path)
+
+    visit(start)
+    return order
+
+
+@dataclass
+class _Resolver:
+    modules: Sequence[Module]
+    imports: dict[str, tuple[str, ...]]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    pipelines: dict[str, Pipeline] = field(default_factory=dict)
+
+    def report(self, diagnostic: Diagnostic) -> None:
+        self.diagnostics.append(diagnostic)
+
+    # ---- declarations ------------------------------------------------------------------------
+    def visible(self, module: Module) -> tuple[tuple[Field, ...], tuple[LossReason, ...]]:
+        by_path = {m.path: m for m in self.modules}
+        fields: list[Field] = []
+        reasons: list[LossReason] = []
+        for path in _closure(module.path, self.imports):
+            if path in by_path:
+                fields.extend(by_path[path].fields)
+                reasons.extend(by_path[path].reasons)
+        return tuple(fields), tuple(reasons)
+
+    def with_declarations(self, module: Module, pipeline: Pipeline) -> Pipeline:
+        shared_fields, shared_reasons = self.visible(module)
+        fields = shared_fields + pipeline.fields
+        reasons = shared_reasons + pipeline.reasons
+        _unique(((f.id, "") for f in fields), "field", self.diagnostics)
+        _unique(((r.id, "") for r in reasons), "loss reason", self.diagnostics)
+        return replace(pipeline, fields=fields, reasons=reasons)
+
+    # ---- references --------------------------------------------------------------------------
+    def local_stage(self, pipeline: Pipeline, ref: Ref, role: str = "") -> Stage | None:
+        if ref.pipeline is not None and ref.pipeline != pipeline.id.name:
+            return self.foreign_stage(ref)
+        stage = pipeline.stage(ref.name)
+        if stage is None:
+            self.report(
+                codes.make(
+                    "F102",
+                    ref.span,
+                    name=ref.name,
+                    where=f" in pipeline `{pipeline.id.name}`",
+                    hint=_hint(ref.name, (s.id.name for s in pipeline.stages), role),
+                )
+            )
+        return stage
+
+    def foreign_stage(self, ref: Ref) -> Stage | None:
+        assert ref.pipeline is not None
+        other = self.pipelines.get(ref.pipeline)
+        if other is None:
+            self.report(
+                codes.make(
+                    "F105",
+                    ref.span,
+                    name=ref.pipeline,
+                    hint=_hint(
+                        ref.pipeline,
+                        self.pipelines,
+                        "pipelines from every file of the build can be named; "
+                        "is its file part of the build?",
+                    ),
+                )
+            )
+            return None
+        stage = other.stage(ref.name)
+        if stage is None:
+            self.report(
+                codes.make(
+                    "F102",
+                    ref.span,
+                    name=ref.name,
+                    where=f" in pipeline `{other.id.name}`",
+                    hint=_hint(ref.name, (s.id.name for s in other.stages)),
+                )
+            )
+        return stage
+
+    def check_fields(self, pipeline: Pipeline) -> None:
+        names = [f.id.name for f in pipeline.fields]
+        for stage in pipeline.stages:
+            for ref in stage.requires:
+                if pipeline.field(ref.name) is None:
+                    self.report(
+                        codes.make(
+                            "F103",
+                            ref.span,
+                            name=ref.name,
+                            hint=_hint(
+                                ref.name,
+                                names,
+                                f'declare it: `field {ref.name} "<name>" text`',
+                            ),
+                        )
+                    )
+
+    def check_reasons(self, pipeline: Pipeline) -> None:
+        names = {r.id.name for r in pipeline.reasons}
+        for stage in pipeline.stages:
+            for ref in stage.reasons:
+                if ref.name not in names:
+                    self.report(
+                        codes.make(
+                            "F104",
+                            ref.span,
+                            name=ref.name,
+                            hint=_hint(
+                                ref.name,
+                                names,
+                                f'declare it: `reason {ref.name} "<name>"`',
+                            ),
+                        )
+                    )
+
+    # ---- structure ---------------------------------------------------------------------------
+    def check_structure(self, p: Pipeline) -> None:
+        name = p.id.name
+        if not p.stages_in(Phase.DEAL):
+            self.report(codes.make("F201", p.id.span, pipeline=name))
+        if not any(s.kind is StageKind.WON for s in p.stages):
+            self.report(codes.make("F202", p.id.span, pipeline=name))
+        if not any(s.kind is StageKind.LOST for s in p.stages):
+            self.report(codes.make("F203", p.id.span, pipeline=name))
+        if p.lead is not None and not p.stages_in(Phase.LEAD):
+            self.report(codes.make("F211", p.lead.span, pipeline=name))
+        keys = [s for s in p.stages if s.key]
+        if len(keys) > 1:
+            for extra in keys[1:]:
+                self.report(
+                    codes.make(
+                        "F209",
+                        extra.id.span,
+                        labels=(Label(keys[0].id.span, "the first key stage"),),
+                        pipeline=name,
+                    )
+                )
+
+    # ---- edges -------------------------------------------------------------------------------
+    def edges(self, p: Pipeline) -> list[Edge]:
+        pid = p.id.name
+
+        def key(stage: Stage) -> StageKey:
+            return StageKey(pid, stage.id.name)
+
+        edges: list[Edge] = []
+        lead_open = p.stages_in(Phase.LEAD)
+        deal_open = p.stages_in(Phase.DEAL)
+        won = [s for s in p.stages if s.kind is StageKind.WON]
+        lead_lost = p.stages_in(Phase.LEAD, StageKind.LOST)
+        deal_lost = p.stages_in(Phase.DEAL, StageKind.LOST)
+        accept = tuple(t.value for t in p.lead.accept) if p.lead else ()
+
+        def forward(stage: Stage, default: list[tuple[EdgeKind, Stage]]) -> None:
+            if stage.then is not None:
+                target = self.local_stage(p, stage.then)
+                if target is None:
+                    return
+                if target is stage:
+                    self.report(codes.make("F212", stage.then.span, stage=stage.id.name))
+                    return
+                if stage.phase is Phase.DEAL and target.phase is Phase.LEAD:
+                    self.report(
+                        codes.make(
+                            "F208",
+                            stage.then.span,
+                            source=stage.id.name,
+                            target=target.id.name,
+                        )
+                    )
+                    return
+                kind = (
+                    EdgeKind.HANDOFF
+                    if stage.phase is Phase.LEAD and target.phase is Phase.DEAL
+                    else EdgeKind.WIN
+                    if target.kind is StageKind.WON
+                    else EdgeKind.LOSE
+                    if target.kind is StageKind.LOST
+                    else EdgeKind.ADVANCE
+                )
+                criteria = accept if kind is EdgeKind.HANDOFF else ()
+                edges.append(
+                    Edge(kind, key(stage), key(target), stage.then.span, criteria=criteria)
+                )
+                return
+            for kind, target in default:
+                criteria = accept if kind is EdgeKind.HANDOFF else ()
+                edges.append(Edge(kind, key(stage), key(target), stage.id.span, criteria=criteria))
+
+        for phase_stages in (lead_open, deal_open):
+            for index, stage in enumerate(phase_stages):
+                if index + 1 < len(phase_stages):
+                    forward(stage, [(EdgeKind.ADVANCE, phase_stages[index + 1])])
+                elif stage.phase is Phase.LEAD:
+                    forward(stage, [(EdgeKind.HANDOFF, deal_open[0])] if deal_open else [])
+                else:
+                    forward(stage, [(EdgeKind.WIN, w) for w in won])
+        for stage in lead_open:
+            for lost in lead_lost or deal_lost:
+                edges.append(Edge(EdgeKind.LOSE, key(stage), key(lost), stage.id.span))
+        for stage in deal_open:
+            for lost in deal_lost:
+                edges.append(Edge(EdgeKind.LOSE, key(stage), key(lost), stage.id.span))
+
+        for stage in p.open_stages:
+            if stage.sla is None:
+                continue
+            ref = stage.timeout or p.timeout
+            if ref is None:
+                self.report(
+                    codes.make(
+                        "F204",
+                        stage.sla.span,
+                        labels=(Label(stage.id.span, "this stage"),),
+                        stage=stage.id.name,
+                    )
+                )
+                continue
+            target = self.local_stage(p, ref)
+            if target is None:
+                continue
+            if target is stage:
+                self.report(codes.make("F213", ref.span, stage=stage.id.name))
+                continue
+            edges.append(
+                Edge(
+                    EdgeKind.TIMEOUT,
+                    key(stage),
+                    key(target),
+                    stage.sla.span,
+                    label=str(stage.sla),
+                    sla=stage.sla,
+                )
+            )
+        for stage in p.stages:
+            if stage.timeout is not None and stage.sla is None:
+                # A per-stage timeout target with no SLA: the target must still exist.
+                self.local_stage(p, stage.timeout)
+        if p.timeout is not None:
+            self.local_stage(p, p.timeout)
+
+        for explicit in p.edges:
+            source = self.local_stage(p, explicit.source)
+            target = self.local_stage(p, explicit.target)
+            if source is None or target is None:
+                continue
+            if source.is_outcome:
+                self.report(
+                    codes.make(
+                        "F207",
+                        explicit.source.span,
+                        labels=(
+                            Label(
+                                source.id.span,
+                                f"`{source.id.name}` is a {source.kind.value} outcome",
+                            ),
+                        ),
+                        stage=source.id.name,
+                    )
+                )
+                continue
+            if source is target:
+                self.report(codes.make("F212", explicit.span, stage=source.id.name))
+                continue
+            if source.phase is Phase.DEAL and target.phase is Phase.LEAD:
+                self.report(
+                    codes.make(
+                        "F208",
+                        explicit.span,
+                        source=source.id.name,
+                        target=target.id.name,
+                    )
+                )
+                continue
+            edges.append(
+                Edge(
+                    EdgeKind.EXPLICIT,
+                    key(source),
+                    key(target),
+                    explicit.span,
+                    label=explicit.label.value if explicit.label else None,
+                )
+            )
+
+        for revive in p.revives:
+            source = self.local_stage(p, revive.source)
+            target_pipeline = self.pipelines.get(revive.target.pipeline or pid)
+            target = self.local_stage(p, revive.target)
+            if source is None or target is None or target_pipeline is None:
+                continue
+            if source.kind is not StageKind.LOST:
+                self.report(
+                    codes.make(
+                        "F205",
+                        revive.source.span,
+                        stage=source.id.name,
+                        kind="an open stage" if source.is_open else "a won outcome",
+                    )
+                )
+                continue
+            if not _is_lead_entry(target_pipeline, target):
+                if target_pipeline.stages_in(Phase.LEAD):
+                    where = "an outcome" if target.is_outcome else "a deal stage"
+                    hint = "revive into a stage of the lead phase: marketing works revived deals"
+                else:
+                    entry = target_pipeline.entry
+                    where = "not the first stage of a pipeline without a lead phase"
+                    hint = (
+                        f"revive into `{entry.id.name}`, the pipeline's first stage"
+                        if entry
+                        else ""
+                    )
+                self.report(
+                    codes.make(
+                        "F206", revive.target.span, stage=str(revive.target), where=where, hint=hint
+                    )
+                )
+                continue
+            edges.append(
+                Edge(
+                    EdgeKind.REVIVE,
+                    key(source),
+                    StageKey(target_pipeline.id.name, target.id.name),
+                    revive.span,
+                    label=revive.label.value if revive.label else None,
+                    delay=revive.delay,
+                )
+            )
+
+        for stage in p.stages:
+            if stage.next is None:
+                continue
+            if stage.kind is not StageKind.WON:
+                self.report(
+                    codes.make(
+                        "F214",
+                        stage.next.span,
+                        stage=stage.id.name,
+                    )
+                )
+                continue
+            target_id = stage.next.pipeline or pid
+            target = self.local_stage(p, stage.next)
+            if target is None:
+                continue
+            if target_id == pid:
+                self.report(
+                    codes.make("F210", stage.next.span, target=str(stage.next), pipeline=pid)
+                )
+                continue
+            edges.append(
+                Edge(
+                    EdgeKind.NEXT,
+                    key(stage),
+                    StageKey(target_id, target.id.name),
+                    stage.next.span,
+                )
+            )
+        return edges
+
+
+def _is_lead_entry(pipeline: Pipeline, stage: Stage) -> bool:
+    """Whether a revival may end at ``stage``: an open lead stage, or the first stage of a
+    pipeline that has no lead phase."""
+    if pipeline.stages_in(Phase.LEAD):
+        return stage.is_open and stage.phase is Phase.LEAD
+    return stage is pipeline.entry
+
+
+def resolve(
+    modules: Sequence[Module], imports: dict[str, tuple[str, ...]]
+) -> tuple[Project, list[Diagnostic]]:
+    """Resolve the modules of one build into a project."""
+    resolver = _Resolver(modules, imports)
+    declared: list[Pipeline] = []
+    all_pipelines = [(m, p) for m in modules for p in m.pipelines]
+    first = _unique(((p.id, "") for _, p in all_pipelines), "pipeline", resolver.diagnostics)
+    for module, pipeline in all_pipelines:
+        if first[pipeline.id.name] is not pipeline.id:
+            continue
+        _unique(((s.id, "") for s in pipeline.stages), "stage", resolver.diagnostics)
+        resolved = resolver.with_declarations(module, pipeline)
+        declared.append(resolved)
+        resolver.pipelines[resolved.id.name] = resolved
+    edges: list[Edge] = []
+    for pipeline in declared:
+        resolver.check_structure(pipeline)
+        resolver.check_fields(pipeline)
+        resolver.check_reasons(pipeline)
+        edges.extend(resolver.edges(pipeline))
+    return Project(tuple(modules), tuple(declared), tuple(edges)), resolver.diagnostics

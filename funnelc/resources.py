@@ -1,0 +1,35 @@
+"""Locating the data files that ship with funnelc (grammar, code explanations, schemas).
+
+In a wheel they sit inside the package (``funnelc/grammar``, ``funnelc/codes_docs``); in a
+source checkout or an editable install they sit at the top of the repository (``grammar/``,
+``docs/codes/``), which is where contributors edit them.  Both layouts are tried, in that order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+_REPO = _PACKAGE.parent
+
+
+def _first_existing(*candidates: Path) -> Path:
+    for candidate in candidates:
+        if candidate.exists():
+            return candidate
+    return candidates[-1]
+
+
+def grammar_path() -> Path:
+    """The Lark grammar of the language."""
+    return _first_existing(_PACKAGE / "grammar" / "funnel.lark", _REPO / "grammar" / "funnel.lark")
+
+
+def codes_dir() -> Path:
+    """The folder of long explanations, one Markdown file per diagnostic code."""
+    return _first_existing(_PACKAGE / "codes_docs", _REPO / "docs" / "codes")
+
+
+def targets_dir() -> Path:
+    """The folder of the emitters (``targets/`` in the repository, ``funnelc/targets`` installed)."""
+    return _first_existing(_PACKAGE / "targets", _REPO / "targets")
