@@ -6,7 +6,7 @@ in step.  Message templates use ``str.format`` fields filled from the diagnostic
 so the same diagnostic can be rendered in another language by swapping the catalogue.
 
 Numbering: F0xx syntax, F1xx names and references, F2xx pipeline structure, F3xx the stage
-graph, F4xx values, F5xx files and imports.
+graph, F4xx values, F5xx files and imports, F6xx outputs and configuration.
 """
 
 from __future__ import annotations
@@ -279,6 +279,42 @@ _CODES: tuple[Code, ...] = (
         "nothing to compile",
         "no `.funnel` files found in {paths}",
         "pass a file or a directory that contains some",
+    ),
+    # --- outputs -------------------------------------------------------------------------
+    Code(
+        "F601",
+        "renderer-failed",
+        "the Graphviz layout program failed or could not be run",
+        "could not render pipeline `{pipeline}`: {reason}",
+        "{hint}",
+    ),
+    Code(
+        "F602",
+        "render-timeout",
+        "laying out a pipeline's diagram took longer than the time limit",
+        "rendering pipeline `{pipeline}` took longer than {seconds} s",
+        "raise `render-timeout` in the config or `--render-timeout`, or simplify the pipeline",
+    ),
+    Code(
+        "F603",
+        "unknown-target",
+        "a build target that funnelc does not have",
+        "unknown target `{name}`",
+        "{hint}",
+    ),
+    Code(
+        "F604",
+        "invalid-config",
+        "the project configuration cannot be used",
+        "invalid configuration in `{path}`: {reason}",
+        "{hint}",
+    ),
+    Code(
+        "F605",
+        "output-not-written",
+        "an output file or directory could not be written",
+        "cannot write `{path}`: {reason}",
+        None,
     ),
 )
 

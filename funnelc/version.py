@@ -1,10 +1,8 @@
-"""The installed version, read from the package metadata (one source of truth: pyproject)."""
+"""The version of funnelc: the one place it is written (pyproject reads it from here).
+
+A literal rather than ``importlib.metadata``, whose import alone costs ~12 ms of every run.
+"""
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("funnelc")
-except PackageNotFoundError:  # running from a checkout that was never installed
-    __version__ = "0.0.0+unknown"
+__version__ = "0.1.0"

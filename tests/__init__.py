@@ -1,0 +1,1 @@
+"""funnelc test suite."""

@@ -1,0 +1,55 @@
+"""Shared test helpers: paths, and the ``--bless`` switch that rewrites golden and snapshot files.
+
+Import the helpers as ``from tests.conftest import check_golden``.
+
+Golden files (emitter outputs) and snapshots (rendered diagnostics) are compared byte for byte.
+When a change is intended, run ``pytest --bless`` once, review the diff, and commit it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+TESTS = ROOT / "tests"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--bless",
+        action="store_true",
+        default=False,
+        help="rewrite golden and snapshot files from the current output instead of comparing",
+    )
+
+
+@pytest.fixture
+def bless(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--bless"))
+
+
+def check_golden(path: Path, actual: bytes, bless: bool) -> None:
+    """Compare ``actual`` with the golden file ``path`` (or write it when blessing)."""
+    if bless or not path.exists():
+        if not bless:
+            pytest.fail(f"golden file {path.relative_to(ROOT)} is missing; run pytest --bless")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(actual)
+        return
+    expected = path.read_bytes()
+    if expected != actual:
+        import difflib
+
+        diff = "".join(
+            difflib.unified_diff(
+                expected.decode("utf-8", "replace").splitlines(keepends=True),
+                actual.decode("utf-8", "replace").splitlines(keepends=True),
+                "expected",
+                "actual",
+                n=2,
+            )
+        )
+        pytest.fail(f"{path.relative_to(ROOT)} differs (run pytest --bless if intended):\n{diff}")
