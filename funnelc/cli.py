@@ -32,18 +32,18 @@ app = typer.Typer(
 )
 
 
-class Format(str, enum.Enum):
+class Format(enum.StrEnum):
     human = "human"
     json = "json"
 
 
-class ColorChoice(str, enum.Enum):
+class ColorChoice(enum.StrEnum):
     auto = "auto"
     always = "always"
     never = "never"
 
 
-class Renderer(str, enum.Enum):
+class Renderer(enum.StrEnum):
     pure = "pure"
     system = "system"
 

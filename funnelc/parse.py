@@ -235,8 +235,12 @@ def _token_error(source: SourceFile, error: UnexpectedToken | UnexpectedEOF) -> 
     )
 
 
+def _pos(error: UnexpectedInput) -> int:
+    return int(error.pos_in_stream or 0)
+
+
 def _char_error(source: SourceFile, error: UnexpectedCharacters) -> Diagnostic:
-    pos = error.pos_in_stream
+    pos = _pos(error)
     char = source.text[pos] if pos < len(source.text) else ""
     if char == '"':
         line_end = source.text.find("\n", pos)
@@ -288,12 +292,12 @@ def _repair(error: UnexpectedToken) -> None:
     """Recover from an unexpected token by inserting one plausible token before it, if that
     lets the parser accept it (a missing name, duration or `}`); otherwise drop the token."""
     interactive = error.interactive_parser
-    accepts = interactive.accepts()
+    accepts = interactive.accepts()  # type: ignore[no-untyped-call]
     arrows = [t for t in accepts if t.startswith("__ANON")]
     for candidate in (*_INSERTABLE, *arrows):
         if candidate not in accepts:
             continue
-        trial = interactive.copy()
+        trial = interactive.copy()  # type: ignore[no-untyped-call]
         try:
             trial.feed_token(Token(candidate, ""))
             if error.token.type not in trial.accepts():
@@ -309,7 +313,7 @@ def _error_start(source: SourceFile, error: UnexpectedInput) -> int:
     if isinstance(error, UnexpectedToken) and error.token.start_pos is not None:
         return int(error.token.start_pos)
     if isinstance(error, UnexpectedCharacters):
-        return int(error.pos_in_stream)
+        return int(_pos(error))
     return len(source.text)
 
 
@@ -317,10 +321,10 @@ def _error_end(source: SourceFile, error: UnexpectedInput) -> int:
     if isinstance(error, UnexpectedToken) and error.token.end_pos is not None:
         return int(error.token.end_pos)
     if isinstance(error, UnexpectedCharacters):
-        if source.text[error.pos_in_stream : error.pos_in_stream + 1] == '"':
-            line_end = source.text.find("\n", error.pos_in_stream)
+        if source.text[_pos(error) : _pos(error) + 1] == '"':
+            line_end = source.text.find("\n", _pos(error))
             return len(source.text) if line_end == -1 else line_end
-        return int(error.pos_in_stream) + 1
+        return int(_pos(error)) + 1
     return len(source.text)
 
 
@@ -349,13 +353,13 @@ def parse(source: SourceFile) -> ParseResult:
         if len(diagnostics) >= MAX_SYNTAX_ERRORS:
             return False
         if isinstance(error, UnexpectedCharacters):
-            char = source.text[error.pos_in_stream : error.pos_in_stream + 1]
+            char = source.text[_pos(error) : _pos(error) + 1]
             if char == '"':
                 # Skip the rest of an unterminated string's line in one step.
                 state = error.interactive_parser.lexer_thread.state
                 assert state is not None
-                line_end = source.text.find("\n", error.pos_in_stream)
-                rest = source.text[error.pos_in_stream : line_end if line_end != -1 else None]
+                line_end = source.text.find("\n", _pos(error))
+                rest = source.text[_pos(error) : line_end if line_end != -1 else None]
                 state.line_ctr.feed(rest)
             return True
         if isinstance(error, UnexpectedToken):

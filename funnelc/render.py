@@ -128,9 +128,8 @@ def render_one(d: Diagnostic, sources: Mapping[str, SourceFile], *, color: bool 
             if label.span.path != d.span.path and label.span.path in sources:
                 where = sources[label.span.path].position(label.span.start)
                 note = f"{label.message}: " if label.message else ""
-                lines.append(
-                    f"{pad} {paint('gutter', '=')} note: {note}{label.span.path}:{where.line}:{where.column}"
-                )
+                at = f"{label.span.path}:{where.line}:{where.column}"
+                lines.append(f"{pad} {paint('gutter', '=')} note: {note}{at}")
         lines.append(f"{pad} {paint('gutter', '|')}")
         prefix = f"{pad} {paint('gutter', '=')}"
     else:

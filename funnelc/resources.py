@@ -31,5 +31,5 @@ def codes_dir() -> Path:
 
 
 def targets_dir() -> Path:
-    """The folder of the emitters (``targets/`` in the repository, ``funnelc/targets`` installed)."""
+    """The emitters' folder: ``targets/`` in a checkout, ``funnelc/targets`` installed."""
     return _first_existing(_PACKAGE / "targets", _REPO / "targets")
