@@ -1,0 +1,82 @@
+"""The installed wheel works on its own: grammar, code docs, schemas and targets ship inside it.
+
+This builds the wheel, installs it into a fresh virtual environment (dependencies come from the
+package index, as for a user) and runs ``funnelc build`` on the examples from a directory
+outside the checkout, so nothing can be picked up from the source tree by accident.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES, ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
+    completed = subprocess.run(
+        args, cwd=cwd, env=env, capture_output=True, text=True, encoding="utf-8", timeout=900
+    )
+    assert completed.returncode == 0, (
+        f"{' '.join(args)} failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}"
+    )
+    return completed.stdout + completed.stderr
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    _run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)], cwd=ROOT)
+    (built,) = out.glob("funnelc-*.whl")
+    return built
+
+
+def test_wheel_contents(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "funnelc/grammar/funnel.lark" in names
+    assert "funnelc/targets/__init__.py" in names
+    assert "funnelc/codes_docs/F101.md" in names
+    assert any(n.startswith("funnelc/targets/") and n.endswith(".schema.json") for n in names)
+    # targets/ must not install as a bare top-level package that would clash with others.
+    assert not any(n.startswith("targets/") for n in names)
+    assert not any(n.startswith(("tests/", "examples/", "bench/")) for n in names)
+
+
+def test_installed_wheel_builds_examples(wheel: Path, tmp_path: Path) -> None:
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True)
+    bindir = env_dir / ("Scripts" if os.name == "nt" else "bin")
+    python = bindir / ("python.exe" if os.name == "nt" else "python")
+    _run([str(python), "-m", "pip", "install", "--quiet", str(wheel)], cwd=tmp_path)
+
+    work = tmp_path / "work"
+    work.mkdir()
+    environment = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+    funnelc = str(bindir / "funnelc")
+    _run([funnelc, "--version"], cwd=work, env=environment)
+    _run([funnelc, "check", str(EXAMPLES)], cwd=work, env=environment)
+    _run([funnelc, "build", str(EXAMPLES), "--out", "out"], cwd=work, env=environment)
+    built = sorted(p.relative_to(work / "out").as_posix() for p in (work / "out").rglob("*.*"))
+    assert any(p.startswith("json/") for p in built)
+    assert any(p.startswith("svg/") for p in built)
+    assert any(p.startswith("dot/") for p in built)
+    explained = _run([funnelc, "explain", "F101"], cwd=work, env=environment)
+    assert "F101" in explained
+    schema = json.loads(_run([funnelc, "schema"], cwd=work, env=environment))
+    assert schema["$id"].startswith("urn:funnelc:")
+    # The installed code, not the checkout, was used.
+    where = _run(
+        [str(python), "-c", "import funnelc, sys; sys.stdout.write(funnelc.__file__)"],
+        cwd=work,
+        env=environment,
+    )
+    assert str(env_dir) in where
