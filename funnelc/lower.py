@@ -100,8 +100,8 @@ class _Lowerer:
             return Ref(parts[1], self.span(node), pipeline=parts[0])
         return Ref(parts[0], self.span(node))
 
-    def text(self, node: Tree[Token]) -> Text:
-        token = node.children[0]
+    def text(self, node: Tree[Token] | Token) -> Text:
+        token = node if isinstance(node, Token) else node.children[0]
         assert isinstance(token, Token)
         raw = str(token)
         base = token.start_pos or 0
@@ -153,7 +153,7 @@ class _Lowerer:
         return value
 
     def colour(self, node: Tree[Token]) -> Text:
-        raw = self.text(node.children[0])  # type: ignore[arg-type]
+        raw = self.text(node.children[0])
         value = raw.value.strip().lower()
         if _HEX_COLOUR.fullmatch(value):
             if len(value) == 4:
@@ -180,7 +180,7 @@ class _Lowerer:
         if len(type_node.children) > 1:
             options_node = type_node.children[1]
             assert isinstance(options_node, Tree)
-            options = tuple(self.text(o).value for o in options_node.children)  # type: ignore[arg-type]
+            options = tuple(self.text(o).value for o in options_node.children)
         kind = str(kind_token)
         if kind not in FIELD_TYPES:
             guess = did_you_mean(kind, FIELD_TYPES)
@@ -206,7 +206,7 @@ class _Lowerer:
             )
         return Field(
             id=self.ident(id_token),
-            name=self.text(name_node),  # type: ignore[arg-type]
+            name=self.text(name_node),
             type=FieldType(kind, options, self.span(type_node)),
             span=self.span(node),
         )
@@ -214,7 +214,7 @@ class _Lowerer:
     def reason_decl(self, node: Tree[Token]) -> LossReason:
         id_token, name_node = node.children
         assert isinstance(id_token, Token)
-        return LossReason(self.ident(id_token), self.text(name_node), self.span(node))  # type: ignore[arg-type]
+        return LossReason(self.ident(id_token), self.text(name_node), self.span(node))
 
     # ---- stages ------------------------------------------------------------------------------
     def once(self, seen: dict[str, Span], attr: str, node: Tree[Token], owner: str) -> None:
@@ -236,7 +236,7 @@ class _Lowerer:
         children = list(node.children)
         id_token = children.pop(0)
         name_node = children.pop(0)
-        assert isinstance(id_token, Token) and isinstance(name_node, Tree)
+        assert isinstance(id_token, Token) and isinstance(name_node, Token)
         ident = self.ident(id_token)
         attrs: dict[str, object] = {}
         key = False
@@ -255,9 +255,9 @@ class _Lowerer:
                 name = str(attr.data)
                 args = attr.children
                 if name == "exit":
-                    exits.append(self.text(args[0]))  # type: ignore[arg-type]
+                    exits.append(self.text(args[0]))
                 elif name == "task":
-                    tasks.append(self.text(args[0]))  # type: ignore[arg-type]
+                    tasks.append(self.text(args[0]))
                 elif name == "requires":
                     requires.extend(self.ref(a) for a in args)
                 elif name == "reasons":
@@ -267,7 +267,7 @@ class _Lowerer:
                         seen, "timeout" if name == "stage_timeout" else name, attr, ident.name
                     )
                     if name == "goal":
-                        attrs["goal"] = self.text(args[0])  # type: ignore[arg-type]
+                        attrs["goal"] = self.text(args[0])
                     elif name == "sla":
                         attrs["sla"] = self.duration(args[0])  # type: ignore[arg-type]
                     elif name == "probability":
@@ -309,9 +309,9 @@ class _Lowerer:
                 stages.append(self.stage(child, phase, StageKind.LOST))
             elif child.data == "definition":
                 self.once(seen, "definition", child, "the lead phase")
-                definition = self.text(child.children[0])  # type: ignore[arg-type]
+                definition = self.text(child.children[0])
             elif child.data == "accept":
-                accept.append(self.text(child.children[0]))  # type: ignore[arg-type]
+                accept.append(self.text(child.children[0]))
         lead = (
             LeadPhase(self.span(node), definition=definition, accept=tuple(accept))
             if phase is Phase.LEAD
@@ -322,7 +322,7 @@ class _Lowerer:
     # ---- pipelines ---------------------------------------------------------------------------
     def pipeline(self, node: Tree[Token]) -> Pipeline:
         id_token, name_node, *items = node.children
-        assert isinstance(id_token, Token) and isinstance(name_node, Tree)
+        assert isinstance(id_token, Token) and isinstance(name_node, Token)
         ident = self.ident(id_token)
         fields: list[Field] = []
         reasons: list[LossReason] = []
@@ -338,7 +338,7 @@ class _Lowerer:
             kind = item.data
             if kind == "segment":
                 self.once(seen, "segment", item, ident.name)
-                attrs["segment"] = self.text(item.children[0])  # type: ignore[arg-type]
+                attrs["segment"] = self.text(item.children[0])
             elif kind == "field_decl":
                 fields.append(self.field_decl(item))
             elif kind == "reason_decl":
@@ -361,7 +361,7 @@ class _Lowerer:
                         source=self.ref(source),
                         target=self.ref(target),
                         span=self.span(item),
-                        label=self.text(label[0]) if label else None,  # type: ignore[arg-type]
+                        label=self.text(label[0]) if label else None,
                     )
                 )
             elif kind == "revive":
@@ -369,8 +369,7 @@ class _Lowerer:
                 delay: Duration | None = None
                 label_text: Text | None = None
                 for extra in rest:
-                    assert isinstance(extra, Tree)
-                    if extra.data == "delay":
+                    if isinstance(extra, Tree) and extra.data == "delay":
                         delay = self.duration(extra.children[0])  # type: ignore[arg-type]
                     else:
                         label_text = self.text(extra)
@@ -404,7 +403,7 @@ class _Lowerer:
         for item in tree.children:
             assert isinstance(item, Tree)
             if item.data == "import_decl":
-                imports.append(Import(self.text(item.children[0]), self.span(item)))  # type: ignore[arg-type]
+                imports.append(Import(self.text(item.children[0]), self.span(item)))
             elif item.data == "field_decl":
                 fields.append(self.field_decl(item))
             elif item.data == "reason_decl":

@@ -83,6 +83,18 @@ class _Resolver:
     imports: dict[str, tuple[str, ...]]
     diagnostics: list[Diagnostic] = field(default_factory=list)
     pipelines: dict[str, Pipeline] = field(default_factory=dict)
+    stage_index: dict[str, dict[str, Stage]] = field(default_factory=dict)
+    """pipeline id → stage id → stage (the first one, if an id is duplicated)."""
+
+    def add_pipeline(self, pipeline: Pipeline) -> None:
+        self.pipelines[pipeline.id.name] = pipeline
+        index: dict[str, Stage] = {}
+        for stage in pipeline.stages:
+            index.setdefault(stage.id.name, stage)
+        self.stage_index[pipeline.id.name] = index
+
+    def find(self, pipeline: Pipeline, stage_id: str) -> Stage | None:
+        return self.stage_index[pipeline.id.name].get(stage_id)
 
     def report(self, diagnostic: Diagnostic) -> None:
         self.diagnostics.append(diagnostic)
@@ -110,7 +122,7 @@ class _Resolver:
     def local_stage(self, pipeline: Pipeline, ref: Ref, role: str = "") -> Stage | None:
         if ref.pipeline is not None and ref.pipeline != pipeline.id.name:
             return self.foreign_stage(ref)
-        stage = pipeline.stage(ref.name)
+        stage = self.find(pipeline, ref.name)
         if stage is None:
             self.report(
                 codes.make(
@@ -141,7 +153,7 @@ class _Resolver:
                 )
             )
             return None
-        stage = other.stage(ref.name)
+        stage = self.find(other, ref.name)
         if stage is None:
             self.report(
                 codes.make(
@@ -156,9 +168,10 @@ class _Resolver:
 
     def check_fields(self, pipeline: Pipeline) -> None:
         names = [f.id.name for f in pipeline.fields]
+        declared = set(names)
         for stage in pipeline.stages:
             for ref in stage.requires:
-                if pipeline.field(ref.name) is None:
+                if ref.name not in declared:
                     self.report(
                         codes.make(
                             "F103",
@@ -458,7 +471,7 @@ def resolve(
         _unique(((s.id, "") for s in pipeline.stages), "stage", resolver.diagnostics)
         resolved = resolver.with_declarations(module, pipeline)
         declared.append(resolved)
-        resolver.pipelines[resolved.id.name] = resolved
+        resolver.add_pipeline(resolved)
     edges: list[Edge] = []
     for pipeline in declared:
         resolver.check_structure(pipeline)

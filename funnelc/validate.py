@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic
-from funnelc.graph import FORWARD_KINDS, pipeline_graph, restricted
+from funnelc.graph import forward_graph
 from funnelc.model import Pipeline, Project, StageKey, StageKind
 
 
@@ -23,7 +23,7 @@ def validate_pipeline(project: Project, pipeline: Pipeline) -> list[Diagnostic]:
     if entry is None:
         return diagnostics
     pid = pipeline.id.name
-    forward = restricted(pipeline_graph(project, pipeline), FORWARD_KINDS)
+    forward = forward_graph(project, pipeline)
     reachable = nx.descendants(forward, StageKey(pid, entry.id.name)) | {
         StageKey(pid, entry.id.name)
     }
