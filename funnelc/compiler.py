@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from funnelc.diagnostics import Diagnostic, has_errors, sorted_diagnostics
@@ -83,6 +83,7 @@ def _passes(loaded: Loaded) -> Result:
     if has_errors(diagnostics):
         return Result(None, tuple(sorted_diagnostics(diagnostics)), loaded.sources)
     project, resolve_diagnostics = resolve(loaded.modules, loaded.imports)
+    project = replace(project, sources=dict(loaded.sources))
     diagnostics.extend(resolve_diagnostics)
     if not has_errors(diagnostics):
         diagnostics.extend(validate(project))

@@ -15,9 +15,10 @@ Two layers live here:
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from funnelc.source import Span
+from funnelc.source import SourceFile, Span
 
 
 class Phase(enum.Enum):
@@ -337,11 +338,13 @@ class Edge:
 
 @dataclass(frozen=True, slots=True)
 class Project:
-    """A resolved build: every module read, every pipeline in source order, every edge."""
+    """A resolved build: every module read, every pipeline in source order, every edge, and
+    the text of every file, so that spans can be turned into lines and columns by any pass."""
 
     modules: tuple[Module, ...]
     pipelines: tuple[Pipeline, ...]
     edges: tuple[Edge, ...]
+    sources: Mapping[str, SourceFile] = field(default_factory=dict, compare=False)
 
     def pipeline(self, pipeline_id: str) -> Pipeline | None:
         for p in self.pipelines:
