@@ -1,9 +1,10 @@
 """Running the targets and writing their files: all or nothing, each file atomically.
 
 Every requested target emits every pipeline into memory first.  Only when no target reported
-an error is anything written: each file goes to a temporary file in its final directory and is
-renamed over the old one (``os.replace`` is atomic on POSIX and Windows), so a reader never sees
-half a file and a failing build leaves the output directory exactly as it was.
+an error is anything written: each changed file goes to a temporary file in its final directory,
+and once all of them are written they are renamed over the old ones (a rename is atomic on
+POSIX and Windows), so a reader never sees half a file and a failing build leaves the output
+directory exactly as it was.
 
 The output directory keeps a manifest (``.funnelc-manifest``) of the files the last build
 wrote, so that a pipeline that was renamed or removed does not leave a stale diagram behind;
@@ -57,27 +58,18 @@ def emit_all(project: Project, targets: Sequence[str], options: EmitOptions) -> 
         return BuildResult(files, tuple(diagnostics))
     for name in dict.fromkeys(targets):  # de-duplicated, order kept
         target = get_target(name)
+        check = getattr(target, "check", None)
+        if check is not None:
+            found = check(project, options)
+            diagnostics.extend(found)
+            if has_errors(found):
+                continue
         for pipeline in project.pipelines:
             emitted = target.emit(project, pipeline, options)
             diagnostics.extend(emitted.diagnostics)
             for filename, data in emitted.files.items():
                 files[f"{name}/{filename}"] = data
     return BuildResult(dict(sorted(files.items())), tuple(diagnostics))
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        Path(temporary).replace(path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            Path(temporary).unlink()
-        raise
 
 
 def _read_manifest(out: Path) -> list[str]:
@@ -88,9 +80,30 @@ def _read_manifest(out: Path) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
+def _stage(path: Path, data: bytes) -> Path:
+    """Write ``data`` to a new temporary file beside ``path`` and return it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            Path(temporary).unlink()
+        raise
+    return Path(temporary)
+
+
 def write_outputs(out: Path, files: Mapping[str, bytes]) -> tuple[list[str], list[str]]:
-    """Write ``files`` under ``out``; returns the paths written and the stale paths removed."""
-    written: list[str] = []
+    """Write ``files`` under ``out``; returns the paths written and the stale paths removed.
+
+    Two phases: every changed file is first written in full to a temporary file beside its
+    target, and only when all of them are on disk are they renamed into place.  A full disk or
+    a permission error therefore stops the build before any existing file is replaced.
+    """
+    changed: list[tuple[str, bytes]] = []
     for relative, data in sorted(files.items()):
         path = out / relative
         try:
@@ -98,10 +111,41 @@ def write_outputs(out: Path, files: Mapping[str, bytes]) -> tuple[list[str], lis
                 continue
         except OSError:
             pass
-        _atomic_write(path, data)
-        written.append(relative)
+        changed.append((relative, data))
+    manifest = "# files written by funnelc build; stale ones are removed on the next build\n"
+    manifest += "".join(f"{relative}\n" for relative in sorted(files))
+    manifest_path = out / MANIFEST
+    try:
+        current = manifest_path.read_bytes() if manifest_path.is_file() else None
+    except OSError:
+        current = None
+    if current != manifest.encode("utf-8"):
+        changed.append((MANIFEST, manifest.encode("utf-8")))
+    stale_candidates = _read_manifest(out)
+
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for relative, data in changed:
+            staged.append((_stage(out / relative, data), out / relative))
+    except BaseException:
+        for temporary, _ in staged:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+        raise
+    renamed = 0
+    try:
+        for temporary, path in staged:
+            temporary.replace(path)
+            renamed += 1
+    except BaseException:
+        for temporary, _ in staged[renamed:]:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+        raise
+    written = [relative for relative, _ in changed if relative != MANIFEST]
+
     removed: list[str] = []
-    for relative in _read_manifest(out):
+    for relative in stale_candidates:
         if relative in files or ".." in Path(relative).parts or Path(relative).is_absolute():
             continue
         stale = out / relative
@@ -110,11 +154,6 @@ def write_outputs(out: Path, files: Mapping[str, bytes]) -> tuple[list[str], lis
             removed.append(relative)
             with contextlib.suppress(OSError):
                 stale.parent.rmdir()  # only if now empty
-    manifest = "# files written by funnelc build; stale ones are removed on the next build\n"
-    manifest += "".join(f"{relative}\n" for relative in sorted(files))
-    manifest_path = out / MANIFEST
-    if not manifest_path.is_file() or manifest_path.read_text(encoding="utf-8") != manifest:
-        _atomic_write(manifest_path, manifest.encode("utf-8"))
     return written, removed
 
 

@@ -223,7 +223,13 @@ def build(
 
     if has_errors(built.diagnostics):
         if fmt is Format.human:
-            sys.stderr.write(f"build failed; nothing was written to {out_dir.as_posix()}\n")
+            written_some = any(d.code == "F605" for d in built.diagnostics)
+            sys.stderr.write(
+                f"build failed; nothing was written to {out_dir.as_posix()}\n"
+                if not written_some
+                else "build failed while writing; every file is either complete and new, "
+                "or as it was before\n"
+            )
         raise typer.Exit(1)
     if fmt is Format.human:
         unchanged = len(built.files) - len(built.written)
@@ -250,6 +256,10 @@ def explain(
         guess = did_you_mean(code.upper(), CODES) or did_you_mean(
             code.lower(), [c.name for c in CODES.values()]
         )
+        if guess is None and code[1:].isdigit() and code[:1].upper() in {c[0] for c in CODES}:
+            # A code that does not exist: offer the nearest one of the same letter.
+            same = [c for c in CODES if c[0] == code[0].upper()]
+            guess = min(same, key=lambda c: (abs(int(c[1:]) - int(code[1:])), c))
         hint = f" (did you mean `{guess}`?)" if guess else ""
         typer.echo(f"error: unknown code `{code}`{hint}; `funnelc codes` lists them", err=True)
         raise typer.Exit(2)

@@ -41,7 +41,7 @@ _CODES: tuple[Code, ...] = (
         "F002",
         "invalid-character",
         "a character that cannot start any token",
-        "unexpected character `{char}`",
+        "{detail}",
         "{hint}",
     ),
     Code(
@@ -56,7 +56,8 @@ _CODES: tuple[Code, ...] = (
         "invalid-escape",
         "a backslash sequence a string does not understand",
         "invalid escape sequence `{escape}`",
-        'write `\\\\` for a backslash; the escapes are \\" \\\\ \\n \\t \\uXXXX',
+        'write `\\\\` for a backslash; the escapes are \\" \\\\ \\n \\t \\r \\0 \\uXXXX '
+        "\\UXXXXXXXX, and a backslash at the end of a line joins it with the next",
     ),
     # --- names and references -----------------------------------------------------------
     Code(
@@ -102,11 +103,25 @@ _CODES: tuple[Code, ...] = (
         "{hint}",
     ),
     Code(
+        "F108",
+        "choice-without-options",
+        "a `choice` or `multichoice` field with no options",
+        "`{kind}` field `{field}` has no options",
+        'list them: `{kind}("Сайт", "Звонок")`',
+    ),
+    Code(
+        "F109",
+        "options-on-plain-type",
+        "options given to a field type that takes none",
+        "`{kind}` takes no options",
+        "only `choice` and `multichoice` take a list of options; remove the list or use `choice`",
+    ),
+    Code(
         "F107",
         "duplicate-attribute",
         "a stage attribute that may appear once appears twice",
-        "`{attr}` is given more than once for `{owner}`",
-        "keep one; a stage has one {attr}",
+        "`{attr}` is given more than once in {owner}",
+        "{hint}",
     ),
     # --- pipeline structure -------------------------------------------------------------
     Code(
@@ -114,7 +129,7 @@ _CODES: tuple[Code, ...] = (
         "no-deal-stages",
         "a pipeline whose deal phase has no open stage",
         "pipeline `{pipeline}` has no deal stages",
-        "add at least one `stage` to its `deal {{ ... }}` block",
+        "add at least one `stage` to its `deal {{ … }}` block",
     ),
     Code(
         "F202",
@@ -184,7 +199,7 @@ _CODES: tuple[Code, ...] = (
         "empty-lead-phase",
         "a lead phase with no stages",
         "the lead phase of `{pipeline}` has no stages",
-        "add a `stage` to the `lead {{ ... }}` block or remove the block",
+        "add a `stage` to the `lead {{ … }}` block or remove the block",
     ),
     Code(
         "F212",
@@ -207,6 +222,27 @@ _CODES: tuple[Code, ...] = (
         "`next` is only allowed on a won outcome, but `{stage}` is not one",
         "a new deal in another pipeline starts when this one is won (M13)",
     ),
+    Code(
+        "F215",
+        "timeout-into-won",
+        "an SLA whose timeout sends the deal to a won outcome",
+        "stage `{stage}` times out into the won outcome `{target}`",
+        "an expired deal is not a won one: send timeouts to the pit (M6)",
+    ),
+    Code(
+        "F216",
+        "reasons-on-non-lost",
+        "loss reasons on a stage that is not a lost outcome",
+        "`{stage}` is not a lost outcome, so it cannot have loss reasons",
+        "put `reasons` on a `lost` outcome (M11)",
+    ),
+    Code(
+        "F217",
+        "next-into-outcome",
+        "a `next` edge that starts a deal at a won or lost outcome",
+        "`next` must start the new deal at an open stage, but `{target}` is a {kind} outcome",
+        "point `next` at the first stage of the other pipeline (M13)",
+    ),
     # --- the stage graph ----------------------------------------------------------------
     Code(
         "F301",
@@ -227,15 +263,15 @@ _CODES: tuple[Code, ...] = (
         "F401",
         "probability-out-of-range",
         "a probability below 0 % or above 100 %",
-        "probability {value}% is outside 0–100 %",
-        None,
+        "probability {value}% is outside 0–100%",
+        "a probability is the chance that a deal at this stage is won: write 0% to 100%",
     ),
     Code(
         "F402",
         "zero-duration",
         "a duration of zero",
-        "a duration of zero is never satisfied",
-        "give a positive length such as `1d`",
+        "a duration must be longer than zero",
+        "give a positive length such as `30min`, `2h`, `1d` or `5bd`",
     ),
     Code(
         "F403",
@@ -243,6 +279,13 @@ _CODES: tuple[Code, ...] = (
         "a colour that is not `#RGB`, `#RRGGBB` or a known name",
         "invalid colour `{value}`",
         "{hint}",
+    ),
+    Code(
+        "F404",
+        "duration-too-long",
+        "a duration longer than ten years",
+        "duration `{value}` is longer than ten years",
+        "an SLA or a delay that long is surely a typo; write it in days, e.g. `30d`",
     ),
     # --- files and imports ----------------------------------------------------------------
     Code(

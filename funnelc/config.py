@@ -25,6 +25,7 @@ from pathlib import Path
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, did_you_mean
+from funnelc.source import display_path
 
 CONFIG_NAME = "funnelc.toml"
 
@@ -63,7 +64,7 @@ def find_config(start: Path) -> Path | None:
 
 
 def _error(path: Path, reason: str, hint: str = "") -> Diagnostic:
-    return codes.make("F604", None, path=path.as_posix(), reason=reason, hint=hint)
+    return codes.make("F604", None, path=display_path(path), reason=reason, hint=hint)
 
 
 def _strings(value: object) -> list[str] | None:

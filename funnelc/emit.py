@@ -31,6 +31,8 @@ class EmitOptions:
     renderer: str = "pure"
     render_timeout: float = 60.0
     validate_output: bool = False
+    unsupported: str = "warn"
+    """What to do with a construct a target cannot express: ``ignore``, ``warn`` or ``error``."""
     target_options: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
 
 
@@ -52,6 +54,13 @@ class Target(Protocol):
     def description(self) -> str: ...
 
     def emit(self, project: Project, pipeline: Pipeline, options: EmitOptions) -> Emitted: ...
+
+
+class CheckingTarget(Target, Protocol):
+    """A target with limits of its own (a CRM's), checked on the whole project before any
+    pipeline is emitted, so that one run reports every limit that is exceeded."""
+
+    def check(self, project: Project, options: EmitOptions) -> list[Diagnostic]: ...
 
 
 # name → module under funnelc.targets (imported lazily)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from funnelc import codes
@@ -19,7 +19,7 @@ from funnelc.diagnostics import Diagnostic, did_you_mean
 from funnelc.lower import lower
 from funnelc.model import Module
 from funnelc.parse import parse
-from funnelc.source import SourceFile, Span
+from funnelc.source import SourceFile, Span, display_path
 
 EXTENSION = ".funnel"
 
@@ -33,17 +33,6 @@ class Loaded:
     imports: dict[str, tuple[str, ...]]
     """For each module's path, the paths of the modules it imports directly."""
     diagnostics: tuple[Diagnostic, ...]
-
-
-def display_path(path: Path) -> str:
-    """The path as shown to people and used as a span's key: relative to the working
-    directory when below it, with ``/`` separators on every OS so outputs do not differ."""
-    resolved = path.resolve()
-    try:
-        shown = resolved.relative_to(Path.cwd().resolve())
-    except ValueError:
-        shown = resolved
-    return shown.as_posix()
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[tuple[Path, Path]], list[Diagnostic]]:
@@ -65,7 +54,7 @@ def discover(paths: Iterable[Path]) -> tuple[list[tuple[Path, Path]], list[Diagn
                 codes.make("F504", None, path=given.as_posix(), reason="no such file or directory")
             )
     if not found and not diagnostics:
-        shown = ", ".join(f"`{p.as_posix()}`" for p in paths) or "the current directory"
+        shown = ", ".join(f"`{p.as_posix()}`" for p in paths) or "an empty list of paths"
         diagnostics.append(codes.make("F505", None, paths=shown))
     return found, diagnostics
 
@@ -103,13 +92,16 @@ class _Loader:
         self.diagnostics.extend(diagnostics)
         return module
 
-    def load(self, path: Path, root: Path, stack: tuple[str, ...] = ()) -> str | None:
+    def load(
+        self, path: Path, root: Path, stack: tuple[str, ...] = (), via: Span | None = None
+    ) -> str | None:
+        """Read ``path`` (imported at ``via``, if it was imported) and what it imports."""
         shown = display_path(path)
         if shown in self.modules or shown in self.sources:
             return shown
         source = read_source(path)
         if isinstance(source, Diagnostic):
-            self.diagnostics.append(source)
+            self.diagnostics.append(replace(source, span=via) if via else source)
             return None
         module = self.load_text(source)
         if module is None:
@@ -117,7 +109,9 @@ class _Loader:
         self.modules[shown] = module
         targets: list[str] = []
         for imported in module.imports:
-            target = self.follow(path, root, imported.path.value, imported.span, (*stack, shown))
+            target = self.follow(
+                path, root, imported.path.value, imported.path.span, (*stack, shown)
+            )
             if target is not None:
                 targets.append(target)
         self.imports[shown] = tuple(targets)
@@ -139,7 +133,7 @@ class _Loader:
             candidates = sorted(
                 p.relative_to(importer.parent).as_posix()
                 for p in importer.parent.rglob(f"*{EXTENSION}")
-                if p.is_file()
+                if p.is_file() and p.resolve() != importer.resolve()
             )
             guess = did_you_mean(relative, candidates)
             hint = (
@@ -157,7 +151,9 @@ class _Loader:
                     "F501",
                     span,
                     cycle=" → ".join(f"`{c}`" for c in cycle),
-                    notes=("a file may not import itself, directly or through others",),
+                    help="remove the import: a file sees its own declarations"
+                    if len(cycle) == 2
+                    else None,
                 )
             )
             return None
@@ -171,7 +167,7 @@ class _Loader:
                 )
                 return None
             return shown
-        return self.load(target, root, stack)
+        return self.load(target, root, stack, via=span)
 
     def reaches(self, start: str, stack: tuple[str, ...]) -> bool:
         return bool(self.first_on_path(start, stack))
@@ -210,23 +206,50 @@ def load_texts(texts: dict[str, str]) -> Loaded:
         if module is not None:
             loader.modules[path] = module
             loader.order.append(path)
-    for path in list(loader.order):
-        module = loader.modules[path]
-        targets = []
-        for imported in module.imports:
+    wanted: dict[str, list[tuple[str, Span]]] = {}
+    for path in loader.order:
+        wanted[path] = []
+        for imported in loader.modules[path].imports:
             target = Path(os.path.normpath(Path(path).parent / imported.path.value)).as_posix()
             if target in loader.modules:
-                targets.append(target)
+                wanted[path].append((target, imported.path.span))
             else:
                 loader.diagnostics.append(
                     codes.make(
                         "F502",
-                        imported.span,
+                        imported.path.span,
                         path=imported.path.value,
                         hint="imports are relative to the importing file",
                     )
                 )
-        loader.imports[path] = tuple(targets)
+    # The same rule as for files on disk: an import that closes a cycle is reported and cut.
+    done: set[str] = set()
+
+    def visit(path: str, stack: tuple[str, ...]) -> None:
+        if path in done:
+            return
+        kept: list[str] = []
+        for target, span in wanted[path]:
+            if target in stack or target == path:
+                cycle = (
+                    [*stack[stack.index(target) :], path, target]
+                    if target in stack
+                    else [
+                        path,
+                        target,
+                    ]
+                )
+                loader.diagnostics.append(
+                    codes.make("F501", span, cycle=" → ".join(f"`{c}`" for c in cycle))
+                )
+                continue
+            kept.append(target)
+            visit(target, (*stack, path))
+        loader.imports[path] = tuple(kept)
+        done.add(path)
+
+    for path in loader.order:
+        visit(path, ())
     return _finish(loader)
 
 

@@ -40,7 +40,7 @@ from funnelc.parse import ParseResult
 from funnelc.source import SourceFile, Span
 
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "0": "\0"}
-_ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.S)
+_ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|[uU][0-9A-Fa-f]*|.)", re.S)
 _DURATION = re.compile(r"([0-9]+)(min|bd|h|d|w)")
 _HEX_COLOUR = re.compile(r"#([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})")
 
@@ -71,6 +71,36 @@ NAMED_COLOURS: dict[str, str] = {
 """Colour names accepted besides hex codes (the CSS basic palette plus a few common ones)."""
 
 _UNITS = {u.value: u for u in DurationUnit}
+_MINUTES_PER = {
+    DurationUnit.MINUTES: 1,
+    DurationUnit.HOURS: 60,
+    DurationUnit.DAYS: 24 * 60,
+    DurationUnit.WEEKS: 7 * 24 * 60,
+    DurationUnit.BUSINESS_DAYS: 24 * 60,
+}
+_MAX_MINUTES = 10 * 366 * 24 * 60  # ten years
+
+_TYPE_ALIASES = {
+    "string": "text",
+    "str": "text",
+    "integer": "number",
+    "int": "number",
+    "float": "number",
+    "decimal": "number",
+    "numeric": "number",
+    "currency": "money",
+    "price": "money",
+    "boolean": "bool",
+    "checkbox": "bool",
+    "select": "choice",
+    "enum": "choice",
+    "list": "choice",
+    "multiselect": "multichoice",
+    "timestamp": "datetime",
+    "link": "url",
+    "tel": "phone",
+}
+"""Type names people bring from other tools, and the funnelc type they mean."""
 
 
 @dataclass
@@ -106,48 +136,54 @@ class _Lowerer:
         raw = str(token)
         base = token.start_pos or 0
         if token.type == "LONG_STRING":
-            body, offset = raw[3:-3], 3
+            # Dedent the text as written, then decode escapes, so that an escaped tab or
+            # newline is content and not indentation to strip.
+            body = raw[3:-3]
+            self.check_escapes(body, base + 3)
+            value = _unescape(_dedent_block(body))
         else:
-            body, offset = raw[1:-1], 1
-        value = self.unescape(body, base + offset)
-        if token.type == "LONG_STRING":
-            value = _dedent_block(value)
+            body = raw[1:-1]
+            self.check_escapes(body, base + 1)
+            value = _unescape(body)
         return Text(value, self.span(token))
 
-    def unescape(self, body: str, base: int) -> str:
-        def replace(match: re.Match[str]) -> str:
-            escape = match.group(1)
-            if escape in _ESCAPES:
-                return _ESCAPES[escape]
-            if escape[0] in "uU" and len(escape) > 1:
-                code = int(escape[1:], 16)
-                if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF:
-                    return chr(code)
-            if escape == "\n":
-                return ""  # a backslash at the end of a line continues it
-            start = base + match.start()
-            self.diagnostics.append(
-                codes.make(
-                    "F004",
-                    self.source.span(start, start + len(match.group(0))),
-                    escape=match.group(0),
+    def check_escapes(self, body: str, base: int) -> None:
+        """Report every escape sequence the language does not have (F004)."""
+        if "\\" not in body:
+            return
+        for match in _ESCAPE.finditer(body):
+            if _decode_escape(match.group(1)) is None:
+                start = base + match.start()
+                self.diagnostics.append(
+                    codes.make(
+                        "F004",
+                        self.source.span(start, start + len(match.group(0))),
+                        escape=match.group(0),
+                    )
                 )
-            )
-            return match.group(0)
-
-        return _ESCAPE.sub(replace, body) if "\\" in body else body
 
     def duration(self, token: Token) -> Duration:
         match = _DURATION.fullmatch(str(token))
         assert match is not None, token
-        value = int(match.group(1))
-        result = Duration(value, _UNITS[match.group(2)], self.span(token))
+        digits, unit = match.group(1), _UNITS[match.group(2)]
+        span = self.span(token)
+        # Anything over ten years is a typo, and huge numbers would reach every output.
+        if len(digits) > 6 or int(digits) * _MINUTES_PER[unit] > _MAX_MINUTES:
+            shown = str(token) if len(str(token)) <= 20 else str(token)[:17] + "…"
+            self.diagnostics.append(codes.make("F404", span, value=shown))
+            return Duration(1, unit, span)
+        value = int(digits)
         if value == 0:
-            self.diagnostics.append(codes.make("F402", result.span))
-        return result
+            self.diagnostics.append(codes.make("F402", span))
+        return Duration(value, unit, span)
 
     def probability(self, token: Token) -> int:
-        value = int(str(token).rstrip("%"))
+        text = str(token).rstrip("%")
+        if len(text.lstrip("-")) > 3:
+            shown = text if len(text) <= 12 else text[:9] + "…"
+            self.diagnostics.append(codes.make("F401", self.span(token), value=shown))
+            return 0
+        value = int(text)
         if not 0 <= value <= 100:
             self.diagnostics.append(codes.make("F401", self.span(token), value=str(value)))
         return value
@@ -183,26 +219,16 @@ class _Lowerer:
             options = tuple(self.text(o).value for o in options_node.children)
         kind = str(kind_token)
         if kind not in FIELD_TYPES:
-            guess = did_you_mean(kind, FIELD_TYPES)
+            guess = _TYPE_ALIASES.get(kind.lower()) or did_you_mean(kind, FIELD_TYPES)
             hint = f"did you mean `{guess}`?" if guess else "types are " + ", ".join(FIELD_TYPES)
             self.diagnostics.append(codes.make("F106", self.span(kind_token), name=kind, hint=hint))
         elif options and kind not in ("choice", "multichoice"):
-            self.diagnostics.append(
-                codes.make(
-                    "F106",
-                    self.span(type_node),
-                    name=f"{kind}(…)",
-                    hint="only `choice` and `multichoice` take a list of options",
-                )
-            )
+            options_node = type_node.children[1]
+            assert isinstance(options_node, Tree)
+            self.diagnostics.append(codes.make("F109", self.span(options_node), kind=kind))
         elif kind in ("choice", "multichoice") and not options:
             self.diagnostics.append(
-                codes.make(
-                    "F106",
-                    self.span(type_node),
-                    name=kind,
-                    hint=f'`{kind}` needs its options: `{kind}("A", "B")`',
-                )
+                codes.make("F108", self.span(type_node), kind=kind, field=str(id_token))
             )
         return Field(
             id=self.ident(id_token),
@@ -216,6 +242,21 @@ class _Lowerer:
         assert isinstance(id_token, Token)
         return LossReason(self.ident(id_token), self.text(name_node), self.span(node))
 
+    def misplaced(self, node: Tree[Token], detail: str, hint: str) -> None:
+        """Report a stage written where the grammar tolerates it only to explain the mistake;
+        the caret goes under its keyword and id (`stage accepted`)."""
+        id_token = node.children[0]
+        assert isinstance(id_token, Token)
+        span = self.span(node)
+        self.diagnostics.append(
+            codes.make(
+                "F001",
+                Span(span.path, span.start, self.span(id_token).end),
+                detail=detail,
+                hint=hint,
+            )
+        )
+
     # ---- stages ------------------------------------------------------------------------------
     def once(self, seen: dict[str, Span], attr: str, node: Tree[Token], owner: str) -> None:
         span = self.span(node)
@@ -227,6 +268,11 @@ class _Lowerer:
                     labels=(Label(seen[attr], "first given here"),),
                     attr=attr,
                     owner=owner,
+                    hint=(
+                        f"merge the two `{attr}` blocks into one"
+                        if attr in ("lead", "deal")
+                        else f"keep one `{attr}`"
+                    ),
                 )
             )
         else:
@@ -264,7 +310,10 @@ class _Lowerer:
                     reasons.extend(self.ref(a) for a in args)
                 else:
                     self.once(
-                        seen, "timeout" if name == "stage_timeout" else name, attr, ident.name
+                        seen,
+                        "timeout" if name == "stage_timeout" else name,
+                        attr,
+                        f"{'stage' if kind is StageKind.OPEN else 'outcome'} `{ident.name}`",
                     )
                     if name == "goal":
                         attrs["goal"] = self.text(args[0])
@@ -307,6 +356,15 @@ class _Lowerer:
                 stages.append(self.stage(child, phase, StageKind.WON))
             elif child.data == "lost":
                 stages.append(self.stage(child, phase, StageKind.LOST))
+            elif child.data == "misplaced_won":
+                won = child.children[0]
+                assert isinstance(won, Tree)
+                self.misplaced(
+                    won,
+                    "won outcomes belong to the deal phase",
+                    "a lead is won when sales accepts it; put `won` in the `deal { … }` block",
+                )
+                stages.append(self.stage(won, Phase.DEAL, StageKind.WON))
             elif child.data == "definition":
                 self.once(seen, "definition", child, "the lead phase")
                 definition = self.text(child.children[0])
@@ -337,22 +395,33 @@ class _Lowerer:
             assert isinstance(item, Tree)
             kind = item.data
             if kind == "segment":
-                self.once(seen, "segment", item, ident.name)
+                self.once(seen, "segment", item, f"pipeline `{ident.name}`")
                 attrs["segment"] = self.text(item.children[0])
             elif kind == "field_decl":
                 fields.append(self.field_decl(item))
             elif kind == "reason_decl":
                 reasons.append(self.reason_decl(item))
             elif kind == "lead_block":
-                self.once(seen, "lead", item, ident.name)
+                self.once(seen, "lead", item, f"pipeline `{ident.name}`")
                 more, lead = self.phase_block(item, Phase.LEAD)
                 lead_stages.extend(more)
             elif kind == "deal_block":
-                self.once(seen, "deal", item, ident.name)
+                self.once(seen, "deal", item, f"pipeline `{ident.name}`")
                 more, _ = self.phase_block(item, Phase.DEAL)
                 deal_stages.extend(more)
+            elif kind == "misplaced_stage":
+                stray = item.children[0]
+                assert isinstance(stray, Tree)
+                self.misplaced(
+                    stray,
+                    f"{'a stage' if stray.data == 'stage' else 'an outcome'} must be inside a "
+                    "`lead { … }` or `deal { … }` block",
+                    "stages belong to a phase: wrap them in `deal { … }` (or `lead { … }`)",
+                )
+                kind_of = {"stage": StageKind.OPEN, "won": StageKind.WON, "lost": StageKind.LOST}
+                deal_stages.append(self.stage(stray, Phase.DEAL, kind_of[str(stray.data)]))
             elif kind == "default_timeout":
-                self.once(seen, "timeout", item, ident.name)
+                self.once(seen, "timeout", item, f"pipeline `{ident.name}`")
                 attrs["timeout"] = self.ref(item.children[0])
             elif kind == "edge":
                 source, target, *label = item.children
@@ -417,6 +486,30 @@ class _Lowerer:
             reasons=tuple(reasons),
             pipelines=tuple(pipelines),
         )
+
+
+def _decode_escape(escape: str) -> str | None:
+    """The text an escape (without its backslash) stands for, or ``None`` if it is invalid."""
+    if escape in _ESCAPES:
+        return _ESCAPES[escape]
+    if (escape[0], len(escape)) in (("u", 5), ("U", 9)):
+        code = int(escape[1:], 16)
+        if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF:
+            return chr(code)
+    if escape == "\n":
+        return ""  # a backslash at the end of a line continues it
+    return None
+
+
+def _unescape(body: str) -> str:
+    if "\\" not in body:
+        return body
+
+    def replace(match: re.Match[str]) -> str:
+        decoded = _decode_escape(match.group(1))
+        return match.group(0) if decoded is None else decoded
+
+    return _ESCAPE.sub(replace, body)
 
 
 def _dedent_block(value: str) -> str:

@@ -50,6 +50,11 @@ class ParseResult:
 # Typical mistakes and what to say about them.  Each key is a message; each value lists
 # snippets that fail in the same parser state as the mistake.  The second element is the
 # help line.
+_EDGE_ARROW = (
+    "an edge needs `->` between its two stages",
+    "write `a -> b`, `timeout -> pit` or `revive pit -> new`",
+)
+
 _MISTAKES: dict[tuple[str, str], list[str]] = {
     (
         "a stage needs an id and a quoted display name",
@@ -72,18 +77,14 @@ _MISTAKES: dict[tuple[str, str], list[str]] = {
         "reason r R",
     ],
     (
-        "a stage must be inside a `lead { … }` or `deal { … }` block",
-        "open stages belong to a phase: wrap them in `deal { … }` (or `lead { … }`)",
+        "a stage starts with the keyword `stage`",
+        'write `stage <id> "<name>"`, or `won`/`lost` for an outcome',
     ): [
-        'pipeline p "P" { stage a "A" }',
-        'pipeline p "P" { won a "A" }',
-        'pipeline p "P" { lost a "A" }',
-    ],
-    (
-        "won outcomes belong to the deal phase",
-        "a lead is won when sales accepts it; put `won` in the `deal { … }` block",
-    ): [
-        'pipeline p "P" { lead { won a "A" } }',
+        'pipeline p "P" { deal { a "A" } }',
+        'pipeline p "P" { deal { stage x "X" a "A" } }',
+        'pipeline p "P" { deal { stage x "X" { } a "A" } }',
+        'pipeline p "P" { lead { a "A" } }',
+        'pipeline p "P" { lead { stage x "X" a "A" } }',
     ],
     (
         "this attribute is not allowed here",
@@ -96,18 +97,21 @@ _MISTAKES: dict[tuple[str, str], list[str]] = {
         'pipeline p "P" { deal { won a "A" { requires x } } }',
         'pipeline p "P" { deal { won a "A" { exit "x" } } }',
         'pipeline p "P" { deal { stage a "A" { key } } }',
+        'pipeline p "P" { deal { stage a "A" { exit "x" next b } } }',
+        'pipeline p "P" { deal { stage a "A" { goal "x" next b } } }',
+        'pipeline p "P" { deal { stage a "A" { sla 2d next b } } }',
+        'pipeline p "P" { deal { stage a "A" { requires x next b } } }',
+        'pipeline p "P" { deal { won a "A" { goal "g" sla 2d } } }',
+        'pipeline p "P" { deal { won a "A" { next q.s sla 2d } } }',
     ],
     (
         "list items are separated by commas",
-        "write `requires budget, deadline`",
+        "separate the ids with commas: `requires budget, deadline`, `reasons no_budget, silent`",
     ): [
         'pipeline p "P" { deal { stage a "A" { requires x y } } }',
         'pipeline p "P" { deal { lost a "A" { reasons x y } } }',
     ],
-    (
-        "an edge needs `->` between its two stages",
-        "write `a -> b`, `timeout -> pit` or `revive pit -> new`",
-    ): [
+    _EDGE_ARROW: [
         'pipeline p "P" { revive a b }',
         'pipeline p "P" { timeout pit }',
         'pipeline p "P" { a b }',
@@ -122,6 +126,13 @@ _MISTAKES: dict[tuple[str, str], list[str]] = {
         'pipeline p "P" { deal { stage a "A" {',
         'pipeline p "P" { deal { won a "A" {',
         'pipeline p "P" { lead {',
+        'pipeline p "P" { deal { stage a "A" { } }',
+        'pipeline p "P" { deal { stage a "A" }',
+        'pipeline p "P" { deal { won a "A" }',
+        'pipeline p "P" { lead { stage a "A" } deal { stage b "B" }',
+        'pipeline p "P" { deal { stage a "A" { exit "x" won w "W" } }',
+        'pipeline p "P" { deal { stage a "A" { exit "x" stage b "B" } }',
+        'pipeline p "P" { deal { stage a "A" { sla 2d lost w "W" } }',
     ],
     (
         "a pipeline needs an id and a quoted display name",
@@ -150,28 +161,39 @@ _EXPECTED_NAMES = {
 _COMMENT_SCAN = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*', re.S)
 
 
+def _terminal_text(term: str) -> str | None:
+    """How a terminal is shown in "expected …": a keyword or punctuation as written."""
+    if term in _EXPECTED_NAMES:
+        return _EXPECTED_NAMES[term]
+    try:
+        pattern = parser().get_terminal(term).pattern
+    except KeyError:
+        return None
+    if pattern.type == "str":
+        return f"`{pattern.value}`"
+    return None
+
+
 def _describe_expected(expected: set[str]) -> str:
+    """``expected one of `goal`, `sla`, `}`…``, most useful first: closing brackets, then
+    the rest in alphabetical order; synonyms (``color``/``colour``) shown once."""
     names: set[str] = set()
     for term in expected:
-        if term in _EXPECTED_NAMES:
-            names.add(_EXPECTED_NAMES[term])
-        elif term.startswith("__ANON"):
-            continue
-        elif term.isupper() and term.isalpha():
-            names.add(f"`{term.lower()}`")
-        else:
-            names.add(f"`{term}`")
-    ordered = sorted(names)
+        shown = _terminal_text(term)
+        if shown and shown != "`colour`":
+            names.add(shown)
+    first = [n for n in ("`}`", "`)`", "`->`") if n in names]
+    ordered = first + sorted(names - set(first))
     if not ordered:
         return ""
-    if len(ordered) > 6:
-        return "expected one of " + ", ".join(ordered[:6]) + ", …"
+    if len(ordered) > 8:
+        return "expected one of " + ", ".join(ordered[:8]) + ", …"
     return "expected " + (ordered[0] if len(ordered) == 1 else "one of " + ", ".join(ordered))
 
 
 def _found(token: Token) -> str:
     if token.type == "$END":
-        return "the end of the file"
+        return "end of file"
     if token.type in ("STRING", "LONG_STRING"):
         return "a string"
     return f"`{token.value}`"
@@ -211,20 +233,32 @@ def _match_mistake(error: UnexpectedInput) -> tuple[str, str]:
 
 def _token_error(source: SourceFile, error: UnexpectedToken | UnexpectedEOF) -> Diagnostic:
     message, hint = _match_mistake(error)
-    if isinstance(error, UnexpectedToken):
+    at_end = not isinstance(error, UnexpectedToken) or error.token.type == "$END"
+    if isinstance(error, UnexpectedToken) and not at_end:
         token = error.token
         start = token.start_pos if token.start_pos is not None else len(source.text)
         end = token.end_pos if token.end_pos is not None else start
-        if token.type == "$END":
-            start = end = len(source.text.rstrip())
         expected = _describe_expected(set(error.accepts or error.expected))
         found = _found(token)
     else:
         start = end = len(source.text.rstrip())
         expected = _describe_expected(set(error.expected))
-        found = "the end of the file"
+        found = "end of file"
+    wants_value = isinstance(error, UnexpectedToken) and bool(
+        set(error.accepts or error.expected)
+        & {"STRING", "LONG_STRING", "ID", "DURATION", "PERCENT"}
+    )
+    if not at_end and wants_value:
+        # Something is missing before a token on a later line: point just after the last
+        # thing written, where the missing piece belongs, not at the next line.
+        before = source.text[:start].rstrip()
+        if before and source.position(len(before)).line < source.position(start).line:
+            start, end = len(before), len(before)
+    if found == "`key`":
+        message = "`key` belongs right after the stage's display name"
+        hint = 'write `stage qualified "Квалификация пройдена" key { … }`'
     detail = message or f"unexpected {found}"
-    help_line = hint or (expected[:1].upper() + expected[1:] if expected else "")
+    help_line = hint or expected
     notes = (f"found {found}; {expected}",) if message and expected else ()
     return codes.make(
         "F001",
@@ -239,41 +273,72 @@ def _pos(error: UnexpectedInput) -> int:
     return int(error.pos_in_stream or 0)
 
 
+_WORD = re.compile(r"\w+%?")
+_UNIT_WORD = re.compile(r"([0-9]+)([^\W\d_]+)")
+
+
 def _char_error(source: SourceFile, error: UnexpectedCharacters) -> Diagnostic:
+    """A character no token can start with: explain the likely mistake behind it."""
+    text = source.text
     pos = _pos(error)
-    char = source.text[pos] if pos < len(source.text) else ""
+    char = text[pos] if pos < len(text) else ""
     if char == '"':
-        line_end = source.text.find("\n", pos)
-        end = len(source.text) if line_end == -1 else line_end
+        line_end = text.find("\n", pos)
+        if text[max(0, pos - 2) : pos] == '""':
+            # `"""` with no closing `"""`: the lexer took `""` as an empty string.
+            return codes.make(
+                "F003",
+                source.span(pos - 2, pos + 1),
+                help='close the multi-line string with `"""`',
+            )
+        end = len(text) if line_end == -1 else line_end
         return codes.make("F003", source.span(pos, end))
     allowed = set(error.allowed or ())
+    start, end = pos, pos + (1 if char else 0)
+    shown = char if char.isprintable() and char != "" else repr(char)
+    detail = f"unexpected character `{shown}`"
     hint = ""
     if char.isdigit():
+        match = _WORD.match(text, pos)
+        end = pos + len(match.group(0)) if match else pos + 1
+        word = text[pos:end]
+        unit = _UNIT_WORD.fullmatch(word)
         if "DURATION" in allowed:
-            hint = "durations need a unit: `30min`, `2h`, `3d`, `2w` or `5bd` (business days)"
+            detail = f"unknown duration unit in `{word}`" if unit else f"`{word}` has no unit"
+            hint = "durations are written `30min`, `2h`, `3d`, `2w` or `5bd` (business days)"
         elif "PERCENT" in allowed:
+            detail = f"`{word}` is not a percentage"
             hint = "probabilities are percentages: write `30%`"
+        else:
+            detail = f"unexpected number `{word}`"
     elif char in ":=":
         hint = 'attributes are written without `:` or `=`: `goal "…"`, `sla 2d`'
     elif char == ";":
         hint = "statements are not ended with `;`: remove it"
     elif char in "«“„'":
-        hint = 'strings use straight double quotes: "…"'
+        closing = {"«": "»", "“": "”", "„": "“", "'": "'"}[char]
+        close_at = text.find(
+            closing, pos + 1, len(text) if text.find("\n", pos) == -1 else text.find("\n", pos)
+        )
+        if close_at != -1:
+            end = close_at + 1
+            detail = f"`{text[start:end]}` is not a string the language understands"
+        hint = 'strings use straight double quotes: "…"; «ёлочки» may go inside them'
     elif char.isalpha() and not char.isascii():
+        # Take in the whole word, including an ASCII part the lexer already read as an id.
+        word_start = pos
+        while word_start > 0 and (text[word_start - 1].isalnum() or text[word_start - 1] == "_"):
+            word_start -= 1
+        match = _WORD.match(text, pos)
+        start, end = word_start, pos + (len(match.group(0)) if match else 1)
+        detail = f"`{text[start:end]}` is not a valid id"
         hint = (
             "ids are ASCII machine keys (`new_lead`); put display names in quotes: "
             '`stage new_lead "Новый клиент"`'
         )
     elif allowed:
-        expected = _describe_expected(allowed)
-        hint = expected[:1].upper() + expected[1:]
-    shown = char if char.isprintable() and char != "" else repr(char)
-    length = 1 if char else 0
-    if char.isdigit() or (char.isalpha() and not char.isascii()):
-        match = re.compile(r"\w+%?").match(source.text, pos)
-        length = len(match.group(0)) if match else 1
-        shown = source.text[pos : pos + length]
-    return codes.make("F002", source.span(pos, pos + length), char=shown, hint=hint)
+        hint = _describe_expected(allowed)
+    return codes.make("F002", source.span(start, end), detail=detail, hint=hint)
 
 
 def scan_comments(source: SourceFile) -> tuple[Comment, ...]:
@@ -287,16 +352,75 @@ def scan_comments(source: SourceFile) -> tuple[Comment, ...]:
 
 _INSERTABLE = ("STRING", "ID", "DURATION", "PERCENT", "RBRACE", "RPAR")
 
+_QUOTES = {"«": "»", "“": "”", "„": "“"}  # the typographic quotes people paste
+_PLACEHOLDER = {"STRING": '""', "DURATION": "1d", "PERCENT": "0%", "ID": "_"}
 
-def _repair(error: UnexpectedToken) -> None:
+
+def _skip_bad_text(source: SourceFile, error: UnexpectedCharacters) -> None:
+    """Recover from text no token matches: skip the whole bad piece (an unterminated string,
+    a «quoted» name, a number without its unit, a Cyrillic id) and, where the parser wanted a
+    value there, stand a placeholder token in for it so the statement still parses."""
+    text = source.text
+    position = _pos(error)
+    char = text[position : position + 1]
+    line_end = text.find("\n", position)
+    line_end = len(text) if line_end == -1 else line_end
+    skip_to = position + 1
+    stands_for = ""
+    if char == '"':
+        long_string = text[max(0, position - 2) : position] == '""'
+        skip_to, stands_for = (len(text) if long_string else line_end), "STRING"
+    elif char in _QUOTES and text.find(_QUOTES[char], position + 1, line_end) != -1:
+        skip_to, stands_for = text.find(_QUOTES[char], position + 1, line_end) + 1, "STRING"
+    elif char.isdigit() or (char.isalpha() and not char.isascii()):
+        match = _WORD.match(text, position)
+        skip_to = position + (len(match.group(0)) if match else 1)
+        stands_for = "DURATION" if char.isdigit() else "ID"
+    state = error.interactive_parser.lexer_thread.state
+    assert state is not None
+    state.line_ctr.feed(text[position:skip_to])
+    interactive = error.interactive_parser
+    if stands_for:
+        accepts = interactive.accepts()  # type: ignore[no-untyped-call]
+        for kind in (stands_for, "PERCENT", "STRING", "ID"):
+            if kind in accepts:
+                interactive.feed_token(Token(kind, _PLACEHOLDER[kind]))
+                break
+
+
+def _repair(error: UnexpectedToken) -> bool:
     """Recover from an unexpected token by inserting one plausible token before it, if that
-    lets the parser accept it (a missing name, duration or `}`); otherwise drop the token."""
+    lets the parser accept it (a missing name, duration or `}`); otherwise drop the token.
+
+    Returns whether the token was kept (the parser went on from it) rather than dropped.
+    """
     interactive = error.interactive_parser
     accepts = interactive.accepts()  # type: ignore[no-untyped-call]
+    token = error.token
+    text_before = error.interactive_parser.lexer_thread.state
+    same_line = _same_line_as_previous(text_before, token)
+    if "STRING" in accepts and str(token.value).isidentifier() and same_line:
+        # A bare word where a name belongs (`won paid Paid`): read it as the string it was
+        # meant to be, so the rest of the statement parses and later errors are still found.
+        trial = interactive.copy()  # type: ignore[no-untyped-call]
+        try:
+            trial.feed_token(Token("STRING", f'"{token.value}"'))
+        except UnexpectedInput:
+            pass
+        else:
+            interactive.feed_token(Token("STRING", f'"{token.value}"'))
+            return True
     arrows = [t for t in accepts if t.startswith("__ANON")]
+    if token.type == "ID" and "STAGE" in accepts:
+        # `accepted "…"` in a phase: the `stage` keyword is missing.
+        interactive.feed_token(Token("STAGE", "stage"))
+        interactive.feed_token(token)
+        return True
     for candidate in (*_INSERTABLE, *arrows):
         if candidate not in accepts:
             continue
+        if candidate == "RBRACE" and token.type in ("ID", "STRING", "LONG_STRING"):
+            continue  # closing a block early to accept an id only moves the error further
         trial = interactive.copy()  # type: ignore[no-untyped-call]
         try:
             trial.feed_token(Token(candidate, ""))
@@ -306,7 +430,19 @@ def _repair(error: UnexpectedToken) -> None:
             interactive.feed_token(error.token)
         except UnexpectedInput:
             continue
-        return
+        return True
+    return False
+
+
+def _same_line_as_previous(state: object, token: Token) -> bool:
+    """Whether ``token`` sits on the line where the text before it ends (so it belongs to the
+    statement being parsed, not to the next one)."""
+    text = getattr(state, "text", None)
+    raw = getattr(text, "text", text)
+    if not isinstance(raw, str) or token.start_pos is None:
+        return True
+    before = raw[: token.start_pos].rstrip()
+    return "\n" not in raw[len(before) : token.start_pos]
 
 
 def _error_start(source: SourceFile, error: UnexpectedInput) -> int:
@@ -333,8 +469,9 @@ def parse(source: SourceFile) -> ParseResult:
     diagnostics: list[Diagnostic] = []
     last_error_end = -1
 
-    def report(error: UnexpectedInput) -> None:
-        nonlocal last_error_end
+    def report(error: UnexpectedInput) -> bool:
+        """Record the error unless it is a cascade of the previous one: right after it, or
+        on the same line.  Returns whether it was a cascade."""
         start = _error_start(source, error)
         between = source.text[last_error_end:start] if last_error_end >= 0 else "x"
         cascade = last_error_end >= 0 and (
@@ -346,26 +483,24 @@ def parse(source: SourceFile) -> ParseResult:
                 diagnostics.append(_char_error(source, error))
             elif isinstance(error, UnexpectedToken | UnexpectedEOF):
                 diagnostics.append(_token_error(source, error))
-        last_error_end = max(last_error_end, _error_end(source, error))
+        return cascade
 
     def on_error(error: UnexpectedInput) -> bool:
-        report(error)
+        nonlocal last_error_end
+        cascade = report(error)
         if len(diagnostics) >= MAX_SYNTAX_ERRORS:
             return False
+        kept = False
         if isinstance(error, UnexpectedCharacters):
-            char = source.text[_pos(error) : _pos(error) + 1]
-            if char == '"':
-                # Skip the rest of an unterminated string's line in one step.
-                state = error.interactive_parser.lexer_thread.state
-                assert state is not None
-                line_end = source.text.find("\n", _pos(error))
-                rest = source.text[_pos(error) : line_end if line_end != -1 else None]
-                state.line_ctr.feed(rest)
-            return True
-        if isinstance(error, UnexpectedToken):
+            _skip_bad_text(source, error)
+        elif isinstance(error, UnexpectedToken):
             if error.token.type == "$END":
                 return False
-            _repair(error)
+            kept = _repair(error)
+        # The window in which further errors count as a cascade grows with every error that
+        # was reported or whose token had to be dropped, not with a token recovery kept.
+        if not (cascade and kept):
+            last_error_end = max(last_error_end, _error_end(source, error))
         return True
 
     tree: Tree[Token] | None = None

@@ -32,12 +32,27 @@ _STYLE = {
 }
 
 
-def char_width(char: str) -> int:
+def _shown_char(char: str) -> tuple[str, int]:
+    """How one character of a source line is drawn, and how many cells it takes.
+
+    The single definition both the line and the carets under it use, so they cannot disagree:
+    separators (a non-breaking space pasted from Word) are drawn as a space, other characters a
+    terminal cannot draw (controls, unassigned code points) as one ``�`` cell.
+    """
     if unicodedata.combining(char) or char in "\u200b\u200c\u200d\ufeff":
-        return 0
+        return char, 0
+    category = unicodedata.category(char)
+    if category == "Zs":
+        return " ", 1
+    if not char.isprintable() or category in ("Cn", "Co", "Cs"):
+        return "\ufffd", 1
     if unicodedata.east_asian_width(char) in ("W", "F"):
-        return 2
-    return 1
+        return char, 2
+    return char, 1
+
+
+def char_width(char: str) -> int:
+    return _shown_char(char)[1]
 
 
 def display_columns(line: str) -> list[int]:
@@ -48,7 +63,7 @@ def display_columns(line: str) -> list[int]:
         if char == "\t":
             current += TAB_WIDTH - current % TAB_WIDTH
         else:
-            current += char_width(char)
+            current += _shown_char(char)[1]
         columns.append(current)
     return columns
 
@@ -61,13 +76,20 @@ def expand_line(line: str) -> str:
             step = TAB_WIDTH - current % TAB_WIDTH
             out.append(" " * step)
             current += step
-        elif char.isprintable() or char_width(char) == 0:
-            out.append(char)
-            current += char_width(char)
         else:
-            out.append("\ufffd")
-            current += 1
+            shown, width = _shown_char(char)
+            out.append(shown)
+            current += width
     return "".join(out)
+
+
+_CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F]}
+
+
+def clean(text: str) -> str:
+    """A message with control characters made visible (``\\x1b``), so that a string from
+    the user's file can neither break the layout nor send escape codes to the terminal."""
+    return text.translate(_CONTROL)
 
 
 class _Painter:
@@ -103,7 +125,7 @@ def render_human(
 def render_one(d: Diagnostic, sources: Mapping[str, SourceFile], *, color: bool = False) -> str:
     paint = _Painter(color)
     severity = d.severity.value
-    lines = [f"{paint(severity, f'{severity}[{d.code}]')}{paint('bold', ': ' + d.message)}"]
+    lines = [f"{paint(severity, f'{severity}[{d.code}]')}{paint('bold', ': ' + clean(d.message))}"]
     source = sources.get(d.span.path) if d.span is not None else None
     if d.span is not None and source is not None:
         primary = source.position(d.span.start)
@@ -118,26 +140,36 @@ def render_one(d: Diagnostic, sources: Mapping[str, SourceFile], *, color: bool 
         pad = " " * width
         lines.append(f"{pad}{paint('gutter', '-->')} {d.span.path}:{primary.line}:{primary.column}")
         lines.append(f"{pad} {paint('gutter', '|')}")
-        for span, message, is_primary in sorted(shown, key=lambda s: (s[0].start, not s[2])):
-            number, text, underline = _underline(source, span, "^" if is_primary else "-")
-            style = severity if is_primary else "secondary"
+        # One source line per line number, with an underline row for each span on it
+        # (the primary span's row first).
+        by_line: dict[int, list[tuple[Span, str, bool]]] = {}
+        for item in shown:
+            by_line.setdefault(source.position(item[0].start).line, []).append(item)
+        for number in sorted(by_line):
+            items = sorted(by_line[number], key=lambda s: (not s[2], s[0].start))
+            _, text, _ = _underline(source, items[0][0], "^")
             lines.append(f"{paint('gutter', f'{number:>{width}} |')} {text}".rstrip())
-            tail = f" {message}" if message else ""
-            lines.append(f"{pad} {paint('gutter', '|')} {paint(style, underline + tail)}".rstrip())
+            for span, message, is_primary in items:
+                _, _, underline = _underline(source, span, "^" if is_primary else "-")
+                style = severity if is_primary else "secondary"
+                tail = f" {clean(message)}" if message else ""
+                lines.append(
+                    f"{pad} {paint('gutter', '|')} {paint(style, underline + tail)}".rstrip()
+                )
+        lines.append(f"{pad} {paint('gutter', '|')}")
         for label in d.labels:
             if label.span.path != d.span.path and label.span.path in sources:
                 where = sources[label.span.path].position(label.span.start)
-                note = f"{label.message}: " if label.message else ""
+                note = f"{clean(label.message)}: " if label.message else ""
                 at = f"{label.span.path}:{where.line}:{where.column}"
                 lines.append(f"{pad} {paint('gutter', '=')} note: {note}{at}")
-        lines.append(f"{pad} {paint('gutter', '|')}")
         prefix = f"{pad} {paint('gutter', '=')}"
     else:
         prefix = f" {paint('gutter', '=')}"
     for note in d.notes:
-        lines.append(f"{prefix} {paint('bold', 'note')}: {note}")
+        lines.append(f"{prefix} {paint('bold', 'note')}: {clean(note)}")
     if d.help:
-        lines.append(f"{prefix} {paint('bold', 'help')}: {d.help}")
+        lines.append(f"{prefix} {paint('bold', 'help')}: {clean(d.help)}")
     return "\n".join(lines) + "\n"
 
 

@@ -32,6 +32,7 @@ from funnelc.model import (
     StageKey,
     StageKind,
 )
+from funnelc.source import Span
 
 
 def _hint(name: str, candidates: Iterable[str], fallback: str = "") -> str:
@@ -130,7 +131,7 @@ class _Resolver:
                     ref.span,
                     name=ref.name,
                     where=f" in pipeline `{pipeline.id.name}`",
-                    hint=_hint(ref.name, (s.id.name for s in pipeline.stages), role),
+                    hint=_stage_hint(ref.name, pipeline, role),
                 )
             )
         return stage
@@ -142,7 +143,7 @@ class _Resolver:
             self.report(
                 codes.make(
                     "F105",
-                    ref.span,
+                    _pipeline_part(ref),
                     name=ref.pipeline,
                     hint=_hint(
                         ref.pipeline,
@@ -158,10 +159,10 @@ class _Resolver:
             self.report(
                 codes.make(
                     "F102",
-                    ref.span,
+                    _stage_part(ref),
                     name=ref.name,
                     where=f" in pipeline `{other.id.name}`",
-                    hint=_hint(ref.name, (s.id.name for s in other.stages)),
+                    hint=_stage_hint(ref.name, other),
                 )
             )
         return stage
@@ -188,6 +189,16 @@ class _Resolver:
     def check_reasons(self, pipeline: Pipeline) -> None:
         names = {r.id.name for r in pipeline.reasons}
         for stage in pipeline.stages:
+            if stage.reasons and stage.kind is not StageKind.LOST:
+                first, last = stage.reasons[0].span, stage.reasons[-1].span
+                self.report(
+                    codes.make(
+                        "F216",
+                        Span(first.path, first.start, last.end),
+                        stage=stage.id.name,
+                    )
+                )
+                continue
             for ref in stage.reasons:
                 if ref.name not in names:
                     self.report(
@@ -210,7 +221,7 @@ class _Resolver:
             self.report(codes.make("F201", p.id.span, pipeline=name))
         if not any(s.kind is StageKind.WON for s in p.stages):
             self.report(codes.make("F202", p.id.span, pipeline=name))
-        if not any(s.kind is StageKind.LOST for s in p.stages):
+        if not p.stages_in(Phase.DEAL, StageKind.LOST):
             self.report(codes.make("F203", p.id.span, pipeline=name))
         if p.lead is not None and not p.stages_in(Phase.LEAD):
             self.report(codes.make("F211", p.lead.span, pipeline=name))
@@ -260,12 +271,12 @@ class _Resolver:
                     )
                     return
                 kind = (
-                    EdgeKind.HANDOFF
-                    if stage.phase is Phase.LEAD and target.phase is Phase.DEAL
-                    else EdgeKind.WIN
+                    EdgeKind.WIN
                     if target.kind is StageKind.WON
                     else EdgeKind.LOSE
                     if target.kind is StageKind.LOST
+                    else EdgeKind.HANDOFF
+                    if stage.phase is Phase.LEAD and target.phase is Phase.DEAL
                     else EdgeKind.ADVANCE
                 )
                 criteria = accept if kind is EdgeKind.HANDOFF else ()
@@ -312,6 +323,22 @@ class _Resolver:
             if target is stage:
                 self.report(codes.make("F213", ref.span, stage=stage.id.name))
                 continue
+            if target.kind is StageKind.WON:
+                self.report(
+                    codes.make(
+                        "F215",
+                        ref.span,
+                        labels=(Label(stage.sla.span, f"the SLA of `{stage.id.name}`"),),
+                        stage=stage.id.name,
+                        target=target.id.name,
+                    )
+                )
+                continue
+            if stage.phase is Phase.DEAL and target.phase is Phase.LEAD:
+                self.report(
+                    codes.make("F208", ref.span, source=stage.id.name, target=target.id.name)
+                )
+                continue
             edges.append(
                 Edge(
                     EdgeKind.TIMEOUT,
@@ -349,14 +376,15 @@ class _Resolver:
                     )
                 )
                 continue
+            arrow = Span(explicit.span.path, explicit.source.span.start, explicit.target.span.end)
             if source is target:
-                self.report(codes.make("F212", explicit.span, stage=source.id.name))
+                self.report(codes.make("F212", arrow, stage=source.id.name))
                 continue
             if source.phase is Phase.DEAL and target.phase is Phase.LEAD:
                 self.report(
                     codes.make(
                         "F208",
-                        explicit.span,
+                        arrow,
                         source=source.id.name,
                         target=target.id.name,
                     )
@@ -394,7 +422,10 @@ class _Resolver:
                     hint = "revive into a stage of the lead phase: marketing works revived deals"
                 else:
                     entry = target_pipeline.entry
-                    where = "not the first stage of a pipeline without a lead phase"
+                    where = (
+                        f"not the first stage of `{target_pipeline.id.name}`, "
+                        "which has no lead phase"
+                    )
                     hint = (
                         f"revive into `{entry.id.name}`, the pipeline's first stage"
                         if entry
@@ -438,6 +469,16 @@ class _Resolver:
                     codes.make("F210", stage.next.span, target=str(stage.next), pipeline=pid)
                 )
                 continue
+            if target.is_outcome:
+                self.report(
+                    codes.make(
+                        "F217",
+                        stage.next.span,
+                        target=str(stage.next),
+                        kind=target.kind.value,
+                    )
+                )
+                continue
             edges.append(
                 Edge(
                     EdgeKind.NEXT,
@@ -446,7 +487,31 @@ class _Resolver:
                     stage.next.span,
                 )
             )
-        return edges
+        # A `then` into a lost outcome repeats the implicit `lose` edge; keep the first.
+        unique: dict[tuple[EdgeKind, StageKey, StageKey], Edge] = {}
+        for edge in edges:
+            unique.setdefault((edge.kind, edge.source, edge.target), edge)
+        return list(unique.values())
+
+
+def _stage_part(ref: Ref) -> Span:
+    """The span of the stage id in ``pipeline.stage`` (the whole ref when it has no dot)."""
+    return Span(ref.span.path, ref.span.end - len(ref.name), ref.span.end)
+
+
+def _pipeline_part(ref: Ref) -> Span:
+    """The span of the pipeline id in ``pipeline.stage``."""
+    return Span(ref.span.path, ref.span.start, ref.span.start + len(ref.pipeline or ""))
+
+
+def _stage_hint(name: str, pipeline: Pipeline, fallback: str = "") -> str:
+    """ "did you mean" for a stage id, or else the pipeline's stage ids."""
+    ids = [s.id.name for s in pipeline.stages]
+    hint = _hint(name, ids, fallback)
+    if hint or not ids:
+        return hint
+    shown = ", ".join(f"`{i}`" for i in ids[:8]) + (", …" if len(ids) > 8 else "")
+    return f"the stages of `{pipeline.id.name}` are {shown}"
 
 
 def _is_lead_entry(pipeline: Pipeline, stage: Stage) -> bool:
@@ -465,6 +530,10 @@ def resolve(
     declared: list[Pipeline] = []
     all_pipelines = [(m, p) for m in modules for p in m.pipelines]
     first = _unique(((p.id, "") for _, p in all_pipelines), "pipeline", resolver.diagnostics)
+    for module in modules:
+        # Duplicates among a file's own declarations, even if no pipeline sees them.
+        _unique(((f.id, "") for f in module.fields), "field", resolver.diagnostics)
+        _unique(((r.id, "") for r in module.reasons), "loss reason", resolver.diagnostics)
     for module, pipeline in all_pipelines:
         if first[pipeline.id.name] is not pipeline.id:
             continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import NamedTuple
 
 
@@ -78,3 +79,14 @@ class SourceFile:
 
     def span(self, start: int, end: int) -> Span:
         return Span(self.path, start, end)
+
+
+def display_path(path: Path) -> str:
+    """The path as shown to people and used as a span's key: relative to the working
+    directory when below it, with ``/`` separators on every OS so outputs do not differ."""
+    resolved = path.resolve()
+    try:
+        shown = resolved.relative_to(Path.cwd().resolve())
+    except ValueError:
+        shown = resolved
+    return shown.as_posix()

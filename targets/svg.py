@@ -1,0 +1,77 @@
+"""Target ``svg``: the ``dot`` target's diagram laid out by Graphviz, one file per pipeline.
+
+The DOT source comes from :func:`funnelc.targets.dot.dot_source`, so the two outputs always
+show the same diagram; :mod:`funnelc.renderer` runs the layout program chosen by
+``options.renderer`` under ``options.render_timeout``.  A failed or timed-out layout is the
+user's problem to see, not a traceback: it becomes diagnostic F601 or F602 on the pipeline's id,
+and no file is produced for that pipeline.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from funnelc import codes
+from funnelc.emit import EmitOptions, Emitted
+from funnelc.model import Pipeline, Project
+from funnelc.renderer import RenderError, RenderTimeout, render_svg
+
+from .dot import dot_source  # relative: this folder is installed as funnelc.targets
+
+if TYPE_CHECKING:
+    from funnelc.emit import Target
+
+
+class SvgTarget:
+    """The ``svg`` target (see the module docstring)."""
+
+    name: str = "svg"
+    description: str = "SVG diagram of each pipeline, laid out by Graphviz"
+
+    def emit(self, project: Project, pipeline: Pipeline, options: EmitOptions) -> Emitted:
+        pid = pipeline.id.name
+        try:
+            svg = render_svg(
+                dot_source(project, pipeline),
+                renderer=options.renderer,
+                timeout=options.render_timeout,
+            )
+        except RenderTimeout as error:
+            diagnostic = codes.make(
+                "F602", pipeline.id.span, pipeline=pid, seconds=f"{error.seconds:g}"
+            )
+            return Emitted(files={}, diagnostics=(diagnostic,))
+        except RenderError as error:
+            diagnostic = codes.make(
+                "F601", pipeline.id.span, pipeline=pid, reason=error.message, hint=error.hint or ""
+            )
+            return Emitted(files={}, diagnostics=(diagnostic,))
+        if options.validate_output:
+            problem = _xml_problem(svg)
+            if problem is not None:
+                diagnostic = codes.make(
+                    "F601",
+                    pipeline.id.span,
+                    pipeline=pid,
+                    reason=f"the renderer wrote malformed SVG ({problem})",
+                    hint="this is a bug in the renderer; try `--renderer system`",
+                )
+                return Emitted(files={}, diagnostics=(diagnostic,))
+        return Emitted(files={f"{pid}.svg": svg})
+
+
+def _xml_problem(svg: bytes) -> str | None:
+    """Why ``svg`` is not well-formed XML, or ``None`` if it is."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        ET.fromstring(svg)
+    except ET.ParseError as error:
+        return str(error)
+    return None
+
+
+TARGET = SvgTarget()
+
+if TYPE_CHECKING:
+    _CONFORMS: Target = TARGET

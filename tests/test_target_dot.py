@@ -1,0 +1,375 @@
+"""The ``dot`` target: golden files, the structure of the diagram, escaping and determinism.
+
+Cases are every pipeline compiled from ``examples/`` and from ``tests/fixtures/graphviz/``
+(pipelines whose ids start with ``gv_``, which exercise every kind of edge and hostile names).
+``test_target_svg.py`` reuses :data:`CASES` and :func:`case`.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from funnelc import Result, compile
+from funnelc.emit import EmitOptions, get_target
+from funnelc.model import EdgeKind, Phase, Pipeline, Project, StageKind
+from tests.conftest import EXAMPLES, ROOT, TESTS, check_golden
+
+if TYPE_CHECKING:  # mypy knows the folder as `targets`; installed, it is `funnelc.targets`
+    import targets.dot as dot
+else:
+    dot = importlib.import_module("funnelc.targets.dot")
+
+FIXTURES = TESTS / "fixtures" / "graphviz"
+GOLDEN = TESTS / "golden"
+SOURCES: dict[str, Path] = {"examples": EXAMPLES, "fixtures": FIXTURES}
+
+
+@functools.cache
+def compiled(source: str) -> Result:
+    return compile([SOURCES[source]])
+
+
+def _cases() -> list[object]:
+    params: list[object] = []
+    for source, folder in SOURCES.items():
+        if not folder.is_dir() or not any(folder.rglob("*.funnel")):
+            continue  # examples/ may not exist yet while it is being written
+        result = compiled(source)
+        if result.project is None:
+            params.append(pytest.param(source, "", id=f"{source}-does-not-compile"))
+            continue
+        params.extend(
+            pytest.param(source, p.id.name, id=f"{source}-{p.id.name}")
+            for p in result.project.pipelines
+        )
+    return params
+
+
+CASES = _cases()
+
+
+def case(source: str, pipeline_id: str) -> tuple[Project, Pipeline]:
+    """The project and pipeline of a case; fails the test if the source does not compile."""
+    result = compiled(source)
+    if result.project is None:
+        messages = "\n".join(f"{d.code}: {d.message}" for d in result.diagnostics)
+        pytest.fail(f"{SOURCES[source].relative_to(ROOT)} does not compile:\n{messages}")
+    pipeline = result.project.pipeline(pipeline_id)
+    assert pipeline is not None
+    return result.project, pipeline
+
+
+def fixture(pipeline_id: str) -> tuple[Project, Pipeline]:
+    return case("fixtures", pipeline_id)
+
+
+# ---- a small reader for the DOT this target writes ------------------------------------------
+
+_STMT = re.compile(r'^\s*"((?:[^"\\]|\\.)*)"(?: -> "((?:[^"\\]|\\.)*)")? \[(.*)\]$')
+_ATTR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|[^,\s\]]+)')
+
+
+def _value(raw: str) -> str:
+    return raw[1:-1] if raw.startswith('"') else raw
+
+
+def statements(
+    source: str,
+) -> tuple[dict[str, dict[str, str]], list[tuple[str, str, dict[str, str]]]]:
+    """Node statements by id and edge statements in order, with their attributes (raw DOT)."""
+    nodes: dict[str, dict[str, str]] = {}
+    edges: list[tuple[str, str, dict[str, str]]] = []
+    for line in source.splitlines():
+        match = _STMT.match(line)
+        if match is None:
+            continue
+        attrs = {k: _value(v) for k, v in _ATTR.findall(match.group(3))}
+        if match.group(2) is None:
+            nodes[match.group(1)] = attrs
+        else:
+            edges.append((match.group(1), match.group(2), attrs))
+    return nodes, edges
+
+
+def source_of(project: Project, pipeline: Pipeline) -> str:
+    emitted = get_target("dot").emit(project, pipeline, EmitOptions())
+    assert list(emitted.files) == [f"{pipeline.id.name}.dot"]
+    assert emitted.diagnostics == ()
+    return emitted.files[f"{pipeline.id.name}.dot"].decode("utf-8")
+
+
+# ---- golden files and invariants over every case ----------------------------------------------
+
+
+def test_cases_exist() -> None:
+    assert any("fixtures-gv_full" in str(p) for p in CASES)
+
+
+def test_fixture_ids_do_not_clash_with_examples() -> None:
+    # Both sets write tests/golden/dot/<pipeline>.dot, so a shared id would share a file.
+    ids = [getattr(p, "values", ("", ""))[1] for p in CASES]
+    clashes = sorted(i for i, n in Counter(ids).items() if n > 1 and i)
+    assert clashes == []
+
+
+@pytest.mark.parametrize(("source", "pipeline_id"), CASES)
+def test_golden(source: str, pipeline_id: str, bless: bool) -> None:
+    project, pipeline = case(source, pipeline_id)
+    text = source_of(project, pipeline).encode("utf-8")
+    check_golden(GOLDEN / "dot" / f"{pipeline_id}.dot", text, bless)
+
+
+@pytest.mark.parametrize(("source", "pipeline_id"), CASES)
+def test_structure(source: str, pipeline_id: str) -> None:
+    project, pipeline = case(source, pipeline_id)
+    text = source_of(project, pipeline)
+    nodes, edges = statements(text)
+    assert text.endswith("}\n") and "\r" not in text
+    assert "rankdir=LR" in text
+
+    # Clusters: one per phase that has open stages, captioned with the phase's word.
+    for phase, word in ((Phase.LEAD, "Lead"), (Phase.DEAL, "Deal")):
+        present = bool(pipeline.stages_in(phase))
+        assert (f'subgraph "cluster_{phase.value}"' in text) is present
+        assert (f'label="{word}"' in text) is present
+
+    # Every stage is a node named by its id; the key stage is emphasised, no other is.
+    assert set(nodes) >= {s.id.name for s in pipeline.stages}
+    for stage in pipeline.stages:
+        attrs = nodes[stage.id.name]
+        assert (attrs.get("peripheries") == "2") is stage.key
+        assert ("key stage" in attrs["label"]) is stage.key
+        if stage.sla is not None:
+            assert f"SLA {stage.sla}" in attrs["label"]
+        if stage.probability is not None:
+            assert f"{stage.probability}%" in attrs["label"]
+        if stage.color is not None:
+            assert attrs["fillcolor"] == stage.color.value
+        elif stage.kind is StageKind.WON:
+            assert attrs["fillcolor"] == dot.WON_FILL
+
+    # Pits: alone in the last rank, dark, labelled; other lost outcomes are red.
+    pit_ids = {s.id.name for s in dot.pits(project, pipeline)}
+    timeout_targets = {
+        e.target.stage
+        for e in project.edges
+        if e.kind is EdgeKind.TIMEOUT and e.source.pipeline == pipeline_id
+    }
+    assert (
+        pit_ids
+        == {s.id.name for s in pipeline.stages if s.kind is StageKind.LOST} & timeout_targets
+    )
+    if pit_ids:
+        block = text[text.index("subgraph pits {") :]
+        block = block[: block.index("\n  }\n")]
+        assert "rank=sink" in block
+        assert {n for n in pit_ids if f'"{n}" [' in block} == pit_ids
+    for stage in pipeline.stages:
+        label = nodes[stage.id.name]["label"]
+        assert label.endswith("\\npit") is (stage.id.name in pit_ids)
+        if stage.kind is StageKind.LOST and stage.color is None:
+            fill = dot.PIT_FILL if stage.id.name in pit_ids else dot.LOST_FILL
+            assert nodes[stage.id.name]["fillcolor"] == fill
+
+    # No hairball: at most one "any stage" edge per lost outcome, plus the `then` moves.
+    lost = {s.id.name for s in pipeline.stages if s.kind is StageKind.LOST}
+    thens = {(s.id.name, s.then.name) for s in pipeline.open_stages if s.then is not None}
+    summarised = {
+        e.target.stage
+        for e in project.edges
+        if e.kind is EdgeKind.LOSE
+        and e.source.pipeline == pipeline_id
+        and (e.source.stage, e.target.stage) not in thens
+    }
+    red = [(a, b) for a, b, attrs in edges if b in lost and attrs.get("color") == dot.LOST_BORDER]
+    summaries = [(a, b) for a, b, attrs in edges if attrs.get("label") == "any stage"]
+    assert len(summaries) == len(summarised)
+    assert len({b for _, b in summaries}) == len(summaries)
+    assert all(pair in thens for pair in red if pair not in summaries)
+    for _, _, attrs in edges:
+        if attrs.get("label") == "any stage":
+            assert attrs["ltail"] in {"cluster_lead", "cluster_deal", "cluster_stages"}
+
+    # No statement twice (a `then` into a loss can also be an implicit loss).
+    arrows = [line for line in text.splitlines() if " -> " in line]
+    assert len(arrows) == len(set(arrows))
+
+    # Each other resolved edge is drawn, styled by kind.
+    drawn = Counter((a, b) for a, b, _ in edges)
+    for e in project.edges_of(pipeline_id):
+        if e.kind is EdgeKind.LOSE:
+            continue
+        a = dot.node_id(e.source, pipeline_id)
+        b = dot.node_id(e.target, pipeline_id)
+        assert drawn[(a, b)] >= 1, e
+        styles = [attrs for x, y, attrs in edges if (x, y) == (a, b)]
+        if e.kind is EdgeKind.REVIVE:
+            assert any(s.get("color") == dot.REVIVE and "revive" in s["label"] for s in styles)
+        if e.kind is EdgeKind.TIMEOUT:
+            assert any(
+                s.get("style") == "dotted" and s.get("taillabel") == f"after {e.sla}"
+                for s in styles
+            )
+        if e.kind is EdgeKind.EXPLICIT:
+            assert any(s.get("style") == "dashed" for s in styles)
+        if e.cross_pipeline:
+            outside = e.target if e.source.pipeline == pipeline_id else e.source
+            assert nodes[str(outside)]["style"] == "dashed,rounded"
+            assert nodes[str(outside)]["label"].startswith(str(outside))
+        if e.kind is EdgeKind.HANDOFF:
+            (style,) = [s for s in styles if s.get("color") == dot.HANDOFF]
+            shown = _words(style["label"])
+            assert all(_words(dot.escape_label(c)) in shown for c in e.criteria)
+            assert e.criteria or style["label"] == "handoff"
+
+
+def _words(escaped: str) -> str:
+    """An escaped label with line breaks (wrapping) and runs of spaces made single spaces."""
+    return " ".join(escaped.replace("\\n", " ").split())
+
+
+# ---- the fixture, checked against what it was written to show ----------------------------------
+
+
+def test_fixture_full_shows_everything() -> None:
+    project, pipeline = fixture("gv_full")
+    nodes, edges = statements(source_of(project, pipeline))
+    # 2 lead stages × 1 lead outcome + 4 deal stages × 2 deal outcomes = 10 implicit losses …
+    assert sum(1 for e in project.edges_of("gv_full") if e.kind is EdgeKind.LOSE) == 10
+    # … drawn as 3 edges, one per lost outcome, each leaving a cluster.
+    summaries = {(b, attrs["ltail"]) for _, b, attrs in edges if attrs.get("label") == "any stage"}
+    assert summaries == {
+        ("junk", "cluster_lead"),
+        ("lost_deal", "cluster_deal"),
+        ("pit", "cluster_deal"),
+    }
+    # The key stage keeps its own colour (dark, so its text is white) and is emphasised.
+    assert nodes["qualified"]["fillcolor"] == "#1b5e20"
+    assert nodes["qualified"]["fontcolor"] == "#ffffff"
+    assert nodes["qualified"]["penwidth"] == "2"
+    # `offer` times out into lost_deal, which makes lost_deal a pit too.
+    assert {p.id.name for p in dot.pits(project, pipeline)} == {"lost_deal", "pit"}
+    # The handoff carries both acceptance criteria.
+    (handoff,) = [a for x, y, a in edges if (x, y) == ("profiled", "accepted")]
+    assert handoff["label"] == (
+        "accepted if:\\n• Закупает партиями от 100\\nединиц\\n• Известен ЛПР по закупкам"
+    )
+    # The explicit back edge keeps its label, quotes and ampersand escaped.
+    (back,) = [a for x, y, a in edges if (x, y) == ("offer", "qualified")]
+    assert back["label"] == 'Клиент изменил \\"объём\\" &amp;\\nсроки'
+    # `next` leads to a plain node of the other pipeline with a dashed border.
+    assert nodes["gv_after.onboarded"]["label"] == "gv_after.onboarded\\nСопровождение"
+    # Goal and exit criteria are the tooltip.
+    assert nodes["qualified"]["tooltip"] == (
+        "Квалификация пройдена (qualified)\\nGoal: Бюджет и сроки известны\\n"
+        "Exit: ЛПР подтвердил бюджет\\nExit: План сделки согласован\\nRequires: Бюджет\\n"
+        "Task: Отправить план сделки ЛПР"
+    )
+
+
+def test_fixture_after_shows_incoming_and_then_losses() -> None:
+    project, pipeline = fixture("gv_after")
+    nodes, edges = statements(source_of(project, pipeline))
+    # The deal arrives from the other pipeline's won outcome.
+    assert ("gv_full.shipped", "onboarded") in {(a, b) for a, b, _ in edges}
+    assert nodes["gv_full.shipped"]["style"] == "dashed,rounded"
+    # `reorder` moves forward into a loss with `then`: that one is a real edge.
+    red = [(a, b) for a, b, attrs in edges if attrs.get("color") == dot.LOST_BORDER]
+    assert ("reorder", "churned") in red
+    assert ("onboarded", "churned") in red  # the summary for the other stage
+
+
+def test_fixture_tricky_escapes() -> None:
+    project, pipeline = fixture("gv_tricky")
+    nodes, _ = statements(source_of(project, pipeline))
+    # Stage ids that are DOT keywords are quoted, so they are plain node names.
+    assert {"node", "edge"} <= set(nodes)
+    assert nodes["a"]["label"] == 'Этап \\"A\\" <ok> &amp; &amp;amp; \\\\N\\nSLA 1d'
+    assert nodes["edge"]["label"] == "Конец строки \\\\\\n100%"
+    # The control character is replaced, the tab is a space.
+    assert "\ufffd" in nodes["lost_"]["label"] and "\x01" not in nodes["lost_"]["label"]
+    assert nodes["node"]["label"].startswith("Этап с id node и табом")
+
+
+# ---- escaping -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "tooltip"),
+    [
+        ("plain", "plain", "plain"),
+        ('"q"', '\\"q\\"', '\\"q\\"'),
+        ("a\\", "a\\\\", "a\\\\\\\\"),
+        ("\\N", "\\\\N", "\\\\\\\\N"),
+        ("a\nb", "a\\nb", "a\\nb"),
+        ("a\r\nb\rc", "a\\nb\\nc", "a\\nb\\nc"),
+        ("&amp; <b>", "&amp;amp; <b>", "&amp;amp; <b>"),
+        ("tab\there", "tab here", "tab here"),
+        ("nul\x00bell\x07", "nul\ufffdbell\ufffd", "nul\ufffdbell\ufffd"),
+        ("🚀 ёлка", "🚀 ёлка", "🚀 ёлка"),
+    ],
+)
+def test_escape(text: str, label: str, tooltip: str) -> None:
+    assert dot.escape_label(text) == label
+    assert dot.escape_tooltip(text) == tooltip
+
+
+def test_quote_and_node_ids() -> None:
+    from funnelc.model import StageKey
+
+    assert dot.quote('a"b\\') == '"a\\"b\\\\"'
+    assert dot.node_id(StageKey("p", "s"), "p") == "s"
+    assert dot.node_id(StageKey("q", "s"), "p") == "q.s"
+    assert dot.node_id(StageKey("p", "этап"), "p") == "u044du0442u0430u043f"
+
+
+def test_wrap_breaks_long_names_at_spaces_only() -> None:
+    assert dot.wrap("короткое") == "короткое"
+    assert dot.wrap("Потребность в допродаже подтверждена") == (
+        "Потребность в допродаже\nподтверждена"
+    )
+    assert dot.wrap("Оченьдлинноесловобезпробелов" * 2) == "Оченьдлинноесловобезпробелов" * 2
+    assert dot.wrap("a\nb") == "a\nb"
+
+
+# ---- determinism ----------------------------------------------------------------------------
+
+_DUMP = """
+import sys
+import funnelc
+from funnelc.targets.dot import dot_source
+project = funnelc.load(sys.argv[1])
+sys.stdout.buffer.write(b"".join(dot_source(project, p).encode() for p in project.pipelines))
+"""
+
+
+def test_output_does_not_depend_on_hash_seed() -> None:
+    # Sets and dicts of strings iterate in a hash-seed-dependent order; none may leak out.
+    outputs = set()
+    for seed in ("0", "1", "12345"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-c", _DUMP, str(FIXTURES)],
+            capture_output=True,
+            env=env,
+            check=True,
+            cwd=ROOT,
+        )
+        outputs.add(done.stdout)
+    assert len(outputs) == 1
+    assert outputs.pop().count(b"digraph") == 3
+
+
+def test_emit_twice_is_identical() -> None:
+    project, pipeline = fixture("gv_full")
+    assert source_of(project, pipeline) == source_of(project, pipeline)
