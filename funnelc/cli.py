@@ -43,6 +43,12 @@ class ColorChoice(enum.StrEnum):
     never = "never"
 
 
+class Unsupported(enum.StrEnum):
+    ignore = "ignore"
+    warn = "warn"
+    error = "error"
+
+
 class Renderer(enum.StrEnum):
     pure = "pure"
     system = "system"
@@ -184,6 +190,14 @@ def build(
         float | None,
         typer.Option(help="Seconds one pipeline's layout may take. [default: 60]", min=0.1),
     ] = None,
+    unsupported: Annotated[
+        Unsupported | None,
+        typer.Option(
+            help="What to do when a target cannot express something the funnel says "
+            "(it then goes to the manual steps). [default: warn]",
+            show_default=False,
+        ),
+    ] = None,
     fmt: FormatOpt = Format.human,
     color: ColorOpt = ColorChoice.auto,
     config: ConfigOpt = None,
@@ -213,6 +227,7 @@ def build(
         renderer=(renderer.value if renderer else settings.renderer or "pure"),
         render_timeout=render_timeout or settings.render_timeout or 60.0,
         validate_output=bool(os.environ.get("FUNNELC_DEBUG")),
+        unsupported=(unsupported.value if unsupported else settings.unsupported or "warn"),
         target_options=settings.target_options,
     )
     out_dir = out or settings.out or Path("build")
@@ -290,11 +305,19 @@ def schema() -> None:
 
 @app.command(name="targets")
 def list_targets() -> None:
-    """List the build targets."""
-    from funnelc.emit import REGISTRY, get_target
+    """List the build targets, what each expresses and what it leaves to manual steps."""
+    from funnelc.emit import DEFAULT_TARGETS, REGISTRY, get_target
 
     for name in REGISTRY:
-        typer.echo(f"{name:<10} {get_target(name).description}")
+        target = get_target(name)
+        default = "  (default)" if name in DEFAULT_TARGETS else ""
+        typer.echo(f"{name:<10} {target.description}{default}")
+        capabilities: dict[str, str] = dict(getattr(target, "capabilities", {}) or {})
+        for how in ("native", "manual", "unsupported"):
+            constructs = [c for c, h in capabilities.items() if h == how]
+            if constructs:
+                label = {"native": "sets", "manual": "manual steps", "unsupported": "drops"}[how]
+                typer.echo(f"{'':<10}   {label}: {', '.join(constructs)}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

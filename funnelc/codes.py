@@ -12,23 +12,12 @@ graph, F4xx values, F5xx files and imports, F6xx outputs and configuration.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-from funnelc.diagnostics import Diagnostic, Label, Severity
+from funnelc.codes_targets import TARGET_CODES
+from funnelc.diagnostics import Code, Diagnostic, Label, Severity
 from funnelc.source import Span
 
-
-@dataclass(frozen=True, slots=True)
-class Code:
-    code: str
-    name: str
-    summary: str
-    message: str
-    help: str | None = None
-    severity: Severity = Severity.ERROR
-
-
-_CODES: tuple[Code, ...] = (
+_COMPILER_CODES: tuple[Code, ...] = (
     # --- syntax -------------------------------------------------------------------------
     Code(
         "F001",
@@ -360,6 +349,8 @@ _CODES: tuple[Code, ...] = (
         None,
     ),
 )
+
+_CODES: tuple[Code, ...] = (*_COMPILER_CODES, *TARGET_CODES)
 
 CODES: dict[str, Code] = {c.code: c for c in _CODES}
 BY_NAME: dict[str, Code] = {c.name: c for c in _CODES}

@@ -9,6 +9,7 @@ each parent, the way ruff and git find theirs; paths in it are relative to the f
     targets = ["json", "dot", "svg"]
     renderer = "pure"              # or "system"
     render-timeout = 60            # seconds per pipeline
+    unsupported = "warn"           # what a target does with what it cannot express
 
     [targets.amocrm]               # options passed to one target, untouched
     ...
@@ -29,7 +30,7 @@ from funnelc.source import display_path
 
 CONFIG_NAME = "funnelc.toml"
 
-_KEYS = ("sources", "out", "targets", "renderer", "render-timeout", "lint")
+_KEYS = ("sources", "out", "targets", "renderer", "render-timeout", "unsupported", "lint")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,7 @@ class Config:
     targets: tuple[str, ...] = ()
     renderer: str | None = None
     render_timeout: float | None = None
+    unsupported: str | None = None
     target_options: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     lint: Mapping[str, object] = field(default_factory=dict)
 
@@ -130,6 +132,12 @@ def load_config(path: Path) -> tuple[Config, list[Diagnostic]]:
     ):
         diagnostics.append(_error(path, "`render-timeout` must be a positive number of seconds"))
         timeout = None
+    unsupported = data.get("unsupported")
+    if unsupported is not None and unsupported not in ("ignore", "warn", "error"):
+        diagnostics.append(
+            _error(path, f'`unsupported` must be "ignore", "warn" or "error", not {unsupported!r}')
+        )
+        unsupported = None
     lint = data.get("lint", {})
     if not isinstance(lint, dict):
         diagnostics.append(_error(path, "`[lint]` must be a table"))
@@ -142,6 +150,7 @@ def load_config(path: Path) -> tuple[Config, list[Diagnostic]]:
             targets=tuple(targets),
             renderer=renderer,
             render_timeout=float(timeout) if timeout is not None else None,
+            unsupported=unsupported,
             target_options=target_options,
             lint=lint,
         ),

@@ -61,6 +61,19 @@ class Diagnostic:
         return (self.span.path, self.span.start, self.span.end, self.code, self.message)
 
 
+@dataclass(frozen=True, slots=True)
+class Code:
+    """A catalogue entry: a code that is never reused, a readable name, a one-line summary,
+    and the templates of the message and the help line (``str.format`` fields)."""
+
+    code: str
+    name: str
+    summary: str
+    message: str
+    help: str | None = None
+    severity: Severity = Severity.ERROR
+
+
 def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     return any(d.is_error for d in diagnostics)
 
