@@ -1,6 +1,6 @@
 """The driver: runs the passes in order and stops after the first pass that found errors.
 
-    read + parse + lower (``loader``) → resolve → validate → [lint] → emit (``build``)
+    read + parse + lower (``loader``) → resolve → validate → lint → emit (``build``)
 
 Stopping early keeps diagnostics honest: a file that does not parse would otherwise cause a
 cascade of "unknown stage" errors in the files that refer to it.
@@ -13,6 +13,7 @@ import gc
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from funnelc.diagnostics import Diagnostic, has_errors, sorted_diagnostics
 from funnelc.loader import Loaded, load_texts
@@ -21,6 +22,9 @@ from funnelc.model import Project
 from funnelc.resolve import resolve
 from funnelc.source import SourceFile
 from funnelc.validate import validate
+
+if TYPE_CHECKING:
+    from funnelc.lint.engine import LintConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +77,12 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _run(load: Callable[[], Loaded]) -> Result:
+def _run(load: Callable[[], Loaded], lint: LintConfig | bool) -> Result:
     with _no_cyclic_gc():
-        return _passes(load())
+        return _passes(load(), lint)
 
 
-def _passes(loaded: Loaded) -> Result:
+def _passes(loaded: Loaded, lint: LintConfig | bool) -> Result:
     diagnostics = list(loaded.diagnostics)
     if has_errors(diagnostics):
         return Result(None, tuple(sorted_diagnostics(diagnostics)), loaded.sources)
@@ -87,25 +91,38 @@ def _passes(loaded: Loaded) -> Result:
     diagnostics.extend(resolve_diagnostics)
     if not has_errors(diagnostics):
         diagnostics.extend(validate(project))
+    if lint is not False and not has_errors(diagnostics):
+        from funnelc.lint.engine import LintConfig as _LintConfig
+        from funnelc.lint.engine import lint as run_lint
+
+        diagnostics.extend(run_lint(project, lint if isinstance(lint, _LintConfig) else None))
     ok = not has_errors(diagnostics)
     return Result(project if ok else None, tuple(sorted_diagnostics(diagnostics)), loaded.sources)
 
 
-def compile(paths: Sequence[str | Path] | str | Path) -> Result:
-    """Compile the ``.funnel`` files named by ``paths`` (files or directories)."""
+def compile(
+    paths: Sequence[str | Path] | str | Path, *, lint: LintConfig | bool = False
+) -> Result:
+    """Compile the ``.funnel`` files named by ``paths`` (files or directories).
+
+    ``lint`` runs the methodology rules after validation: ``True`` with the default
+    configuration (the ``recommended`` preset), or a :class:`~funnelc.lint.engine.LintConfig`.
+    """
     if isinstance(paths, str | Path):
         paths = [paths]
-    return _run(lambda: load_files([Path(p) for p in paths]))
+    return _run(lambda: load_files([Path(p) for p in paths]), lint)
 
 
-def compile_text(text: str, path: str = "<input>.funnel") -> Result:
+def compile_text(
+    text: str, path: str = "<input>.funnel", *, lint: LintConfig | bool = False
+) -> Result:
     """Compile one in-memory file (imports are not followed)."""
-    return _run(lambda: load_texts({path: text}))
+    return _run(lambda: load_texts({path: text}), lint)
 
 
-def compile_texts(texts: Mapping[str, str]) -> Result:
+def compile_texts(texts: Mapping[str, str], *, lint: LintConfig | bool = False) -> Result:
     """Compile several in-memory files; an import may name another key of ``texts``."""
-    return _run(lambda: load_texts(dict(texts)))
+    return _run(lambda: load_texts(dict(texts)), lint)
 
 
 def load(paths: Sequence[str | Path] | str | Path) -> Project:

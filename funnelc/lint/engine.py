@@ -1,0 +1,297 @@
+"""Pass 5, lint: run the methodology rules on a valid project.
+
+Which rules run is decided by the preset (``minimal`` ⊂ ``recommended`` ⊂ ``strict``;
+``recommended`` by default) and the project config's ``select`` / ``ignore`` lists (codes or
+names); each rule's options and severity can be set in ``[lint.rules.<name>]``.  Findings become
+diagnostics with the rule's code; inline suppressions (:mod:`funnelc.lint.suppress`) are
+applied last, and suppressions that are malformed or suppress nothing are reported.
+
+The engine imports the rules through :mod:`funnelc.lint.rules` only; rules never import the
+engine or the CLI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from funnelc import codes
+from funnelc.diagnostics import Diagnostic, Label, Severity, did_you_mean
+from funnelc.i18n import _
+from funnelc.lint.rule import PRESETS, Finding, LintContext, Rule
+from funnelc.lint.suppress import Suppression, covers, parse_suppressions
+from funnelc.model import Project
+
+
+@dataclass(frozen=True, slots=True)
+class LintConfig:
+    preset: str = "recommended"
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    strict: bool = False
+    rule_options: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    """Options by rule name (``[lint.rules.<name>]`` minus ``severity``)."""
+    severities: Mapping[str, Severity] = field(default_factory=dict)
+    """Severity overrides by rule name."""
+
+
+def all_rules() -> tuple[Rule, ...]:
+    from funnelc.lint.rules import RULES
+
+    return RULES
+
+
+def find_rule(code_or_name: str) -> Rule | None:
+    key = code_or_name.strip()
+    for rule in all_rules():
+        if key.upper() == rule.code or key.lower() == rule.name:
+            return rule
+    return None
+
+
+def _rule_hint(name: str) -> str:
+    pool = [r.code for r in all_rules()] + [r.name for r in all_rules()]
+    guess = did_you_mean(name, pool)
+    return (
+        _("did you mean `{name}`?").format(name=guess)
+        if guess
+        else _("`funnelc rules` lists the rules")
+    )
+
+
+def config_from_table(
+    table: Mapping[str, object], path: Path
+) -> tuple[LintConfig, list[Diagnostic]]:
+    """Read the ``[lint]`` table of the project config."""
+    problems: list[Diagnostic] = []
+
+    def bad(reason: str, hint: str = "") -> None:
+        from funnelc.source import display_path
+
+        problems.append(codes.make("F604", None, path=display_path(path), reason=reason, hint=hint))
+
+    known = ("preset", "select", "ignore", "strict", "rules")
+    for key in table:
+        if key not in known:
+            guess = did_you_mean(key, known)
+            bad(
+                _("unknown key `lint.{key}`").format(key=key),
+                _("did you mean `{name}`?").format(name=guess) if guess else "",
+            )
+    preset = table.get("preset", "recommended")
+    if preset not in PRESETS:
+        bad(_("`lint.preset` must be one of {presets}").format(presets=", ".join(PRESETS)))
+        preset = "recommended"
+
+    def names(key: str) -> tuple[str, ...]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            bad(_("`lint.{key}` must be a list of rule codes or names").format(key=key))
+            return ()
+        for item in value:
+            if find_rule(item) is None:
+                bad(
+                    _("unknown rule `{name}` in `lint.{key}`").format(name=item, key=key),
+                    _rule_hint(item),
+                )
+        return tuple(value)
+
+    select, ignore = names("select"), names("ignore")
+    strict = table.get("strict", False)
+    if not isinstance(strict, bool):
+        bad(_("`lint.strict` must be true or false"))
+        strict = False
+    options: dict[str, dict[str, object]] = {}
+    severities: dict[str, Severity] = {}
+    rules_table = table.get("rules", {})
+    if not isinstance(rules_table, dict):
+        bad(_("`[lint.rules]` must be a table of tables"))
+        rules_table = {}
+    for key, value in rules_table.items():
+        rule = find_rule(key)
+        if rule is None:
+            bad(_("unknown rule `{name}` in `[lint.rules]`").format(name=key), _rule_hint(key))
+            continue
+        if not isinstance(value, dict):
+            bad(_("`[lint.rules.{name}]` must be a table").format(name=key))
+            continue
+        for option, setting in value.items():
+            if option == "severity":
+                if setting not in ("error", "warning", "info"):
+                    bad(_('severity must be "error", "warning" or "info"'))
+                else:
+                    severities[rule.name] = Severity(setting)
+            elif option not in rule.options:
+                bad(
+                    _("rule `{rule}` has no option `{option}`").format(
+                        rule=rule.name, option=option
+                    ),
+                    _("its options: {options}").format(options=", ".join(rule.options) or "—"),
+                )
+            elif type(setting) is not type(rule.options[option]):
+                bad(
+                    _("option `{option}` of `{rule}` must be like {example!r}").format(
+                        option=option, rule=rule.name, example=rule.options[option]
+                    )
+                )
+            else:
+                options.setdefault(rule.name, {})[option] = setting
+    return (
+        LintConfig(
+            preset=str(preset),
+            select=select,
+            ignore=ignore,
+            strict=strict,
+            rule_options=options,
+            severities=severities,
+        ),
+        problems,
+    )
+
+
+def selected_rules(config: LintConfig) -> list[Rule]:
+    chosen = [r for r in all_rules() if r.in_preset(config.preset)]
+    for item in config.select:
+        rule = find_rule(item)
+        if rule is not None and rule not in chosen:
+            chosen.append(rule)
+    ignored = {rule.code for item in config.ignore if (rule := find_rule(item)) is not None}
+    return [r for r in all_rules() if r in chosen and r.code not in ignored]
+
+
+def _diagnostic(rule: Rule, finding: Finding, severity: Severity) -> Diagnostic:
+    args = dict(finding.args)
+    message = _(finding.message).format(**args)
+    help_line = _(finding.help).format(**args) if finding.help else None
+    return Diagnostic(
+        code=rule.code,
+        severity=severity,
+        message=message,
+        span=finding.span,
+        labels=tuple(Label(lb.span, _(lb.message).format(**args)) for lb in finding.labels),
+        help=help_line,
+        args=args,
+    )
+
+
+def _engine_rule(name: str) -> Rule:
+    rule = find_rule(name)
+    assert rule is not None, name
+    return rule
+
+
+def lint(project: Project, config: LintConfig | None = None) -> list[Diagnostic]:
+    """Every finding of the selected rules on every pipeline, suppressions applied."""
+    config = config or LintConfig()
+    rules = selected_rules(config)
+    raw: list[tuple[Rule, Diagnostic]] = []
+    for pipeline in project.pipelines:
+        for rule in rules:
+            if rule.group == "lint":
+                continue  # the engine's own rules (suppressions) are produced below
+            options = {**rule.options, **config.rule_options.get(rule.name, {})}
+            severity = config.severities.get(rule.name, rule.severity)
+            context = LintContext(project, pipeline, options)
+            for finding in rule.check(context):
+                raw.append((rule, _diagnostic(rule, finding, severity)))
+    return _apply_suppressions(project, raw, config)
+
+
+def _apply_suppressions(
+    project: Project, raw: Iterable[tuple[Rule, Diagnostic]], config: LintConfig
+) -> list[Diagnostic]:
+    suppressions = parse_suppressions(project, project.sources)
+    used: set[int] = set()
+    kept: list[Diagnostic] = []
+    valid: list[tuple[int, Suppression, set[str]]] = []
+    problems: list[tuple[str, Diagnostic]] = []
+    for index, suppression in enumerate(suppressions):
+        codes_named: set[str] = set()
+        for name in suppression.rules:
+            rule = find_rule(name)
+            if rule is None:
+                problems.append(
+                    (
+                        "unknown-rule-in-suppression",
+                        _finding_diagnostic(
+                            "unknown-rule-in-suppression",
+                            Finding(
+                                suppression.span,
+                                "`{name}` is not a lint rule",
+                                {"name": name},
+                                help=_rule_hint(name),
+                            ),
+                            config,
+                        ),
+                    )
+                )
+            else:
+                codes_named.add(rule.code)
+        if not suppression.reason:
+            problems.append(
+                (
+                    "suppression-without-reason",
+                    _finding_diagnostic(
+                        "suppression-without-reason",
+                        Finding(
+                            suppression.span,
+                            "a suppression must say why the rule does not apply",
+                            help="add the reason after `--`: "
+                            "`# funnelc: allow result-named-stage -- the customer's own term`",
+                        ),
+                        config,
+                    ),
+                )
+            )
+            used.add(index)  # reported already; "unused" would be noise
+            continue
+        if not suppression.rules:
+            continue
+        valid.append((index, suppression, codes_named))
+    for rule, diagnostic in raw:
+        assert diagnostic.span is not None
+        hit = next(
+            (
+                index
+                for index, suppression, named in valid
+                if rule.code in named and covers(suppression, diagnostic.span)
+            ),
+            None,
+        )
+        if hit is None:
+            kept.append(diagnostic)
+        else:
+            used.add(hit)
+    for index, suppression, named in valid:
+        if index not in used and named:
+            problems.append(
+                (
+                    "unused-suppression",
+                    _finding_diagnostic(
+                        "unused-suppression",
+                        Finding(
+                            suppression.span,
+                            "this suppression suppresses nothing",
+                            help="remove it, or check that it sits on or above the line it is for",
+                        ),
+                        config,
+                    ),
+                )
+            )
+    enabled = {r.name for r in selected_rules(config)}
+    kept.extend(d for name, d in problems if name in enabled)
+    return kept
+
+
+def _finding_diagnostic(name: str, finding: Finding, config: LintConfig) -> Diagnostic:
+    rule = _engine_rule(name)
+    return _diagnostic(rule, finding, config.severities.get(rule.name, rule.severity))
+
+
+def fails(diagnostics: Iterable[Diagnostic], strict: bool) -> bool:
+    """Whether the run fails: any error, or with ``strict`` any warning."""
+    return any(
+        d.severity is Severity.ERROR or (strict and d.severity is Severity.WARNING)
+        for d in diagnostics
+    )
