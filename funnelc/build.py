@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from funnelc import codes
-from funnelc.diagnostics import Diagnostic, did_you_mean, has_errors
+from funnelc.diagnostics import Diagnostic, Severity, did_you_mean, has_errors
 from funnelc.emit import REGISTRY, EmitOptions, get_target
 from funnelc.model import Project
 
@@ -157,10 +157,23 @@ def write_outputs(out: Path, files: Mapping[str, bytes]) -> tuple[list[str], lis
     return written, removed
 
 
-def build(project: Project, targets: Sequence[str], out: Path, options: EmitOptions) -> BuildResult:
-    """Emit and, if every target succeeded, write the files under ``out``."""
+def build(
+    project: Project,
+    targets: Sequence[str],
+    out: Path,
+    options: EmitOptions,
+    *,
+    strict: bool = False,
+) -> BuildResult:
+    """Emit and, if every target succeeded, write the files under ``out``.
+
+    With ``strict`` a warning from a target (an unsupported construct, say) also stops the
+    build before anything is written.
+    """
     result = emit_all(project, targets, options)
-    if has_errors(result.diagnostics):
+    if has_errors(result.diagnostics) or (
+        strict and any(d.severity is Severity.WARNING for d in result.diagnostics)
+    ):
         return result
     try:
         written, removed = write_outputs(out, result.files)

@@ -14,12 +14,22 @@ import enum
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from funnelc.i18n import _
 from funnelc.version import __version__
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from funnelc.config import Config
+    from funnelc.diagnostics import Diagnostic
+    from funnelc.lint.engine import LintConfig
+    from funnelc.source import SourceFile
 
 app = typer.Typer(
     name="funnelc",
@@ -35,6 +45,13 @@ app = typer.Typer(
 class Format(enum.StrEnum):
     human = "human"
     json = "json"
+    sarif = "sarif"
+    github = "github"
+
+
+class Language(enum.StrEnum):
+    en = "en"
+    ru = "ru"
 
 
 class ColorChoice(enum.StrEnum):
@@ -94,6 +111,20 @@ PathsArg = Annotated[
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="How to print diagnostics.")]
 ColorOpt = Annotated[ColorChoice, typer.Option("--color", help="Colour the human output.")]
+StrictOpt = Annotated[
+    bool,
+    typer.Option(
+        "--strict", help="Fail on warnings too (lint findings are warnings unless configured)."
+    ),
+]
+LangOpt = Annotated[
+    Language | None,
+    typer.Option(
+        "--lang",
+        help="Language of the messages. Default: FUNNELC_LANG, else the locale (LANG).",
+        show_default=False,
+    ),
+]
 ConfigOpt = Annotated[
     Path | None,
     typer.Option(
@@ -105,40 +136,71 @@ ConfigOpt = Annotated[
 
 
 def _emit_diagnostics(
-    diagnostics: Sequence[object], sources: object, fmt: Format, color: ColorChoice
+    diagnostics: Sequence[Diagnostic],
+    sources: Mapping[str, SourceFile],
+    fmt: Format,
+    color: ColorChoice,
 ) -> None:
-    from funnelc.diagnostics import Diagnostic
+    """Print diagnostics: machine formats on stdout and nothing else there; the human format
+    and its summary line on stderr."""
     from funnelc.render import render_human, render_json, summary
 
-    items = [d for d in diagnostics if isinstance(d, Diagnostic)]
-    sources_map = sources if isinstance(sources, dict) else {}
     if fmt is Format.json:
-        sys.stdout.write(render_json(items, sources_map))
+        sys.stdout.write(render_json(diagnostics, sources))
         return
-    if items:
+    if fmt is Format.sarif:
+        from funnelc.sarif import render_sarif
+
+        sys.stdout.write(render_sarif(diagnostics, sources))
+        return
+    if fmt is Format.github:
+        from funnelc.sarif import render_github
+
+        sys.stdout.write(render_github(diagnostics, sources))
+        return
+    if diagnostics:
         painted = use_color(color, sys.stderr)
-        sys.stderr.write(render_human(items, sources_map, color=painted))
-        total = summary(items)
+        sys.stderr.write(render_human(diagnostics, sources, color=painted))
+        total = summary(diagnostics)
         if total:
-            sys.stderr.write(f"{total} found\n")
+            sys.stderr.write(_("{summary} found").format(summary=total) + "\n")
 
 
-def _config(config: Path | None) -> object:
+def _set_language(lang: Language | None) -> None:
+    from funnelc.i18n import detect_language, set_language
+
+    set_language(lang.value if lang else detect_language())
+
+
+def _config(config: Path | None) -> Config:
     from funnelc.config import discover_config
 
     loaded, problems = discover_config(Path.cwd(), config)
-    if problems:
+    lint_problems: list[Diagnostic] = []
+    if loaded.path is not None and not problems:
+        from funnelc.lint.engine import config_from_table
+
+        _, lint_problems = config_from_table(loaded.lint, loaded.path)
+    if problems or lint_problems:
         from funnelc.render import render_human
 
-        sys.stderr.write(render_human(problems, {}, color=use_color(ColorChoice.auto, sys.stderr)))
+        sys.stderr.write(
+            render_human(
+                [*problems, *lint_problems], {}, color=use_color(ColorChoice.auto, sys.stderr)
+            )
+        )
         raise typer.Exit(2)
     return loaded
 
 
-def _inputs(paths: list[Path] | None, config: object) -> list[Path]:
-    from funnelc.config import Config
+def _lint_config(settings: Config, strict: bool) -> LintConfig:
+    from funnelc.lint.engine import config_from_table
 
-    assert isinstance(config, Config)
+    lint, _problems = config_from_table(settings.lint, settings.path or Path("funnelc.toml"))
+    return replace(lint, strict=lint.strict or strict)
+
+
+def _inputs(paths: list[Path] | None, config: Config) -> list[Path]:
     if paths:
         return list(paths)
     if config.sources:
@@ -149,17 +211,23 @@ def _inputs(paths: list[Path] | None, config: object) -> list[Path]:
 @app.command()
 def check(
     paths: PathsArg = None,
+    strict: StrictOpt = False,
     fmt: FormatOpt = Format.human,
     color: ColorOpt = ColorChoice.auto,
+    lang: LangOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Parse and validate .funnel files; exit 1 if there are errors."""
+    """Parse, validate and lint .funnel files; exit 1 if there are errors (or, with --strict,
+    warnings)."""
     from funnelc.compiler import compile
+    from funnelc.lint.engine import fails
 
+    _set_language(lang)
     settings = _config(config)
-    result = compile(_inputs(paths, settings))
-    _emit_diagnostics(result.diagnostics, dict(result.sources), fmt, color)
-    raise typer.Exit(0 if result.ok else 1)
+    lint = _lint_config(settings, strict)
+    result = compile(_inputs(paths, settings), lint=lint)
+    _emit_diagnostics(result.diagnostics, result.sources, fmt, color)
+    raise typer.Exit(1 if fails(result.diagnostics, lint.strict) else 0)
 
 
 @app.command()
@@ -198,8 +266,10 @@ def build(
             show_default=False,
         ),
     ] = None,
+    strict: StrictOpt = False,
     fmt: FormatOpt = Format.human,
     color: ColorOpt = ColorChoice.auto,
+    lang: LangOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Check, then write every target for every pipeline to OUT/<target>/<pipeline>.<ext>.
@@ -209,19 +279,20 @@ def build(
     from funnelc.build import build as run_build
     from funnelc.build import check_targets
     from funnelc.compiler import compile
-    from funnelc.config import Config
     from funnelc.emit import DEFAULT_TARGETS, EmitOptions
+    from funnelc.lint.engine import fails
 
+    _set_language(lang)
     settings = _config(config)
-    assert isinstance(settings, Config)
     targets = list(target or settings.targets or DEFAULT_TARGETS)
     unknown = check_targets(targets)
     if unknown:
         _emit_diagnostics(unknown, {}, fmt, color)
         raise typer.Exit(2)
-    result = compile(_inputs(paths, settings))
-    if not result.ok or result.project is None:
-        _emit_diagnostics(result.diagnostics, dict(result.sources), fmt, color)
+    lint = _lint_config(settings, strict)
+    result = compile(_inputs(paths, settings), lint=lint)
+    if not result.ok or result.project is None or fails(result.diagnostics, lint.strict):
+        _emit_diagnostics(result.diagnostics, result.sources, fmt, color)
         raise typer.Exit(1)
     options = EmitOptions(
         renderer=(renderer.value if renderer else settings.renderer or "pure"),
@@ -231,27 +302,41 @@ def build(
         target_options=settings.target_options,
     )
     out_dir = out or settings.out or Path("build")
-    built = run_build(result.project, targets, out_dir, options)
+    built = run_build(result.project, targets, out_dir, options, strict=lint.strict)
     diagnostics = (*result.diagnostics, *built.diagnostics)
-    _emit_diagnostics(diagnostics, dict(result.sources), fmt, color)
-    from funnelc.diagnostics import has_errors
-
-    if has_errors(built.diagnostics):
+    _emit_diagnostics(diagnostics, result.sources, fmt, color)
+    if fails(built.diagnostics, lint.strict):
         if fmt is Format.human:
             written_some = any(d.code == "F605" for d in built.diagnostics)
             sys.stderr.write(
-                f"build failed; nothing was written to {out_dir.as_posix()}\n"
+                _("build failed; nothing was written to {out}").format(out=out_dir.as_posix())
+                + "\n"
                 if not written_some
-                else "build failed while writing; every file is either complete and new, "
-                "or as it was before\n"
+                else _(
+                    "build failed while writing; every file is either complete and new, "
+                    "or as it was before"
+                )
+                + "\n"
             )
         raise typer.Exit(1)
     if fmt is Format.human:
         unchanged = len(built.files) - len(built.written)
         sys.stderr.write(
-            f"built {len(result.project.pipelines)} pipeline(s) for {', '.join(targets)} "
-            f"into {out_dir.as_posix()}: {len(built.written)} written, {unchanged} unchanged"
-            + (f", {len(built.removed)} stale removed" if built.removed else "")
+            _(
+                "built {pipelines} pipeline(s) for {targets} into {out}: "
+                "{written} written, {unchanged} unchanged"
+            ).format(
+                pipelines=len(result.project.pipelines),
+                targets=", ".join(targets),
+                out=out_dir.as_posix(),
+                written=len(built.written),
+                unchanged=unchanged,
+            )
+            + (
+                _(", {removed} stale removed").format(removed=len(built.removed))
+                if built.removed
+                else ""
+            )
             + "\n"
         )
     raise typer.Exit(0)
@@ -264,8 +349,15 @@ def explain(
     """Print the long explanation of a diagnostic code."""
     from funnelc.codes import CODES, lookup
     from funnelc.diagnostics import did_you_mean
+    from funnelc.lint.engine import find_rule
     from funnelc.resources import codes_dir
 
+    rule = find_rule(code)
+    if rule is not None:
+        from funnelc.lint.docs import explain_rule
+
+        typer.echo(explain_rule(rule).rstrip("\n"))
+        return
     entry = lookup(code)
     if entry is None:
         guess = did_you_mean(code.upper(), CODES) or did_you_mean(
@@ -284,6 +376,21 @@ def explain(
     except OSError:
         text = f"# {entry.code}: {entry.name}\n\n{entry.summary}\n"
     typer.echo(text.rstrip("\n"))
+
+
+@app.command()
+def rules(
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="human or json (sarif/github: as json).")
+    ] = Format.human,
+) -> None:
+    """List the methodology rules: code, name, group, severity, preset, principle."""
+    from funnelc.lint.docs import rules_json, rules_table
+
+    if fmt is Format.human:
+        typer.echo(rules_table().rstrip("\n"))
+    else:
+        sys.stdout.write(rules_json())
 
 
 @app.command(name="codes")

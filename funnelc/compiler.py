@@ -100,9 +100,7 @@ def _passes(loaded: Loaded, lint: LintConfig | bool) -> Result:
     return Result(project if ok else None, tuple(sorted_diagnostics(diagnostics)), loaded.sources)
 
 
-def compile(
-    paths: Sequence[str | Path] | str | Path, *, lint: LintConfig | bool = False
-) -> Result:
+def compile(paths: Sequence[str | Path] | str | Path, *, lint: LintConfig | bool = False) -> Result:
     """Compile the ``.funnel`` files named by ``paths`` (files or directories).
 
     ``lint`` runs the methodology rules after validation: ``True`` with the default

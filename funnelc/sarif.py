@@ -1,0 +1,150 @@
+"""Diagnostics as SARIF 2.1.0 (for GitHub code scanning) and as GitHub workflow annotations.
+
+SARIF columns are counted in Unicode code points (``columnKind``), like every position funnelc
+prints, so a caret under a Cyrillic letter and the column GitHub highlights agree.  Every code
+that appears in the results — compiler codes and lint rules alike — is described once in
+``tool.driver.rules`` with its name, summary and default level.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+
+from funnelc.diagnostics import Diagnostic, Severity
+from funnelc.source import SourceFile, Span
+from funnelc.version import __version__
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def _rule_info(code: str) -> tuple[str, str, Severity]:
+    """(name, summary, default severity) of a compiler code or a lint rule."""
+    from funnelc.codes import CODES
+
+    if code in CODES:
+        entry = CODES[code]
+        return entry.name, entry.summary, entry.severity
+    from funnelc.lint.engine import find_rule
+
+    rule = find_rule(code)
+    if rule is not None:
+        return rule.name, rule.summary, rule.severity
+    return code.lower(), code, Severity.ERROR
+
+
+def _region(source: SourceFile | None, span: Span) -> dict[str, int]:
+    if source is None:
+        return {}
+    start, end = source.position(span.start), source.position(span.end)
+    return {
+        "startLine": start.line,
+        "startColumn": start.column,
+        "endLine": end.line,
+        "endColumn": max(end.column, start.column + 1) if end.line == start.line else end.column,
+    }
+
+
+def _location(
+    span: Span, sources: Mapping[str, SourceFile], message: str = ""
+) -> dict[str, object]:
+    physical: dict[str, object] = {"artifactLocation": {"uri": span.path}}
+    region = _region(sources.get(span.path), span)
+    if region:
+        physical["region"] = region
+    location: dict[str, object] = {"physicalLocation": physical}
+    if message:
+        location["message"] = {"text": message}
+    return location
+
+
+def to_sarif(
+    diagnostics: Sequence[Diagnostic], sources: Mapping[str, SourceFile]
+) -> dict[str, object]:
+    codes_used = sorted({d.code for d in diagnostics})
+    rules = []
+    for code in codes_used:
+        name, summary, severity = _rule_info(code)
+        rules.append(
+            {
+                "id": code,
+                "name": name,
+                "shortDescription": {"text": summary},
+                "fullDescription": {"text": f"{summary} (run `funnelc explain {code}`)"},
+                "defaultConfiguration": {"level": _LEVEL[severity]},
+            }
+        )
+    index = {code: i for i, code in enumerate(codes_used)}
+    results = []
+    for d in diagnostics:
+        text = d.message
+        if d.help:
+            text += f"\nhelp: {d.help}"
+        for note in d.notes:
+            text += f"\nnote: {note}"
+        result: dict[str, object] = {
+            "ruleId": d.code,
+            "ruleIndex": index[d.code],
+            "level": _LEVEL[d.severity],
+            "message": {"text": text},
+        }
+        if d.span is not None:
+            result["locations"] = [_location(d.span, sources)]
+            related = [
+                {"id": i, **_location(label.span, sources, label.message or d.message)}
+                for i, label in enumerate(d.labels)
+            ]
+            if related:
+                result["relatedLocations"] = related
+        results.append(result)
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "funnelc",
+                        "version": __version__,
+                        "rules": rules,
+                    }
+                },
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+
+
+def render_sarif(diagnostics: Sequence[Diagnostic], sources: Mapping[str, SourceFile]) -> str:
+    return json.dumps(to_sarif(diagnostics, sources), ensure_ascii=False, indent=2) + "\n"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(diagnostics: Iterable[Diagnostic], sources: Mapping[str, SourceFile]) -> str:
+    """One ``::error``/``::warning``/``::notice`` workflow command per diagnostic."""
+    lines = []
+    for d in diagnostics:
+        command = {"error": "error", "warning": "warning", "info": "notice"}[d.severity.value]
+        properties = [f"title={_escape_property(d.code)}"]
+        if d.span is not None:
+            properties.insert(0, f"file={_escape_property(d.span.path)}")
+            region = _region(sources.get(d.span.path), d.span)
+            if region:
+                properties[1:1] = [
+                    f"line={region['startLine']}",
+                    f"col={region['startColumn']}",
+                    f"endLine={region['endLine']}",
+                    f"endColumn={region['endColumn']}",
+                ]
+        message = d.message + (f"\nhelp: {d.help}" if d.help else "")
+        lines.append(f"::{command} {','.join(properties)}::{_escape_data(message)}")
+    return "".join(line + "\n" for line in lines)
