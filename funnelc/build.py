@@ -24,6 +24,7 @@ from pathlib import Path
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Severity, did_you_mean, has_errors
 from funnelc.emit import REGISTRY, EmitOptions, get_target
+from funnelc.i18n import _
 from funnelc.model import Project
 
 MANIFEST = ".funnelc-manifest"
@@ -44,7 +45,9 @@ def check_targets(names: Sequence[str]) -> list[Diagnostic]:
         if name not in REGISTRY:
             guess = did_you_mean(name, REGISTRY)
             hint = (
-                f"did you mean `{guess}`?" if guess else "targets: " + ", ".join(sorted(REGISTRY))
+                _("did you mean `{name}`?").format(name=guess)
+                if guess
+                else _("targets: {targets}").format(targets=", ".join(sorted(REGISTRY)))
             )
             diagnostics.append(codes.make("F603", None, name=name, hint=hint))
     return diagnostics
@@ -128,7 +131,7 @@ def write_outputs(out: Path, files: Mapping[str, bytes]) -> tuple[list[str], lis
         for relative, data in changed:
             staged.append((_stage(out / relative, data), out / relative))
     except BaseException:
-        for temporary, _ in staged:
+        for temporary, _target in staged:
             with contextlib.suppress(OSError):
                 temporary.unlink()
         raise
@@ -138,11 +141,11 @@ def write_outputs(out: Path, files: Mapping[str, bytes]) -> tuple[list[str], lis
             temporary.replace(path)
             renamed += 1
     except BaseException:
-        for temporary, _ in staged[renamed:]:
+        for temporary, _target in staged[renamed:]:
             with contextlib.suppress(OSError):
                 temporary.unlink()
         raise
-    written = [relative for relative, _ in changed if relative != MANIFEST]
+    written = [relative for relative, _data in changed if relative != MANIFEST]
 
     removed: list[str] = []
     for relative in stale_candidates:

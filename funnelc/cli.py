@@ -180,7 +180,7 @@ def _config(config: Path | None) -> Config:
     if loaded.path is not None and not problems:
         from funnelc.lint.engine import config_from_table
 
-        _, lint_problems = config_from_table(loaded.lint, loaded.path)
+        _settings, lint_problems = config_from_table(loaded.lint, loaded.path)
     if problems or lint_problems:
         from funnelc.render import render_human
 

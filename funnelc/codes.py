@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from funnelc.codes_targets import TARGET_CODES
 from funnelc.diagnostics import Code, Diagnostic, Label, Severity
+from funnelc.i18n import _
 from funnelc.source import Span
 
 _COMPILER_CODES: tuple[Code, ...] = (
@@ -374,14 +375,16 @@ def make(
     """Build the diagnostic for ``code`` with its message filled from ``args``.
 
     ``help`` overrides the catalogue's help line; a help template whose fields are missing or
-    empty (``{hint}`` with no hint) is left out rather than shown half-filled.
+    empty (``{hint}`` with no hint) is left out rather than shown half-filled.  Templates are
+    translated into the current language (:mod:`funnelc.i18n`); the values in ``args`` must
+    already be (names from the user's file, or words passed through ``_``).
     """
     entry = CODES[code]
-    message = entry.message.format(**args)
+    message = _(entry.message).format(**args)
     help_line = help
     if help_line is None and entry.help is not None:
         try:
-            help_line = entry.help.format(**args) or None
+            help_line = _(entry.help).format(**args) or None
         except KeyError:
             help_line = None
     return Diagnostic(

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, did_you_mean
+from funnelc.i18n import _
 from funnelc.source import display_path
 
 CONFIG_NAME = "funnelc.toml"
@@ -84,26 +85,30 @@ def load_config(path: Path) -> tuple[Config, list[Diagnostic]]:
     except (OSError, UnicodeDecodeError) as error:
         return Config(path), [_error(path, str(error))]
     except tomllib.TOMLDecodeError as error:
-        return Config(path), [_error(path, f"it is not valid TOML ({error})")]
+        return Config(path), [_error(path, _("it is not valid TOML ({error})").format(error=error))]
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("funnelc", {})
         if not isinstance(data, dict):
-            return Config(path), [_error(path, "`[tool.funnelc]` must be a table")]
+            return Config(path), [_error(path, _("`[tool.funnelc]` must be a table"))]
     base = path.parent
     diagnostics: list[Diagnostic] = []
     for key in data:
         if key not in _KEYS:
             guess = did_you_mean(key, _KEYS)
-            hint = f"did you mean `{guess}`?" if guess else "known keys: " + ", ".join(_KEYS)
-            diagnostics.append(_error(path, f"unknown key `{key}`", hint))
+            hint = (
+                _("did you mean `{name}`?").format(name=guess)
+                if guess
+                else _("known keys: {keys}").format(keys=", ".join(_KEYS))
+            )
+            diagnostics.append(_error(path, _("unknown key `{key}`").format(key=key), hint))
 
     sources = _strings(data.get("sources", []))
     if sources is None:
-        diagnostics.append(_error(path, "`sources` must be a list of paths"))
+        diagnostics.append(_error(path, _("`sources` must be a list of paths")))
         sources = []
     out = data.get("out")
     if out is not None and not isinstance(out, str):
-        diagnostics.append(_error(path, "`out` must be a path"))
+        diagnostics.append(_error(path, _("`out` must be a path")))
         out = None
     target_options: dict[str, Mapping[str, object]] = {}
     raw_targets = data.get("targets", [])
@@ -112,35 +117,47 @@ def load_config(path: Path) -> tuple[Config, list[Diagnostic]]:
         names = list(raw_targets)
         for name, table in raw_targets.items():
             if not isinstance(table, dict):
-                diagnostics.append(_error(path, f"`[targets.{name}]` must be a table"))
+                diagnostics.append(
+                    _error(path, _("`[targets.{name}]` must be a table").format(name=name))
+                )
                 continue
             target_options[name] = dict(table)
         targets = names
     else:
         targets_list = _strings(raw_targets)
         if targets_list is None:
-            diagnostics.append(_error(path, "`targets` must be a list of target names"))
+            diagnostics.append(_error(path, _("`targets` must be a list of target names")))
             targets_list = []
         targets = targets_list
     renderer = data.get("renderer")
     if renderer is not None and renderer not in ("pure", "system"):
-        diagnostics.append(_error(path, f'`renderer` must be "pure" or "system", not {renderer!r}'))
+        diagnostics.append(
+            _error(
+                path,
+                _('`renderer` must be "pure" or "system", not {value!r}').format(value=renderer),
+            )
+        )
         renderer = None
     timeout = data.get("render-timeout")
     if timeout is not None and (
         not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0
     ):
-        diagnostics.append(_error(path, "`render-timeout` must be a positive number of seconds"))
+        diagnostics.append(_error(path, _("`render-timeout` must be a positive number of seconds")))
         timeout = None
     unsupported = data.get("unsupported")
     if unsupported is not None and unsupported not in ("ignore", "warn", "error"):
         diagnostics.append(
-            _error(path, f'`unsupported` must be "ignore", "warn" or "error", not {unsupported!r}')
+            _error(
+                path,
+                _('`unsupported` must be "ignore", "warn" or "error", not {value!r}').format(
+                    value=unsupported
+                ),
+            )
         )
         unsupported = None
     lint = data.get("lint", {})
     if not isinstance(lint, dict):
-        diagnostics.append(_error(path, "`[lint]` must be a table"))
+        diagnostics.append(_error(path, _("`[lint]` must be a table")))
         lint = {}
     return (
         Config(
@@ -164,5 +181,5 @@ def discover_config(start: Path, explicit: Path | None = None) -> tuple[Config, 
     if path is None:
         return Config(), []
     if not path.is_file():
-        return Config(), [_error(path, "no such file")]
+        return Config(), [_error(path, _("no such file"))]
     return load_config(path)

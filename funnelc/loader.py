@@ -16,6 +16,7 @@ from pathlib import Path
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, did_you_mean
+from funnelc.i18n import _
 from funnelc.lower import lower
 from funnelc.model import Module
 from funnelc.parse import parse
@@ -51,10 +52,12 @@ def discover(paths: Iterable[Path]) -> tuple[list[tuple[Path, Path]], list[Diagn
             found.append((given.resolve(), given.resolve().parent))
         else:
             diagnostics.append(
-                codes.make("F504", None, path=given.as_posix(), reason="no such file or directory")
+                codes.make(
+                    "F504", None, path=given.as_posix(), reason=_("no such file or directory")
+                )
             )
     if not found and not diagnostics:
-        shown = ", ".join(f"`{p.as_posix()}`" for p in paths) or "an empty list of paths"
+        shown = ", ".join(f"`{p.as_posix()}`" for p in paths) or _("an empty list of paths")
         diagnostics.append(codes.make("F505", None, paths=shown))
     return found, diagnostics
 
@@ -72,7 +75,9 @@ def read_source(path: Path) -> SourceFile | Diagnostic:
             "F504",
             None,
             path=shown,
-            reason=f"it is not UTF-8 (byte {error.start}); save it as UTF-8",
+            reason=_("it is not UTF-8 (byte {offset}); save it as UTF-8").format(
+                offset=error.start
+            ),
         )
     # One convention for line breaks everywhere, so spans and outputs do not depend on the OS.
     return SourceFile(shown, text.replace("\r\n", "\n").replace("\r", "\n"))
@@ -137,9 +142,9 @@ class _Loader:
             )
             guess = did_you_mean(relative, candidates)
             hint = (
-                f'did you mean `import "{guess}"`?'
+                _('did you mean `import "{path}"`?').format(path=guess)
                 if guess
-                else "imports are relative to the importing file"
+                else _("imports are relative to the importing file")
             )
             self.diagnostics.append(codes.make("F502", span, path=relative, hint=hint))
             return None
@@ -151,7 +156,7 @@ class _Loader:
                     "F501",
                     span,
                     cycle=" → ".join(f"`{c}`" for c in cycle),
-                    help="remove the import: a file sees its own declarations"
+                    help=_("remove the import: a file sees its own declarations")
                     if len(cycle) == 2
                     else None,
                 )
@@ -219,7 +224,7 @@ def load_texts(texts: dict[str, str]) -> Loaded:
                         "F502",
                         imported.path.span,
                         path=imported.path.value,
-                        hint="imports are relative to the importing file",
+                        hint=_("imports are relative to the importing file"),
                     )
                 )
     # The same rule as for files on disk: an import that closes a cycle is reported and cut.

@@ -16,6 +16,7 @@ from lark import Token, Tree
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Label, did_you_mean
+from funnelc.i18n import N_, _
 from funnelc.model import (
     FIELD_TYPES,
     Duration,
@@ -199,9 +200,9 @@ class _Lowerer:
             return Text(NAMED_COLOURS[value], raw.span)
         guess = did_you_mean(value, NAMED_COLOURS)
         hint = (
-            f"did you mean `{guess}`?"
+            _("did you mean `{name}`?").format(name=guess)
             if guess
-            else "write a hex code such as `#2e7d32`, or a name such as `green`"
+            else _("write a hex code such as `#2e7d32`, or a name such as `green`")
         )
         self.diagnostics.append(codes.make("F403", raw.span, value=raw.value, hint=hint))
         return raw
@@ -220,7 +221,11 @@ class _Lowerer:
         kind = str(kind_token)
         if kind not in FIELD_TYPES:
             guess = _TYPE_ALIASES.get(kind.lower()) or did_you_mean(kind, FIELD_TYPES)
-            hint = f"did you mean `{guess}`?" if guess else "types are " + ", ".join(FIELD_TYPES)
+            hint = (
+                _("did you mean `{name}`?").format(name=guess)
+                if guess
+                else _("types are {types}").format(types=", ".join(FIELD_TYPES))
+            )
             self.diagnostics.append(codes.make("F106", self.span(kind_token), name=kind, hint=hint))
         elif options and kind not in ("choice", "multichoice"):
             options_node = type_node.children[1]
@@ -252,8 +257,8 @@ class _Lowerer:
             codes.make(
                 "F001",
                 Span(span.path, span.start, self.span(id_token).end),
-                detail=detail,
-                hint=hint,
+                detail=_(detail),
+                hint=_(hint),
             )
         )
 
@@ -265,13 +270,13 @@ class _Lowerer:
                 codes.make(
                     "F107",
                     span,
-                    labels=(Label(seen[attr], "first given here"),),
+                    labels=(Label(seen[attr], _("first given here")),),
                     attr=attr,
                     owner=owner,
                     hint=(
-                        f"merge the two `{attr}` blocks into one"
+                        _("merge the two `{attr}` blocks into one").format(attr=attr)
                         if attr in ("lead", "deal")
-                        else f"keep one `{attr}`"
+                        else _("keep one `{attr}`").format(attr=attr)
                     ),
                 )
             )
@@ -313,7 +318,9 @@ class _Lowerer:
                         seen,
                         "timeout" if name == "stage_timeout" else name,
                         attr,
-                        f"{'stage' if kind is StageKind.OPEN else 'outcome'} `{ident.name}`",
+                        (
+                            _("stage `{id}`") if kind is StageKind.OPEN else _("outcome `{id}`")
+                        ).format(id=ident.name),
                     )
                     if name == "goal":
                         attrs["goal"] = self.text(args[0])
@@ -361,12 +368,12 @@ class _Lowerer:
                 assert isinstance(won, Tree)
                 self.misplaced(
                     won,
-                    "won outcomes belong to the deal phase",
-                    "a lead is won when sales accepts it; put `won` in the `deal { … }` block",
+                    N_("won outcomes belong to the deal phase"),
+                    N_("a lead is won when sales accepts it; put `won` in the `deal { … }` block"),
                 )
                 stages.append(self.stage(won, Phase.DEAL, StageKind.WON))
             elif child.data == "definition":
-                self.once(seen, "definition", child, "the lead phase")
+                self.once(seen, "definition", child, _("the lead phase"))
                 definition = self.text(child.children[0])
             elif child.data == "accept":
                 accept.append(self.text(child.children[0]))
@@ -382,6 +389,7 @@ class _Lowerer:
         id_token, name_node, *items = node.children
         assert isinstance(id_token, Token) and isinstance(name_node, Token)
         ident = self.ident(id_token)
+        owner = _("pipeline `{id}`").format(id=ident.name)
         fields: list[Field] = []
         reasons: list[LossReason] = []
         lead: LeadPhase | None = None
@@ -395,33 +403,34 @@ class _Lowerer:
             assert isinstance(item, Tree)
             kind = item.data
             if kind == "segment":
-                self.once(seen, "segment", item, f"pipeline `{ident.name}`")
+                self.once(seen, "segment", item, owner)
                 attrs["segment"] = self.text(item.children[0])
             elif kind == "field_decl":
                 fields.append(self.field_decl(item))
             elif kind == "reason_decl":
                 reasons.append(self.reason_decl(item))
             elif kind == "lead_block":
-                self.once(seen, "lead", item, f"pipeline `{ident.name}`")
+                self.once(seen, "lead", item, owner)
                 more, lead = self.phase_block(item, Phase.LEAD)
                 lead_stages.extend(more)
             elif kind == "deal_block":
-                self.once(seen, "deal", item, f"pipeline `{ident.name}`")
-                more, _ = self.phase_block(item, Phase.DEAL)
+                self.once(seen, "deal", item, owner)
+                more, _lead = self.phase_block(item, Phase.DEAL)
                 deal_stages.extend(more)
             elif kind == "misplaced_stage":
                 stray = item.children[0]
                 assert isinstance(stray, Tree)
                 self.misplaced(
                     stray,
-                    f"{'a stage' if stray.data == 'stage' else 'an outcome'} must be inside a "
-                    "`lead { … }` or `deal { … }` block",
-                    "stages belong to a phase: wrap them in `deal { … }` (or `lead { … }`)",
+                    N_("a stage must be inside a `lead { … }` or `deal { … }` block")
+                    if stray.data == "stage"
+                    else N_("an outcome must be inside a `lead { … }` or `deal { … }` block"),
+                    N_("stages belong to a phase: wrap them in `deal { … }` (or `lead { … }`)"),
                 )
                 kind_of = {"stage": StageKind.OPEN, "won": StageKind.WON, "lost": StageKind.LOST}
                 deal_stages.append(self.stage(stray, Phase.DEAL, kind_of[str(stray.data)]))
             elif kind == "default_timeout":
-                self.once(seen, "timeout", item, f"pipeline `{ident.name}`")
+                self.once(seen, "timeout", item, owner)
                 attrs["timeout"] = self.ref(item.children[0])
             elif kind == "edge":
                 source, target, *label = item.children

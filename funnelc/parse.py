@@ -20,6 +20,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic
+from funnelc.i18n import N_, _
 from funnelc.model import Comment
 from funnelc.resources import grammar_path
 from funnelc.source import SourceFile
@@ -144,18 +145,18 @@ _MISTAKES: dict[tuple[str, str], list[str]] = {
 }
 
 _EXPECTED_NAMES = {
-    "ID": "an id",
-    "STRING": "a string",
-    "LONG_STRING": "a string",
-    "DURATION": "a duration such as `2d`",
-    "PERCENT": "a percentage such as `30%`",
+    "ID": N_("an id"),
+    "STRING": N_("a string"),
+    "LONG_STRING": N_("a string"),
+    "DURATION": N_("a duration such as `2d`"),
+    "PERCENT": N_("a percentage such as `30%`"),
     "LBRACE": "`{`",
     "RBRACE": "`}`",
     "LPAR": "`(`",
     "RPAR": "`)`",
     "COMMA": "`,`",
     "DOT": "`.`",
-    "$END": "the end of the file",
+    "$END": N_("the end of the file"),
 }
 
 _COMMENT_SCAN = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*', re.S)
@@ -164,7 +165,7 @@ _COMMENT_SCAN = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n]|\\.)*"|#
 def _terminal_text(term: str) -> str | None:
     """How a terminal is shown in "expected …": a keyword or punctuation as written."""
     if term in _EXPECTED_NAMES:
-        return _EXPECTED_NAMES[term]
+        return _(_EXPECTED_NAMES[term])
     try:
         pattern = parser().get_terminal(term).pattern
     except KeyError:
@@ -187,15 +188,17 @@ def _describe_expected(expected: set[str]) -> str:
     if not ordered:
         return ""
     if len(ordered) > 8:
-        return "expected one of " + ", ".join(ordered[:8]) + ", …"
-    return "expected " + (ordered[0] if len(ordered) == 1 else "one of " + ", ".join(ordered))
+        return _("expected one of {items}").format(items=", ".join(ordered[:8]) + ", …")
+    if len(ordered) == 1:
+        return _("expected {item}").format(item=ordered[0])
+    return _("expected one of {items}").format(items=", ".join(ordered))
 
 
 def _found(token: Token) -> str:
     if token.type == "$END":
-        return "end of file"
+        return _("end of file")
     if token.type in ("STRING", "LONG_STRING"):
-        return "a string"
+        return _("a string")
     return f"`{token.value}`"
 
 
@@ -243,7 +246,7 @@ def _token_error(source: SourceFile, error: UnexpectedToken | UnexpectedEOF) -> 
     else:
         start = end = len(source.text.rstrip())
         expected = _describe_expected(set(error.expected))
-        found = "end of file"
+        found = _("end of file")
     wants_value = isinstance(error, UnexpectedToken) and bool(
         set(error.accepts or error.expected)
         & {"STRING", "LONG_STRING", "ID", "DURATION", "PERCENT"}
@@ -255,11 +258,16 @@ def _token_error(source: SourceFile, error: UnexpectedToken | UnexpectedEOF) -> 
         if before and source.position(len(before)).line < source.position(start).line:
             start, end = len(before), len(before)
     if found == "`key`":
-        message = "`key` belongs right after the stage's display name"
-        hint = 'write `stage qualified "Квалификация пройдена" key { … }`'
-    detail = message or f"unexpected {found}"
+        message = N_("`key` belongs right after the stage's display name")
+        hint = N_('write `stage qualified "Квалификация пройдена" key { … }`')
+    detail = _(message) if message else _("unexpected {found}").format(found=found)
+    hint = _(hint) if hint else hint
     help_line = hint or expected
-    notes = (f"found {found}; {expected}",) if message and expected else ()
+    notes = (
+        (_("found {found}; {expected}").format(found=found, expected=expected),)
+        if message and expected
+        else ()
+    )
     return codes.make(
         "F001",
         source.span(start, max(end, start)),
@@ -289,14 +297,14 @@ def _char_error(source: SourceFile, error: UnexpectedCharacters) -> Diagnostic:
             return codes.make(
                 "F003",
                 source.span(pos - 2, pos + 1),
-                help='close the multi-line string with `"""`',
+                help=_('close the multi-line string with `"""`'),
             )
         end = len(text) if line_end == -1 else line_end
         return codes.make("F003", source.span(pos, end))
     allowed = set(error.allowed or ())
     start, end = pos, pos + (1 if char else 0)
     shown = char if char.isprintable() and char != "" else repr(char)
-    detail = f"unexpected character `{shown}`"
+    detail = _("unexpected character `{char}`").format(char=shown)
     hint = ""
     if char.isdigit():
         match = _WORD.match(text, pos)
@@ -304,17 +312,19 @@ def _char_error(source: SourceFile, error: UnexpectedCharacters) -> Diagnostic:
         word = text[pos:end]
         unit = _UNIT_WORD.fullmatch(word)
         if "DURATION" in allowed:
-            detail = f"unknown duration unit in `{word}`" if unit else f"`{word}` has no unit"
-            hint = "durations are written `30min`, `2h`, `3d`, `2w` or `5bd` (business days)"
+            detail = (
+                _("unknown duration unit in `{word}`") if unit else _("`{word}` has no unit")
+            ).format(word=word)
+            hint = _("durations are written `30min`, `2h`, `3d`, `2w` or `5bd` (business days)")
         elif "PERCENT" in allowed:
-            detail = f"`{word}` is not a percentage"
-            hint = "probabilities are percentages: write `30%`"
+            detail = _("`{word}` is not a percentage").format(word=word)
+            hint = _("probabilities are percentages: write `30%`")
         else:
-            detail = f"unexpected number `{word}`"
+            detail = _("unexpected number `{word}`").format(word=word)
     elif char in ":=":
-        hint = 'attributes are written without `:` or `=`: `goal "…"`, `sla 2d`'
+        hint = _('attributes are written without `:` or `=`: `goal "…"`, `sla 2d`')
     elif char == ";":
-        hint = "statements are not ended with `;`: remove it"
+        hint = _("statements are not ended with `;`: remove it")
     elif char in "«“„'":
         closing = {"«": "»", "“": "”", "„": "“", "'": "'"}[char]
         close_at = text.find(
@@ -322,8 +332,10 @@ def _char_error(source: SourceFile, error: UnexpectedCharacters) -> Diagnostic:
         )
         if close_at != -1:
             end = close_at + 1
-            detail = f"`{text[start:end]}` is not a string the language understands"
-        hint = 'strings use straight double quotes: "…"; «ёлочки» may go inside them'
+            detail = _("`{text}` is not a string the language understands").format(
+                text=text[start:end]
+            )
+        hint = _('strings use straight double quotes: "…"; «ёлочки» may go inside them')
     elif char.isalpha() and not char.isascii():
         # Take in the whole word, including an ASCII part the lexer already read as an id.
         word_start = pos
@@ -331,8 +343,8 @@ def _char_error(source: SourceFile, error: UnexpectedCharacters) -> Diagnostic:
             word_start -= 1
         match = _WORD.match(text, pos)
         start, end = word_start, pos + (len(match.group(0)) if match else 1)
-        detail = f"`{text[start:end]}` is not a valid id"
-        hint = (
+        detail = _("`{text}` is not a valid id").format(text=text[start:end])
+        hint = _(
             "ids are ASCII machine keys (`new_lead`); put display names in quotes: "
             '`stage new_lead "Новый клиент"`'
         )
@@ -514,7 +526,9 @@ def parse(source: SourceFile) -> ParseResult:
                 diagnostics.append(_token_error(source, error))
     except RecursionError:
         diagnostics.append(
-            codes.make("F001", source.span(0, 0), detail="the file is nested too deeply", hint="")
+            codes.make(
+                "F001", source.span(0, 0), detail=_("the file is nested too deeply"), hint=""
+            )
         )
     if diagnostics:
         tree = None

@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 
 from funnelc.diagnostics import Diagnostic, Label, Severity
+from funnelc.i18n import N_, _
 from funnelc.source import SourceFile, Span
 
 TAB_WIDTH = 4
@@ -125,7 +126,8 @@ def render_human(
 def render_one(d: Diagnostic, sources: Mapping[str, SourceFile], *, color: bool = False) -> str:
     paint = _Painter(color)
     severity = d.severity.value
-    lines = [f"{paint(severity, f'{severity}[{d.code}]')}{paint('bold', ': ' + clean(d.message))}"]
+    word = _(severity)
+    lines = [f"{paint(severity, f'{word}[{d.code}]')}{paint('bold', ': ' + clean(d.message))}"]
     source = sources.get(d.span.path) if d.span is not None else None
     if d.span is not None and source is not None:
         primary = source.position(d.span.start)
@@ -135,7 +137,7 @@ def render_one(d: Diagnostic, sources: Mapping[str, SourceFile], *, color: bool 
             for label in d.labels
             if label.span.path == d.span.path
         ]
-        numbers = [source.position(span.start).line for span, _, _ in shown]
+        numbers = [source.position(span.start).line for span, _message, _primary in shown]
         width = len(str(max(numbers)))
         pad = " " * width
         lines.append(f"{pad}{paint('gutter', '-->')} {d.span.path}:{primary.line}:{primary.column}")
@@ -147,10 +149,10 @@ def render_one(d: Diagnostic, sources: Mapping[str, SourceFile], *, color: bool 
             by_line.setdefault(source.position(item[0].start).line, []).append(item)
         for number in sorted(by_line):
             items = sorted(by_line[number], key=lambda s: (not s[2], s[0].start))
-            _, text, _ = _underline(source, items[0][0], "^")
+            _line, text, _marks = _underline(source, items[0][0], "^")
             lines.append(f"{paint('gutter', f'{number:>{width}} |')} {text}".rstrip())
             for span, message, is_primary in items:
-                _, _, underline = _underline(source, span, "^" if is_primary else "-")
+                _line2, _text, underline = _underline(source, span, "^" if is_primary else "-")
                 style = severity if is_primary else "secondary"
                 tail = f" {clean(message)}" if message else ""
                 lines.append(
@@ -167,19 +169,22 @@ def render_one(d: Diagnostic, sources: Mapping[str, SourceFile], *, color: bool 
     else:
         prefix = f" {paint('gutter', '=')}"
     for note in d.notes:
-        lines.append(f"{prefix} {paint('bold', 'note')}: {clean(note)}")
+        lines.append(f"{prefix} {paint('bold', _('note'))}: {clean(note)}")
     if d.help:
-        lines.append(f"{prefix} {paint('bold', 'help')}: {clean(d.help)}")
+        lines.append(f"{prefix} {paint('bold', _('help'))}: {clean(d.help)}")
     return "\n".join(lines) + "\n"
 
 
 def summary(diagnostics: Sequence[Diagnostic]) -> str:
     """``2 errors, 1 warning`` (empty when there is nothing to report)."""
     parts = []
-    for severity, word in ((Severity.ERROR, "error"), (Severity.WARNING, "warning")):
+    for severity, one, many in (
+        (Severity.ERROR, N_("{count} error"), N_("{count} errors")),
+        (Severity.WARNING, N_("{count} warning"), N_("{count} warnings")),
+    ):
         count = sum(1 for d in diagnostics if d.severity is severity)
         if count:
-            parts.append(f"{count} {word}{'s' if count != 1 else ''}")
+            parts.append(_(one if count == 1 else many).format(count=count))
     return ", ".join(parts)
 
 

@@ -23,6 +23,8 @@ import sys
 import sysconfig
 from pathlib import Path
 
+from funnelc.i18n import _
+
 RENDERERS: tuple[str, ...] = ("pure", "system")
 """The names ``EmitOptions.renderer`` may take."""
 
@@ -83,22 +85,28 @@ def command(renderer: str) -> list[str]:
         program = find_pure()
         if program is None:
             raise RenderError(
-                f"the `{PURE_PROGRAM}` program was not found next to {sys.executable} or on PATH",
-                "reinstall funnelc (`pip install --force-reinstall graphviz-pure`), "
-                "or use `--renderer system` with Graphviz installed",
+                _("the `{program}` program was not found next to {python} or on PATH").format(
+                    program=PURE_PROGRAM, python=sys.executable
+                ),
+                _(
+                    "reinstall funnelc (`pip install --force-reinstall graphviz-pure`), "
+                    "or use `--renderer system` with Graphviz installed"
+                ),
             )
         return [str(program), "-q", "-Tsvg"]
     if renderer == "system":
         found = shutil.which(SYSTEM_PROGRAM)
         if found is None:
             raise RenderError(
-                f"the system Graphviz `{SYSTEM_PROGRAM}` was not found on PATH",
-                "install Graphviz, or use the bundled renderer (`--renderer pure`)",
+                _("the system Graphviz `{program}` was not found on PATH").format(
+                    program=SYSTEM_PROGRAM
+                ),
+                _("install Graphviz, or use the bundled renderer (`--renderer pure`)"),
             )
         return [found, "-q", "-Tsvg"]
     raise RenderError(
-        f"unknown renderer `{renderer}`",
-        "the renderers are " + ", ".join(f"`{r}`" for r in RENDERERS),
+        _("unknown renderer `{renderer}`").format(renderer=renderer),
+        _("the renderers are {renderers}").format(renderers=", ".join(f"`{r}`" for r in RENDERERS)),
     )
 
 
@@ -127,27 +135,33 @@ def run(argv: list[str], dot: str, timeout: float) -> bytes:
         raise RenderTimeout(timeout) from None
     except OSError as error:
         raise RenderError(
-            f"could not run `{argv[0]}`: {error.strerror or error}",
-            "check that the program exists and can be executed",
+            _("could not run `{program}`: {error}").format(
+                program=argv[0], error=error.strerror or error
+            ),
+            _("check that the program exists and can be executed"),
         ) from None
     if completed.returncode != 0:
         stderr = completed.stderr.decode("utf-8", "replace").strip().splitlines()
         detail = "; ".join(line.strip() for line in stderr[:_STDERR_LINES] if line.strip())
         name = Path(argv[0]).name
         raise RenderError(
-            f"`{name}` exited with status {completed.returncode}"
+            _("`{program}` exited with status {status}").format(
+                program=name, status=completed.returncode
+            )
             + (f": {detail}" if detail else ""),
-            "this is a bug in funnelc's DOT output or in the renderer; please report it",
+            _("this is a bug in funnelc's DOT output or in the renderer; please report it"),
         )
     if not completed.stdout.strip():
-        raise RenderError(f"`{Path(argv[0]).name}` produced no output")
+        raise RenderError(_("`{program}` produced no output").format(program=Path(argv[0]).name))
     return completed.stdout
 
 
 def render_svg(dot: str, renderer: str = "pure", timeout: float = 60.0) -> bytes:
     """Lay out ``dot`` and return normalised SVG bytes; raise :class:`RenderError` on failure."""
     if timeout <= 0:
-        raise RenderError(f"the render timeout must be positive, not {timeout:g} s")
+        raise RenderError(
+            _("the render timeout must be positive, not {seconds} s").format(seconds=f"{timeout:g}")
+        )
     return normalise_svg(run(command(renderer), dot, timeout))
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Label, did_you_mean
+from funnelc.i18n import N_, _
 from funnelc.model import (
     Edge,
     EdgeKind,
@@ -37,7 +38,7 @@ from funnelc.source import Span
 
 def _hint(name: str, candidates: Iterable[str], fallback: str = "") -> str:
     guess = did_you_mean(name, candidates)
-    return f"did you mean `{guess}`?" if guess else fallback
+    return _("did you mean `{name}`?").format(name=guess) if guess else fallback
 
 
 def _unique(
@@ -45,14 +46,14 @@ def _unique(
 ) -> dict[str, Ident]:
     """First occurrence of each id; later ones are reported as duplicates."""
     first: dict[str, Ident] = {}
-    for ident, _ in items:
+    for ident, _kind in items:
         if ident.name in first:
             diagnostics.append(
                 codes.make(
                     "F101",
                     ident.span,
-                    labels=(Label(first[ident.name].span, "first defined here"),),
-                    kind=kind,
+                    labels=(Label(first[ident.name].span, _("first defined here")),),
+                    kind=_(kind),
                     name=ident.name,
                 )
             )
@@ -115,8 +116,8 @@ class _Resolver:
         shared_fields, shared_reasons = self.visible(module)
         fields = shared_fields + pipeline.fields
         reasons = shared_reasons + pipeline.reasons
-        _unique(((f.id, "") for f in fields), "field", self.diagnostics)
-        _unique(((r.id, "") for r in reasons), "loss reason", self.diagnostics)
+        _unique(((f.id, "") for f in fields), N_("field"), self.diagnostics)
+        _unique(((r.id, "") for r in reasons), N_("loss reason"), self.diagnostics)
         return replace(pipeline, fields=fields, reasons=reasons)
 
     # ---- references --------------------------------------------------------------------------
@@ -130,7 +131,7 @@ class _Resolver:
                     "F102",
                     ref.span,
                     name=ref.name,
-                    where=f" in pipeline `{pipeline.id.name}`",
+                    where=_(" in pipeline `{pipeline}`").format(pipeline=pipeline.id.name),
                     hint=_stage_hint(ref.name, pipeline, role),
                 )
             )
@@ -148,8 +149,10 @@ class _Resolver:
                     hint=_hint(
                         ref.pipeline,
                         self.pipelines,
-                        "pipelines from every file of the build can be named; "
-                        "is its file part of the build?",
+                        _(
+                            "pipelines from every file of the build can be named; "
+                            "is its file part of the build?"
+                        ),
                     ),
                 )
             )
@@ -161,7 +164,7 @@ class _Resolver:
                     "F102",
                     _stage_part(ref),
                     name=ref.name,
-                    where=f" in pipeline `{other.id.name}`",
+                    where=_(" in pipeline `{pipeline}`").format(pipeline=other.id.name),
                     hint=_stage_hint(ref.name, other),
                 )
             )
@@ -181,7 +184,7 @@ class _Resolver:
                             hint=_hint(
                                 ref.name,
                                 names,
-                                f'declare it: `field {ref.name} "<name>" text`',
+                                _('declare it: `field {name} "<name>" text`').format(name=ref.name),
                             ),
                         )
                     )
@@ -209,7 +212,7 @@ class _Resolver:
                             hint=_hint(
                                 ref.name,
                                 names,
-                                f'declare it: `reason {ref.name} "<name>"`',
+                                _('declare it: `reason {name} "<name>"`').format(name=ref.name),
                             ),
                         )
                     )
@@ -232,7 +235,7 @@ class _Resolver:
                     codes.make(
                         "F209",
                         extra.id.span,
-                        labels=(Label(keys[0].id.span, "the first key stage"),),
+                        labels=(Label(keys[0].id.span, _("the first key stage")),),
                         pipeline=name,
                     )
                 )
@@ -312,7 +315,7 @@ class _Resolver:
                     codes.make(
                         "F204",
                         stage.sla.span,
-                        labels=(Label(stage.id.span, "this stage"),),
+                        labels=(Label(stage.id.span, _("this stage")),),
                         stage=stage.id.name,
                     )
                 )
@@ -328,7 +331,12 @@ class _Resolver:
                     codes.make(
                         "F215",
                         ref.span,
-                        labels=(Label(stage.sla.span, f"the SLA of `{stage.id.name}`"),),
+                        labels=(
+                            Label(
+                                stage.sla.span,
+                                _("the SLA of `{stage}`").format(stage=stage.id.name),
+                            ),
+                        ),
                         stage=stage.id.name,
                         target=target.id.name,
                     )
@@ -369,7 +377,9 @@ class _Resolver:
                         labels=(
                             Label(
                                 source.id.span,
-                                f"`{source.id.name}` is a {source.kind.value} outcome",
+                                _("`{stage}` is a {kind} outcome").format(
+                                    stage=source.id.name, kind=_(source.kind.value)
+                                ),
                             ),
                         ),
                         stage=source.id.name,
@@ -412,22 +422,23 @@ class _Resolver:
                         "F205",
                         revive.source.span,
                         stage=source.id.name,
-                        kind="an open stage" if source.is_open else "a won outcome",
+                        kind=_("an open stage") if source.is_open else _("a won outcome"),
                     )
                 )
                 continue
             if not _is_lead_entry(target_pipeline, target):
                 if target_pipeline.stages_in(Phase.LEAD):
-                    where = "an outcome" if target.is_outcome else "a deal stage"
-                    hint = "revive into a stage of the lead phase: marketing works revived deals"
+                    where = _("an outcome") if target.is_outcome else _("a deal stage")
+                    hint = _("revive into a stage of the lead phase: marketing works revived deals")
                 else:
                     entry = target_pipeline.entry
-                    where = (
-                        f"not the first stage of `{target_pipeline.id.name}`, "
-                        "which has no lead phase"
-                    )
+                    where = _(
+                        "not the first stage of `{pipeline}`, which has no lead phase"
+                    ).format(pipeline=target_pipeline.id.name)
                     hint = (
-                        f"revive into `{entry.id.name}`, the pipeline's first stage"
+                        _("revive into `{stage}`, the pipeline's first stage").format(
+                            stage=entry.id.name
+                        )
                         if entry
                         else ""
                     )
@@ -475,7 +486,7 @@ class _Resolver:
                         "F217",
                         stage.next.span,
                         target=str(stage.next),
-                        kind=target.kind.value,
+                        kind=_(target.kind.value),
                     )
                 )
                 continue
@@ -511,7 +522,9 @@ def _stage_hint(name: str, pipeline: Pipeline, fallback: str = "") -> str:
     if hint or not ids:
         return hint
     shown = ", ".join(f"`{i}`" for i in ids[:8]) + (", …" if len(ids) > 8 else "")
-    return f"the stages of `{pipeline.id.name}` are {shown}"
+    return _("the stages of `{pipeline}` are {stages}").format(
+        pipeline=pipeline.id.name, stages=shown
+    )
 
 
 def _is_lead_entry(pipeline: Pipeline, stage: Stage) -> bool:
@@ -529,15 +542,17 @@ def resolve(
     resolver = _Resolver(modules, imports)
     declared: list[Pipeline] = []
     all_pipelines = [(m, p) for m in modules for p in m.pipelines]
-    first = _unique(((p.id, "") for _, p in all_pipelines), "pipeline", resolver.diagnostics)
+    first = _unique(
+        ((p.id, "") for _module, p in all_pipelines), N_("pipeline"), resolver.diagnostics
+    )
     for module in modules:
         # Duplicates among a file's own declarations, even if no pipeline sees them.
-        _unique(((f.id, "") for f in module.fields), "field", resolver.diagnostics)
-        _unique(((r.id, "") for r in module.reasons), "loss reason", resolver.diagnostics)
+        _unique(((f.id, "") for f in module.fields), N_("field"), resolver.diagnostics)
+        _unique(((r.id, "") for r in module.reasons), N_("loss reason"), resolver.diagnostics)
     for module, pipeline in all_pipelines:
         if first[pipeline.id.name] is not pipeline.id:
             continue
-        _unique(((s.id, "") for s in pipeline.stages), "stage", resolver.diagnostics)
+        _unique(((s.id, "") for s in pipeline.stages), N_("stage"), resolver.diagnostics)
         resolved = resolver.with_declarations(module, pipeline)
         declared.append(resolved)
         resolver.add_pipeline(resolved)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic
 from funnelc.graph import forward_graph
+from funnelc.i18n import _
 from funnelc.model import Pipeline, Project, StageKey, StageKind
 
 
@@ -42,10 +43,11 @@ def validate_pipeline(project: Project, pipeline: Pipeline) -> list[Diagnostic]:
                 if s.then is not None and StageKey(pid, s.id.name) in reachable
             ]
             hint = (
-                f"`then` on {', '.join(f'`{n}`' for n in skipped_by)} skips it; "
-                "add an explicit edge into it or remove the stage"
+                _(
+                    "`then` on {stages} skips it; add an explicit edge into it or remove the stage"
+                ).format(stages=", ".join(f"`{n}`" for n in skipped_by))
                 if skipped_by
-                else "add an edge into it or remove the stage"
+                else _("add an edge into it or remove the stage")
             )
             diagnostics.append(
                 codes.make(

@@ -13,13 +13,24 @@ diagram in red arrows (n stages × m lost outcomes).  Instead each lost outcome 
 that leaves the box around the stages it can be reached from (``ltail`` to a cluster),
 labelled "any stage".
 
-Why the DOT is written by hand and not with ``graphviz.Digraph``: its quoting leaves
-backslashes alone, so a name ending in ``\\`` produces a syntax error and ``\\N`` in a name is
-replaced by the node id; and HTML-like labels (which would sidestep that) are not available in
-the WebAssembly build of Graphviz that the ``svg`` output is checked against (it is built
-without expat).  So labels are plain ``escString`` s, escaped by :func:`escape_label` and
-:func:`escape_tooltip`, whose rules were checked against both graphviz-pure and upstream
-Graphviz 16.1.
+The DOT is built with the ``graphviz`` package: :func:`build_graph` returns a
+``graphviz.Digraph`` with the clusters as subgraphs, and :func:`dot_source` is its ``.source``.
+The package quotes ids and values (only where DOT needs quotes) and writes ``"`` as ``\\"``,
+but it leaves backslashes alone and writes a value of the form ``<...>`` as an HTML-like label,
+so user text goes in prepared (:func:`label_value`, :func:`tooltip_value`): control characters
+replaced (:func:`clean`), ``&`` written as ``&amp;`` (Graphviz decodes entities), each line
+through ``graphviz.escape`` (backslashes doubled, so a name ending in ``\\`` is no syntax error
+and ``\\N`` is not replaced by the node id; marked not HTML), the lines joined with the escString
+line break ``\\n`` *after* escaping, and the joined text marked ``nohtml`` again, since joining
+gives a plain ``str``.  Tooltips are unescaped once more than labels by Graphviz, so their lines
+are escaped twice.  HTML-like labels are not an alternative: the WebAssembly Graphviz that the
+``svg`` output is checked against is built without expat.
+
+Attributes are given as ordered pairs (``_attributes=[...]``), not keyword arguments, which the
+package sorts: each statement reads in a sensible order (id, label, tooltip, colours, shape),
+the same order as the hand-written DOT this target used to write, whose SVG it reproduces byte
+for byte.  ``graphviz`` is imported inside the functions that build DOT, so importing this
+module (``funnelc targets`` does) and ``funnelc check`` never pay for it.
 """
 
 from __future__ import annotations
@@ -28,7 +39,7 @@ import textwrap
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from funnelc.emit import EmitOptions, Emitted
 from funnelc.model import (
@@ -65,6 +76,7 @@ REVIVE = "#8e24aa"
 EXTERNAL = "#546e7a"
 
 Attrs = Sequence[tuple[str, str]]
+"""Attributes in the order they are written (``graphviz`` sorts keyword arguments)."""
 
 
 # ---- escaping --------------------------------------------------------------------------------
@@ -86,51 +98,71 @@ def clean(text: str) -> str:
     )
 
 
-def _escape(text: str, backslash: str) -> str:
-    out: list[str] = []
-    for c in clean(text):
-        if c == "\\":
-            out.append(backslash)
-        elif c == '"':
-            out.append('\\"')
-        elif c == "\n":
-            out.append("\\n")
-        elif c == "&":
-            # Graphviz decodes HTML entities in labels; escaping ``&`` keeps "&amp;" literal.
-            out.append("&amp;")
-        else:
-            out.append(c)
-    return "".join(out)
+def _lines(text: str) -> list[str]:
+    # Graphviz decodes HTML entities in labels and tooltips; "&amp;" keeps "&amp;" literal.
+    return [line.replace("&", "&amp;") for line in clean(text).split("\n")]
+
+
+def label_value(text: str) -> str:
+    """The value to give ``graphviz`` for a ``label`` that Graphviz shows as exactly ``text``.
+
+    Labels are escStrings (``\\N``, ``\\G``, ``\\l`` … are expanded): each line is cleaned and
+    passed through ``graphviz.escape`` (backslashes doubled, not HTML), then the lines are joined
+    with ``\\n`` (a centred line break), which must not be escaped itself.  The result is
+    ``nohtml`` so that a name like ``<b>x</b>`` is not written as an HTML-like label.
+    """
+    import graphviz
+
+    value: str = graphviz.nohtml("\\n".join(graphviz.escape(line) for line in _lines(text)))
+    return value
+
+
+def tooltip_value(text: str) -> str:
+    """The value to give ``graphviz`` for a ``tooltip`` that shows as exactly ``text``.
+
+    A tooltip is unescaped once more than a label before ``\\N`` … are expanded, so each line is
+    escaped twice: a backslash becomes four (measured; the same in graphviz-pure and Graphviz).
+    """
+    import graphviz
+
+    lines = (graphviz.escape(graphviz.escape(line)) for line in _lines(text))
+    value: str = graphviz.nohtml("\\n".join(lines))
+    return value
+
+
+def _escape(value: str) -> str:
+    """``value`` through ``graphviz.escape``: for user strings that are not labels (colours)."""
+    import graphviz
+
+    escaped: str = graphviz.escape(value)
+    return escaped
+
+
+def _dot_body(value: str) -> str:
+    """What ``graphviz`` writes for the attribute value ``value``, without enclosing quotes."""
+    from graphviz.quoting import quote
+
+    written: str = quote(value)
+    return written[1:-1] if written.startswith('"') else written
 
 
 def escape_label(text: str) -> str:
-    """The body of a quoted DOT ``label`` that Graphviz shows as exactly ``text``.
-
-    Labels are escStrings: ``\\N``, ``\\G``, ``\\l`` … are expanded, so a backslash is doubled;
-    a newline becomes ``\\n`` (a centred line break); ``&`` is written as ``&amp;``.
-    """
-    return _escape(text, "\\\\")
+    """The label text as it appears in the DOT source (between the quotes, if any)."""
+    return _dot_body(label_value(text))
 
 
 def escape_tooltip(text: str) -> str:
-    """The body of a quoted DOT ``tooltip`` that shows as exactly ``text``.
-
-    A tooltip is unescaped once more than a label before ``\\N`` … are expanded, so a
-    backslash needs four backslashes here (measured; the same in graphviz-pure and Graphviz).
-    """
-    return _escape(text, "\\\\\\\\")
-
-
-def quote(value: str) -> str:
-    """A quoted DOT id or attribute value that is not an escString (ids, colours, styles)."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """The tooltip text as it appears in the DOT source (between the quotes, if any)."""
+    return _dot_body(tooltip_value(text))
 
 
 def node_id(key: StageKey, pipeline_id: str) -> str:
     """The DOT node id of a stage: its id within its own pipeline, ``pipeline.stage`` outside.
 
-    Ids in ``.funnel`` files are ASCII, so the ids stay readable in diffs; anything else (a
-    future Unicode id) is spelt as ``uXXXX`` so the DOT and the SVG ``<title>`` stay ASCII.
+    Ids in ``.funnel`` files are ASCII identifiers (no ``:``, which ``graphviz`` would read as
+    a port), so the ids stay readable in diffs; anything else (a future Unicode id) is spelt as
+    ``uXXXX`` so the DOT and the SVG ``<title>`` stay ASCII.  ``graphviz`` quotes the ids that
+    need it (``node``, ``edge``, ``pipeline.stage``).
     """
     text = key.stage if key.pipeline == pipeline_id else f"{key.pipeline}.{key.stage}"
     if text.isascii():
@@ -158,44 +190,6 @@ def _is_dark(colour: str) -> bool:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.5
 
 
-# ---- the writer ------------------------------------------------------------------------------
-
-
-class _Writer:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.depth = 0
-
-    def line(self, text: str) -> None:
-        self.lines.append("  " * self.depth + text)
-
-    def stmt(self, head: str, attrs: Attrs) -> None:
-        if not attrs:
-            self.line(head)
-            return
-        body = ", ".join(f"{name}={value}" for name, value in attrs)
-        self.line(f"{head} [{body}]")
-
-    def open(self, head: str) -> None:
-        self.line(head + " {")
-        self.depth += 1
-
-    def close(self) -> None:
-        self.depth -= 1
-        self.line("}")
-
-    def text(self) -> str:
-        return "\n".join(self.lines) + "\n"
-
-
-def _label(text: str) -> str:
-    return '"' + escape_label(text) + '"'
-
-
-def _tooltip(text: str) -> str:
-    return '"' + escape_tooltip(text) + '"'
-
-
 @dataclass(frozen=True, slots=True)
 class _Phase:
     """An open-stage cluster: its DOT name, its caption and its colours."""
@@ -213,6 +207,9 @@ _PHASES = (
     _Phase(Phase.DEAL, "cluster_deal", "Deal", DEAL_FILL, DEAL_BORDER, DEAL_INK),
 )
 _ALL_STAGES = "cluster_stages"
+
+
+# ---- the diagram -----------------------------------------------------------------------------
 
 
 def pits(project: Project, pipeline: Pipeline) -> tuple[Stage, ...]:
@@ -268,6 +265,7 @@ def _reason_name(pipeline: Pipeline, reason_id: str) -> str:
 
 
 def _stage_attrs(pipeline: Pipeline, stage: Stage, pit: bool) -> list[tuple[str, str]]:
+    pid = pipeline.id.name
     if pit:
         fill, border = PIT_FILL, PIT_BORDER
     elif stage.kind is StageKind.WON:
@@ -277,22 +275,21 @@ def _stage_attrs(pipeline: Pipeline, stage: Stage, pit: bool) -> list[tuple[str,
     else:
         fill, border = STAGE_FILL, STAGE_BORDER
     if stage.color is not None:
-        fill = stage.color.value
+        # Normalised to ``#rrggbb`` by the compiler; escaped anyway, like every user string.
+        fill = _escape(stage.color.value)
     attrs = [
-        (
-            "id",
-            quote("stage_" + node_id(StageKey(pipeline.id.name, stage.id.name), pipeline.id.name)),
-        ),
-        ("label", _label(_stage_label(stage, pit))),
-        ("tooltip", _tooltip(_stage_tooltip(pipeline, stage))),
-        ("fillcolor", quote(fill)),
-        ("color", quote(border)),
+        # ``id`` is an escString too; stage ids are plain ASCII identifiers.
+        ("id", label_value("stage_" + node_id(StageKey(pid, stage.id.name), pid))),
+        ("label", label_value(_stage_label(stage, pit))),
+        ("tooltip", tooltip_value(_stage_tooltip(pipeline, stage))),
+        ("fillcolor", fill),
+        ("color", border),
     ]
     if _is_dark(fill):
-        attrs.append(("fontcolor", quote("#ffffff")))
+        attrs.append(("fontcolor", "#ffffff"))
     if stage.is_outcome:
         attrs.append(("shape", "box"))
-        attrs.append(("style", quote("filled,rounded,bold")))
+        attrs.append(("style", "filled,rounded,bold"))
     if stage.key:
         attrs.extend([("peripheries", "2"), ("penwidth", "2")])
     return attrs
@@ -301,38 +298,38 @@ def _stage_attrs(pipeline: Pipeline, stage: Stage, pit: bool) -> list[tuple[str,
 def _edge_attrs(edge: Edge, pipeline: Pipeline) -> list[tuple[str, str]]:
     kind = edge.kind
     if kind is EdgeKind.ADVANCE:
-        return [("color", quote(INK))]
+        return [("color", INK)]
     if kind is EdgeKind.WIN:
-        return [("color", quote(WON_BORDER)), ("penwidth", "1.5")]
+        return [("color", WON_BORDER), ("penwidth", "1.5")]
     if kind is EdgeKind.HANDOFF:
         criteria = "\n".join(wrap(f"• {c}") for c in edge.criteria)
         criteria = f"accepted if:\n{criteria}" if criteria else "handoff"
         return [
-            ("label", _label(criteria)),
-            ("color", quote(HANDOFF)),
-            ("fontcolor", quote(HANDOFF)),
+            ("label", label_value(criteria)),
+            ("color", HANDOFF),
+            ("fontcolor", HANDOFF),
             ("penwidth", "2"),
         ]
     if kind is EdgeKind.LOSE:
         # Only a stage's ``then`` towards a lost outcome reaches here (see _edges).
-        return [("color", quote(LOST_BORDER))]
+        return [("color", LOST_BORDER)]
     if kind is EdgeKind.EXPLICIT:
-        attrs = [("style", "dashed"), ("color", quote(INK))]
+        attrs = [("style", "dashed"), ("color", INK)]
         if edge.label:
-            attrs.append(("label", _label(wrap(edge.label))))
+            attrs.append(("label", label_value(wrap(edge.label))))
         return attrs
     if kind is EdgeKind.TIMEOUT:
         sla = f"after {edge.sla}" if edge.sla is not None else "timeout"
         # A tail label sits right under the stage that times out; a mid-edge label would float
         # somewhere along a long curve towards the pit.
         return [
-            ("taillabel", _label(sla)),
-            ("labelfontcolor", quote(MUTED)),
+            ("taillabel", label_value(sla)),
+            ("labelfontcolor", MUTED),
             ("labelfontsize", "9"),
             ("labeldistance", "2.2"),
             ("labelangle", "-25"),
             ("style", "dotted"),
-            ("color", quote(MUTED)),
+            ("color", MUTED),
             ("constraint", "false"),
         ]
     if kind is EdgeKind.REVIVE:
@@ -340,18 +337,18 @@ def _edge_attrs(edge: Edge, pipeline: Pipeline) -> list[tuple[str, str]]:
         if edge.label:
             text += "\n" + wrap(edge.label)
         return [
-            ("label", _label(text)),
-            ("color", quote(REVIVE)),
-            ("fontcolor", quote(REVIVE)),
+            ("label", label_value(text)),
+            ("color", REVIVE),
+            ("fontcolor", REVIVE),
             ("penwidth", "1.5"),
             ("constraint", "false"),
         ]
     # EdgeKind.NEXT
     return [
-        ("label", _label("next")),
+        ("label", label_value("next")),
         ("style", "dashed"),
-        ("color", quote(EXTERNAL)),
-        ("fontcolor", quote(EXTERNAL)),
+        ("color", EXTERNAL),
+        ("fontcolor", EXTERNAL),
     ]
 
 
@@ -367,99 +364,107 @@ def _then_lose(pipeline: Pipeline) -> set[tuple[str, str]]:
     return pairs
 
 
-def dot_source(project: Project, pipeline: Pipeline) -> str:
-    """The DOT text of ``pipeline``'s diagram (LF line endings, final newline)."""
+def build_graph(project: Project, pipeline: Pipeline) -> Any:
+    """``pipeline``'s diagram as a ``graphviz.Digraph`` (typed ``Any``: the package has no
+    type information).  Statements are added in the order of the source (stages, then edges as
+    the resolver made them), never of a set, so the DOT is the same on every run."""
+    import graphviz
+
     pid = pipeline.id.name
     edges = [e for e in project.edges if pid in (e.source.pipeline, e.target.pipeline)]
     pit_ids = {s.id.name for s in pits(project, pipeline)}
     then_lose = _then_lose(pipeline)
 
     def nid(key: StageKey) -> str:
-        return quote(node_id(key, pid))
+        return node_id(key, pid)
 
-    w = _Writer()
-    w.open(f"digraph {quote(pid)}")
+    g = graphviz.Digraph(name=pid)
     title = pipeline.name.value
     if pipeline.segment is not None:
         title += "\n" + wrap(pipeline.segment.value, SEGMENT_WRAP)
-    w.stmt(
+    g.attr(
         "graph",
-        [
-            ("label", _label(title)),
+        _attributes=[
+            ("label", label_value(title)),
             ("labelloc", "t"),
             ("labeljust", "l"),
-            ("fontname", quote(FONT)),
+            ("fontname", FONT),
             ("fontsize", "16"),
-            ("fontcolor", quote(INK)),
+            ("fontcolor", INK),
             ("rankdir", "LR"),
             ("compound", "true"),
             ("nodesep", "0.35"),
             ("ranksep", "0.55"),
-            ("tooltip", _tooltip(f"{pipeline.name.value} ({pid})")),
+            ("tooltip", tooltip_value(f"{pipeline.name.value} ({pid})")),
         ],
     )
-    w.stmt(
+    g.attr(
         "node",
-        [
+        _attributes=[
             ("shape", "box"),
-            ("style", quote("filled,rounded")),
-            ("fontname", quote(FONT)),
+            ("style", "filled,rounded"),
+            ("fontname", FONT),
             ("fontsize", "11"),
-            ("fontcolor", quote(INK)),
-            ("margin", quote("0.15,0.07")),
+            ("fontcolor", INK),
+            ("margin", "0.15,0.07"),
         ],
     )
-    w.stmt(
+    g.attr(
         "edge",
-        [
-            ("fontname", quote(FONT)),
+        _attributes=[
+            ("fontname", FONT),
             ("fontsize", "9"),
-            ("fontcolor", quote(INK)),
+            ("fontcolor", INK),
             ("arrowsize", "0.7"),
         ],
     )
 
     # Open stages, in their phase clusters, inside one invisible cluster that the "any
     # stage" loss edges leave from when both phases can lose into the same outcome.
-    w.open(f"subgraph {quote(_ALL_STAGES)}")
-    w.stmt("graph", [("label", '""'), ("peripheries", "0"), ("margin", "4")])
-    for ph in _PHASES:
-        stages = pipeline.stages_in(ph.phase)
-        if not stages:
-            continue
-        w.open(f"subgraph {quote(ph.cluster)}")
-        attrs = [
-            ("label", _label(ph.caption)),
-            ("labeljust", "l"),
-            ("fontsize", "12"),
-            ("fontcolor", quote(ph.ink)),
-            ("style", quote("filled,rounded")),
-            ("fillcolor", quote(ph.fill)),
-            ("color", quote(ph.border)),
-        ]
-        if ph.phase is Phase.LEAD and pipeline.lead is not None:
-            tip = [f"{ph.caption} phase"]
-            if pipeline.lead.definition is not None:
-                tip.append(f"Lead: {pipeline.lead.definition.value}")
-            tip.extend(f"Accept: {a.value}" for a in pipeline.lead.accept)
-            attrs.append(("tooltip", _tooltip("\n".join(tip))))
-        w.stmt("graph", attrs)
-        for stage in stages:
-            w.stmt(nid(StageKey(pid, stage.id.name)), _stage_attrs(pipeline, stage, False))
-        w.close()
-    w.close()
+    with g.subgraph(name=_ALL_STAGES) as everything:
+        everything.attr("graph", _attributes=[("label", ""), ("peripheries", "0"), ("margin", "4")])
+        for ph in _PHASES:
+            stages = pipeline.stages_in(ph.phase)
+            if not stages:
+                continue
+            with everything.subgraph(name=ph.cluster) as cluster:
+                attrs = [
+                    ("label", label_value(ph.caption)),
+                    ("labeljust", "l"),
+                    ("fontsize", "12"),
+                    ("fontcolor", ph.ink),
+                    ("style", "filled,rounded"),
+                    ("fillcolor", ph.fill),
+                    ("color", ph.border),
+                ]
+                if ph.phase is Phase.LEAD and pipeline.lead is not None:
+                    tip = [f"{ph.caption} phase"]
+                    if pipeline.lead.definition is not None:
+                        tip.append(f"Lead: {pipeline.lead.definition.value}")
+                    tip.extend(f"Accept: {a.value}" for a in pipeline.lead.accept)
+                    attrs.append(("tooltip", tooltip_value("\n".join(tip))))
+                cluster.attr("graph", _attributes=attrs)
+                for stage in stages:
+                    cluster.node(
+                        nid(StageKey(pid, stage.id.name)),
+                        _attributes=_stage_attrs(pipeline, stage, False),
+                    )
 
     # Outcomes: won and lost ones as they come; each pit alone in the last rank.
     for stage in pipeline.stages:
         if stage.is_outcome and stage.id.name not in pit_ids:
-            w.stmt(nid(StageKey(pid, stage.id.name)), _stage_attrs(pipeline, stage, False))
+            g.node(
+                nid(StageKey(pid, stage.id.name)), _attributes=_stage_attrs(pipeline, stage, False)
+            )
     if pit_ids:
-        w.open("subgraph pits")
-        w.stmt("graph", [("rank", "sink")])
-        for stage in pipeline.stages:
-            if stage.id.name in pit_ids:
-                w.stmt(nid(StageKey(pid, stage.id.name)), _stage_attrs(pipeline, stage, True))
-        w.close()
+        with g.subgraph(name="pits") as sink:
+            sink.attr("graph", _attributes=[("rank", "sink")])
+            for stage in pipeline.stages:
+                if stage.id.name in pit_ids:
+                    sink.node(
+                        nid(StageKey(pid, stage.id.name)),
+                        _attributes=_stage_attrs(pipeline, stage, True),
+                    )
 
     # Stages of other pipelines that an edge leads to or comes from.
     external: dict[StageKey, None] = {}
@@ -472,43 +477,52 @@ def dot_source(project: Project, pipeline: Pipeline) -> str:
         label = str(key)
         if other is not None:
             label += "\n" + wrap(other.name.value)
-        w.stmt(
+        g.node(
             nid(key),
-            [
-                ("label", _label(label)),
-                ("tooltip", _tooltip(_external_tooltip(project, key))),
-                ("style", quote("dashed,rounded")),
-                ("color", quote(EXTERNAL)),
-                ("fontcolor", quote(EXTERNAL)),
+            _attributes=[
+                ("label", label_value(label)),
+                ("tooltip", tooltip_value(_external_tooltip(project, key))),
+                ("style", "dashed,rounded"),
+                ("color", EXTERNAL),
+                ("fontcolor", EXTERNAL),
             ],
         )
 
     # Edges in the order the resolver made them, implicit losses summarised.  A `then` into a
     # lost outcome may come with the implicit loss between the same stages: draw it once.
-    drawn: set[str] = set()
+    drawn: set[tuple[str, str, tuple[tuple[str, str], ...]]] = set()
     for e in edges:
         if e.kind is EdgeKind.LOSE and (e.source.stage, e.target.stage) not in then_lose:
             continue
-        head = f"{nid(e.source)} -> {nid(e.target)}"
         attrs = _edge_attrs(e, pipeline)
-        statement = head + repr(attrs)
+        statement = (nid(e.source), nid(e.target), tuple(attrs))
         if statement in drawn:
             continue
         drawn.add(statement)
-        w.stmt(head, attrs)
-    for tail, head, cluster in _loss_summaries(pipeline, edges, then_lose):
-        w.stmt(
-            f"{nid(StageKey(pid, tail))} -> {nid(StageKey(pid, head))}",
-            [
-                ("ltail", quote(cluster)),
-                ("label", _label("any stage")),
-                ("color", quote(LOST_BORDER)),
-                ("fontcolor", quote(LOST_BORDER)),
-                ("tooltip", _tooltip(f"a deal can be lost from any {_scope(cluster)}stage")),
+        g.edge(nid(e.source), nid(e.target), _attributes=attrs)
+    for tail, head, cluster_name in _loss_summaries(pipeline, edges, then_lose):
+        g.edge(
+            nid(StageKey(pid, tail)),
+            nid(StageKey(pid, head)),
+            _attributes=[
+                ("ltail", cluster_name),
+                ("label", label_value("any stage")),
+                ("color", LOST_BORDER),
+                ("fontcolor", LOST_BORDER),
+                (
+                    "tooltip",
+                    tooltip_value(f"a deal can be lost from any {_scope(cluster_name)}stage"),
+                ),
             ],
         )
-    w.close()
-    return w.text()
+    return g
+
+
+def dot_source(project: Project, pipeline: Pipeline) -> str:
+    """The DOT text of ``pipeline``'s diagram: ``build_graph(...).source`` (LF line endings,
+    final newline, one statement per line)."""
+    source: str = build_graph(project, pipeline).source
+    return source
 
 
 def _scope(cluster: str) -> str:

@@ -8,9 +8,13 @@ When a change is intended, run ``pytest --bless`` once, review the diff, and com
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# Snapshots are English: a developer's Russian locale must not change what the CLI prints.
+os.environ["FUNNELC_LANG"] = "en"
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

