@@ -63,11 +63,15 @@ def catalogue_path(lang: str) -> Path:
 
 
 @functools.cache
-def catalogue(lang: str) -> Mapping[str, str]:
-    """The translations of ``lang`` (empty for English, whose ids are the messages)."""
+def catalogue(lang: str) -> Mapping[str, str | list[str]]:
+    """The translations of ``lang`` (empty for English, whose ids are the messages).
+
+    A value is a string, or for a plural id (see :func:`ngettext`) the list of the language's
+    plural forms.
+    """
     if lang == "en":
         return {}
-    data: dict[str, str] = json.loads(catalogue_path(lang).read_text(encoding="utf-8"))
+    data: dict[str, str | list[str]] = json.loads(catalogue_path(lang).read_text(encoding="utf-8"))
     return data
 
 
@@ -76,9 +80,87 @@ def _(message: str) -> str:
     lang = _LANGUAGE.get()
     if lang == "en":
         return message
-    return catalogue(lang).get(message, message)
+    translated = catalogue(lang).get(message, message)
+    return translated if isinstance(translated, str) else translated[-1]
+
+
+def _russian_form(count: int) -> int:
+    """0 for 1, 21, 31 …; 1 for 2–4, 22–24 …; 2 for the rest (5–20, 25–30, 11–14 …)."""
+    if count % 10 == 1 and count % 100 != 11:
+        return 0
+    if 2 <= count % 10 <= 4 and not 12 <= count % 100 <= 14:
+        return 1
+    return 2
+
+
+def ngettext(singular: str, plural: str, count: int) -> str:
+    """The form of a counted message for ``count``; the catalogue keys it by ``plural`` and
+    holds the language's forms as a list (Russian has three: ошибка, ошибки, ошибок)."""
+    lang = _LANGUAGE.get()
+    if lang == "en":
+        return singular if count == 1 else plural
+    forms = catalogue(lang).get(plural)
+    if not isinstance(forms, list):
+        return singular if count == 1 else plural
+    return forms[min(_russian_form(count), len(forms) - 1)]
 
 
 def N_(message: str) -> str:
     """Mark a string for the catalogue without translating it now (tables built at import)."""
     return message
+
+
+def message_ids() -> set[str]:
+    """Every message id funnelc can show: the literals passed to ``_``/``N_`` anywhere in the
+    package and the targets, the templates of the code catalogue, and the parser's catalogue
+    of typical mistakes.  Used by the catalogue test and by ``python -m funnelc.i18n``."""
+    import ast
+
+    from funnelc.codes import CODES
+    from funnelc.parse import _MISTAKES
+    from funnelc.resources import targets_dir
+
+    package = Path(__file__).resolve().parent
+    files = sorted(package.rglob("*.py")) + sorted(targets_dir().glob("*.py"))
+    ids: set[str] = set()
+    for path in files:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("_", "N_")
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                ids.add(node.args[0].value)
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "ngettext"
+                and len(node.args) >= 2
+                and isinstance(node.args[1], ast.Constant)
+                and isinstance(node.args[1].value, str)
+            ):
+                ids.add(node.args[1].value)
+    for entry in CODES.values():
+        ids.add(entry.message)
+        if entry.help:
+            ids.add(entry.help)
+    for message, hint in _MISTAKES:
+        ids.update((message, hint))
+    ids.update(("error", "warning", "info", "open", "won", "lost"))
+    return ids
+
+
+if __name__ == "__main__":
+    import sys
+
+    wanted = sorted(message_ids())
+    lang = sys.argv[1] if len(sys.argv) > 1 else "ru"
+    have = catalogue(lang)
+    missing = {m: "" for m in wanted if m not in have}
+    unused = sorted(set(have) - set(wanted))
+    json.dump({"missing": missing, "unused": unused}, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")

@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 
 from funnelc.diagnostics import Diagnostic, Label, Severity
-from funnelc.i18n import N_, _
+from funnelc.i18n import _, ngettext
 from funnelc.source import SourceFile, Span
 
 TAB_WIDTH = 4
@@ -178,13 +178,14 @@ def render_one(d: Diagnostic, sources: Mapping[str, SourceFile], *, color: bool 
 def summary(diagnostics: Sequence[Diagnostic]) -> str:
     """``2 errors, 1 warning`` (empty when there is nothing to report)."""
     parts = []
-    for severity, one, many in (
-        (Severity.ERROR, N_("{count} error"), N_("{count} errors")),
-        (Severity.WARNING, N_("{count} warning"), N_("{count} warnings")),
-    ):
-        count = sum(1 for d in diagnostics if d.severity is severity)
-        if count:
-            parts.append(_(one if count == 1 else many).format(count=count))
+    errors = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
+    warnings = sum(1 for d in diagnostics if d.severity is Severity.WARNING)
+    if errors:
+        parts.append(ngettext("{count} error", "{count} errors", errors).format(count=errors))
+    if warnings:
+        parts.append(
+            ngettext("{count} warning", "{count} warnings", warnings).format(count=warnings)
+        )
     return ", ".join(parts)
 
 

@@ -2,16 +2,17 @@
 
 Rules run once per pipeline and every rule needs the pipeline's edges; filtering
 ``project.edges`` each time would make a build of many small pipelines quadratic.  The edges
-are therefore indexed by pipeline once per project and the index is kept for the project
-that was seen last (an identity check; the model is immutable, so the index cannot go stale).
+are therefore indexed by pipeline once per project, and such per-project results are kept for
+the project seen last (an identity check; the model is immutable, so they cannot go stale).
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 from funnelc.model import Edge, EdgeKind, Phase, Pipeline, Project, Stage, StageKind
 
@@ -24,23 +25,41 @@ class EdgeIndex:
     """Edges that enter a stage of the pipeline, by pipeline id."""
 
 
-_last: tuple[Project, EdgeIndex] | None = None
+_T = TypeVar("_T")
+
+_last: tuple[Project, dict[str, object]] | None = None
 
 
-def _index(project: Project) -> EdgeIndex:
+def per_project(project: Project, name: str, compute: Callable[[Project], _T]) -> _T:
+    """``compute(project)``, computed once per project and kept for the last project seen.
+
+    The (project, results) pair is replaced as a whole and read into a local, so two threads
+    linting different projects at once only recompute, never see each other's results.
+    """
     global _last
-    if _last is not None and _last[0] is project:
-        return _last[1]
+    last = _last
+    if last is None or last[0] is not project:
+        last = (project, {})
+        _last = last
+    memo = last[1]
+    if name not in memo:
+        memo[name] = compute(project)
+    return cast(_T, memo[name])
+
+
+def _build_index(project: Project) -> EdgeIndex:
     outgoing: defaultdict[str, list[Edge]] = defaultdict(list)
     incoming: defaultdict[str, list[Edge]] = defaultdict(list)
     for edge in project.edges:
         outgoing[edge.source.pipeline].append(edge)
         incoming[edge.target.pipeline].append(edge)
-    index = EdgeIndex(
+    return EdgeIndex(
         {k: tuple(v) for k, v in outgoing.items()}, {k: tuple(v) for k, v in incoming.items()}
     )
-    _last = (project, index)
-    return index
+
+
+def _index(project: Project) -> EdgeIndex:
+    return per_project(project, "edges", _build_index)
 
 
 def edges_from(project: Project, pipeline: Pipeline) -> tuple[Edge, ...]:

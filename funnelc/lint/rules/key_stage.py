@@ -1,0 +1,185 @@
+"""L009 key-stage (M9): every pipeline has a key stage, and it is the qualification.
+
+More than one key stage is already an error (F209), so this rule reports a pipeline with
+none, and a key stage that is not the qualification.  What makes a stage the qualification
+is spelt out, not guessed:
+
+* its name, goal or an exit criterion says so (``квалифик…``, ``qualif…``, or a word the
+  ``qualification-words`` option lists); or
+* its name, goal, exit criteria and the names of its required fields establish at least ``min-criteria`` of the
+  qualification criteria M9 names: the budget, the deadline, the decision maker, the
+  customer's problem or need, the benefit, the deal plan.
+
+The second way is how the real-estate funnels qualify a buyer: at the meeting ("Встреча
+состоялась") the buyer confirms the budget, the payment method and the deadline — a
+qualification in all but name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from funnelc.diagnostics import Label, Severity
+from funnelc.i18n import N_
+from funnelc.lint.rule import Finding, LintContext, Rule
+from funnelc.lint.rules._common import normalise, stems_pattern, string_list
+from funnelc.model import Pipeline, Stage
+
+QUALIFICATION_WORDS: list[str] = ["квалифик", "qualif"]
+
+CRITERIA: Mapping[str, tuple[str, ...]] = {
+    "budget": ("бюджет", "budget"),
+    "deadline": ("срок", "дедлайн", "deadline", "timeline", "timeframe", "time frame"),
+    "decision maker": (
+        "лпр",
+        "лицо, принимающ",
+        "decision maker",
+        "decision-maker",
+        "economic buyer",
+    ),
+    "need": ("проблем", "потребност", "задач", "боль", "problem", "need", "pain"),
+    "benefit": ("выгод", "ценност", "benefit"),
+    "deal plan": ("план сделки", "deal plan", "action plan"),
+}
+"""The qualification criteria of M9 and word beginnings that name them."""
+
+_CRITERIA_PATTERNS = {name: stems_pattern(stems) for name, stems in CRITERIA.items()}
+
+
+def _texts(pipeline: Pipeline, stage: Stage) -> list[str]:
+    texts = [stage.name.value]
+    if stage.goal is not None:
+        texts.append(stage.goal.value)
+    texts.extend(t.value for t in stage.exits)
+    for ref in stage.requires:
+        declared = pipeline.field(ref.name)
+        if declared is not None:
+            texts.append(declared.name.value)
+    return texts
+
+
+def criteria_met(pipeline: Pipeline, stage: Stage) -> list[str]:
+    """Which of M9's criteria the stage's name, goal, exits and required fields establish."""
+    text = normalise(" | ".join(_texts(pipeline, stage)))
+    return [name for name, pattern in _CRITERIA_PATTERNS.items() if pattern.search(text)]
+
+
+def is_qualification(context: LintContext, stage: Stage) -> bool:
+    words = stems_pattern(string_list(context.option("qualification-words")))
+    said = [stage.name.value, *(t.value for t in stage.exits)]
+    if stage.goal is not None:
+        said.append(stage.goal.value)
+    if any(words.search(normalise(text)) for text in said):
+        return True
+    minimum = context.option("min-criteria")
+    assert isinstance(minimum, int)
+    return minimum <= 0 or len(criteria_met(context.pipeline, stage)) >= minimum
+
+
+def check(context: LintContext) -> Iterator[Finding]:
+    pipeline = context.pipeline
+    keys = [s for s in pipeline.stages if s.key]
+    candidates = [s for s in pipeline.open_stages if not s.key and is_qualification(context, s)]
+    if not keys:
+        if candidates:
+            help_line = N_(
+                "`{candidate}` looks like the qualification; mark it: "
+                '`stage {candidate} "…" key {{ … }}`'
+            )
+        else:
+            help_line = N_(
+                "add the stage where the decision maker confirms the problem, budget and "
+                "deadline, and mark it `key`: "
+                '`stage qualified "Квалификация пройдена" key {{ … }}`'
+            )
+        yield Finding(
+            pipeline.id.span,
+            N_("pipeline `{pipeline}` has no key stage"),
+            {
+                "pipeline": pipeline.id.name,
+                "candidate": candidates[0].id.name if candidates else "",
+            },
+            help=help_line,
+        )
+        return
+    key = keys[0]
+    if is_qualification(context, key):
+        return
+    args = {
+        "stage": key.id.name,
+        "candidate": candidates[0].id.name if candidates else "",
+        "criteria": ", ".join(n for n in CRITERIA),
+    }
+    if candidates:
+        yield Finding(
+            key.id.span,
+            N_("the key stage `{stage}` is not the qualification"),
+            args,
+            help=N_("`{candidate}` looks like the qualification; move `key` there"),
+            labels=(Label(candidates[0].id.span, N_("the qualification, it seems")),),
+        )
+    else:
+        yield Finding(
+            key.id.span,
+            N_("the key stage `{stage}` is not the qualification"),
+            args,
+            help=N_(
+                "at the key stage the customer is qualified: say what is confirmed in its "
+                'goal or exit criteria (e.g. `exit "ЛПР подтвердил бюджет и срок"`), or move '
+                "`key` to the qualification stage; the criteria: {criteria}"
+            ),
+        )
+
+
+RULE = Rule(
+    code="L009",
+    name="key-stage",
+    group="stages",
+    severity=Severity.WARNING,
+    principle="M9",
+    preset="recommended",
+    summary="every pipeline has a key stage, and the key stage is the qualification",
+    rationale=(
+        "In solution sales the key stage is the qualification: the decision maker has "
+        "confirmed the problem, the solution and the benefit, there is a deadline and a "
+        "budget, and a deal plan is agreed. Conversion into it is the number a sales team "
+        "steers by, so each pipeline marks it with `key`. A key stage counts as the "
+        "qualification when its name, goal or an exit criterion mentions qualification, or "
+        "when its name, goal, exit criteria and required fields establish at least `min-criteria` of "
+        "those criteria (budget, deadline, decision maker, need, benefit, deal plan) — a "
+        'real-estate "Встреча состоялась" where the buyer confirms budget and deadline is one.'
+    ),
+    bad=(
+        'pipeline p "Продажи" {\n'
+        "  deal {\n"
+        '    stage new "Новый клиент"\n'
+        '    stage met "Встреча состоялась" key { goal "Клиент пришёл на показ" }\n'
+        '    won paid "Оплата получена"\n'
+        '    lost failed "Не реализовано"\n'
+        "  }\n"
+        "}\n"
+    ),
+    good=(
+        'pipeline p "Продажи" {\n'
+        "  deal {\n"
+        '    stage new "Новый клиент"\n'
+        '    stage met "Встреча состоялась" key { goal "ЛПР подтвердил бюджет и срок" }\n'
+        '    won paid "Оплата получена"\n'
+        '    lost failed "Не реализовано"\n'
+        "  }\n"
+        "}\n"
+    ),
+    check=check,
+    options={"qualification-words": QUALIFICATION_WORDS, "min-criteria": 2},
+    option_docs={
+        "qualification-words": (
+            "word beginnings that mark a stage as the qualification when its name, goal or "
+            "an exit criterion contains one (replaces the default list)"
+        ),
+        "min-criteria": (
+            "how many of M9's qualification criteria (budget, deadline, decision maker, need, "
+            "benefit, deal plan) the stage's name, goal, exits and required fields must "
+            "establish otherwise; 0 accepts any key stage"
+        ),
+    },
+)
