@@ -11,9 +11,10 @@ that need them, so ``funnelc check`` stays close to the cost of importing typer 
 from __future__ import annotations
 
 import enum
+import functools
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -166,10 +167,19 @@ def _emit_diagnostics(
             sys.stderr.write(_("{summary} found").format(summary=total) + "\n")
 
 
-def _set_language(lang: Language | None) -> None:
-    from funnelc.i18n import detect_language, set_language
+def localised(command: Callable[..., None]) -> Callable[..., None]:
+    """Run a command with the language its ``--lang`` option (or the environment) asks for,
+    and restore the previous language afterwards (commands also run in-process in tests)."""
 
-    set_language(lang.value if lang else detect_language())
+    @functools.wraps(command)
+    def run(*args: object, **kwargs: object) -> None:
+        from funnelc.i18n import detect_language, using
+
+        lang = kwargs.get("lang")
+        with using(lang.value if isinstance(lang, Language) else detect_language()):
+            command(*args, **kwargs)
+
+    return run
 
 
 def _config(config: Path | None) -> Config:
@@ -209,6 +219,7 @@ def _inputs(paths: list[Path] | None, config: Config) -> list[Path]:
 
 
 @app.command()
+@localised
 def check(
     paths: PathsArg = None,
     strict: StrictOpt = False,
@@ -222,7 +233,6 @@ def check(
     from funnelc.compiler import compile
     from funnelc.lint.engine import fails
 
-    _set_language(lang)
     settings = _config(config)
     lint = _lint_config(settings, strict)
     result = compile(_inputs(paths, settings), lint=lint)
@@ -231,6 +241,7 @@ def check(
 
 
 @app.command()
+@localised
 def build(
     paths: PathsArg = None,
     out: Annotated[
@@ -282,7 +293,6 @@ def build(
     from funnelc.emit import DEFAULT_TARGETS, EmitOptions
     from funnelc.lint.engine import fails
 
-    _set_language(lang)
     settings = _config(config)
     targets = list(target or settings.targets or DEFAULT_TARGETS)
     unknown = check_targets(targets)
