@@ -15,6 +15,9 @@ import pytest
 
 # Snapshots are English: a developer's Russian locale must not change what the CLI prints.
 os.environ["FUNNELC_LANG"] = "en"
+# Tests must not read or write the user's cache of stage-name verdicts (test_name_cache does,
+# in a temporary directory).
+os.environ["FUNNELC_NO_CACHE"] = "1"
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -26,6 +26,19 @@ UNCHECKED: tuple[tuple[str, str], ...] = (
         "(every open stage may lose into every lost outcome, and lost outcomes carry reasons).",
     ),
     (
+        "M5 (required fields declared with a type)",
+        "Not a lint rule because the compiler already enforces it: a required field that is "
+        "not declared is the error F103, and the grammar gives every field a type.",
+    ),
+    (
+        "M12 (won and lost are both explicit outcomes)",
+        "Not a lint rule because the compiler already enforces it: the errors F202 and F203.",
+    ),
+    (
+        "M13 (does the customer need an after-sale pipeline)",
+        "Only the team can decide; L013 `after-sale` (in the `strict` preset) only asks.",
+    ),
+    (
         "M14 (build the pipeline from real deals)",
         "It is about how the file was written — from the last ~20 won deals — which no check of "
         "the file can see.",

@@ -12,13 +12,14 @@ engine or the CLI.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Label, Severity, did_you_mean
-from funnelc.i18n import _
+from funnelc.i18n import N_, _
 from funnelc.lint.rule import PRESETS, Finding, LintContext, Rule
 from funnelc.lint.suppress import Suppression, covers, parse_suppressions
 from funnelc.model import Project
@@ -195,6 +196,8 @@ def lint(project: Project, config: LintConfig | None = None) -> list[Diagnostic]
             context = LintContext(project, pipeline, options)
             for finding in rule.check(context):
                 raw.append((rule, _diagnostic(rule, finding, severity)))
+    if "funnelc.lint.name_cache" in sys.modules:
+        sys.modules["funnelc.lint.name_cache"].flush()
     return _apply_suppressions(project, raw, config)
 
 
@@ -218,7 +221,7 @@ def _apply_suppressions(
                             "unknown-rule-in-suppression",
                             Finding(
                                 suppression.span,
-                                "`{name}` is not a lint rule",
+                                N_("`{name}` is not a lint rule"),
                                 {"name": name},
                                 help=_rule_hint(name),
                             ),
@@ -236,9 +239,11 @@ def _apply_suppressions(
                         "suppression-without-reason",
                         Finding(
                             suppression.span,
-                            "a suppression must say why the rule does not apply",
-                            help="add the reason after `--`: "
-                            "`# funnelc: allow result-named-stage -- the customer's own term`",
+                            N_("a suppression must say why the rule does not apply"),
+                            help=N_(
+                                "add the reason after `--`: "
+                                "`# funnelc: allow result-named-stage -- the customer's own term`"
+                            ),
                         ),
                         config,
                     ),
@@ -272,8 +277,10 @@ def _apply_suppressions(
                         "unused-suppression",
                         Finding(
                             suppression.span,
-                            "this suppression suppresses nothing",
-                            help="remove it, or check that it sits on or above the line it is for",
+                            N_("this suppression suppresses nothing"),
+                            help=N_(
+                                "remove it, or check that it sits on or above the line it is for"
+                            ),
                         ),
                         config,
                     ),

@@ -12,9 +12,12 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from funnelc.model import Edge, EdgeKind, Phase, Pipeline, Project, Stage, StageKind
+
+if TYPE_CHECKING:
+    from funnelc.lint.names import NameVerdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,13 @@ def edges_into(project: Project, pipeline: Pipeline) -> tuple[Edge, ...]:
     return _index(project).incoming.get(pipeline.id.name, ())
 
 
+def stages_by_id(project: Project, pipeline: Pipeline) -> dict[str, Stage]:
+    """The pipeline's stages by id (``Pipeline.stage`` is a linear search)."""
+    return per_project(
+        project, f"stages/{pipeline.id.name}", lambda _: {s.id.name: s for s in pipeline.stages}
+    )
+
+
 def pits(project: Project, pipeline: Pipeline) -> list[Stage]:
     """The pipeline's dying pits: its lost outcomes that some SLA times out into (M6, M7)."""
     targets = {
@@ -104,11 +114,12 @@ def main_path(project: Project, pipeline: Pipeline) -> list[Stage]:
     for edge in edges_from(project, pipeline):
         if edge.kind in (EdgeKind.ADVANCE, EdgeKind.HANDOFF) and not edge.cross_pipeline:
             forward.setdefault(edge.source.stage, edge.target.stage)
+    stages = stages_by_id(project, pipeline)
     path: list[Stage] = []
     seen: set[str] = set()
     current: str | None = entry.id.name
     while current is not None and current not in seen:
-        stage = pipeline.stage(current)
+        stage = stages.get(current)
         if stage is None or not stage.is_open:
             break
         path.append(stage)
@@ -144,3 +155,30 @@ def string_list(value: object) -> Sequence[str]:
 
 def quoted_ids(stages: Iterable[Stage]) -> str:
     return ", ".join(f"`{s.id.name}`" for s in stages)
+
+
+def _no_verdicts(project: Project) -> dict[str, NameVerdict]:
+    return {}
+
+
+def verdict(project: Project, text: str) -> NameVerdict:
+    """The classifier's verdict on a name or goal, computed once per project and text.
+
+    Three rules (L001–L003) ask about the same names; the classifier is imported only here,
+    so pymorphy3 and its dictionaries load only when one of them runs, and only for names the
+    disk cache (:mod:`funnelc.lint.name_cache`) has not seen.
+    """
+    from funnelc.lint.name_cache import classify
+
+    cache = per_project(project, "verdicts", _no_verdicts)
+    found = cache.get(text)
+    if found is None:
+        found = cache[text] = classify(text)
+    return found
+
+
+def example_names(language: str) -> str:
+    """Two result-named stages in the name's language, for help lines."""
+    if language == "en":
+        return '"Meeting held", "Contract signed"'
+    return '"Встреча проведена", "Договор подписан"'

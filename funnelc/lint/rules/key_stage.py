@@ -6,9 +6,9 @@ is spelt out, not guessed:
 
 * its name, goal or an exit criterion says so (``квалифик…``, ``qualif…``, or a word the
   ``qualification-words`` option lists); or
-* its name, goal, exit criteria and the names of its required fields establish at least ``min-criteria`` of the
-  qualification criteria M9 names: the budget, the deadline, the decision maker, the
-  customer's problem or need, the benefit, the deal plan.
+* its name, goal, exit criteria and the names of its required fields establish at least
+  ``min-criteria`` of the qualification criteria M9 names: the budget, the deadline, the
+  decision maker, the customer's problem or need, the benefit, the deal plan.
 
 The second way is how the real-estate funnels qualify a buyer: at the meeting ("Встреча
 состоялась") the buyer confirms the budget, the payment method and the deadline — a
@@ -17,6 +17,7 @@ qualification in all but name.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 
 from funnelc.diagnostics import Label, Severity
@@ -37,7 +38,7 @@ CRITERIA: Mapping[str, tuple[str, ...]] = {
         "decision-maker",
         "economic buyer",
     ),
-    "need": ("проблем", "потребност", "задач", "боль", "problem", "need", "pain"),
+    "need": ("проблем", "потребност", "боль", "problem", "need", "pain"),
     "benefit": ("выгод", "ценност", "benefit"),
     "deal plan": ("план сделки", "deal plan", "action plan"),
 }
@@ -64,24 +65,45 @@ def criteria_met(pipeline: Pipeline, stage: Stage) -> list[str]:
     return [name for name, pattern in _CRITERIA_PATTERNS.items() if pattern.search(text)]
 
 
-def is_qualification(context: LintContext, stage: Stage) -> bool:
-    words = stems_pattern(string_list(context.option("qualification-words")))
+def _said(stage: Stage) -> list[str]:
     said = [stage.name.value, *(t.value for t in stage.exits)]
     if stage.goal is not None:
         said.append(stage.goal.value)
-    if any(words.search(normalise(text)) for text in said):
+    return said
+
+
+def _qualifies(pipeline: Pipeline, stage: Stage, words: re.Pattern[str], minimum: int) -> bool:
+    if any(words.search(normalise(text)) for text in _said(stage)):
         return True
-    minimum = context.option("min-criteria")
-    assert isinstance(minimum, int)
-    return minimum <= 0 or len(criteria_met(context.pipeline, stage)) >= minimum
+    return minimum <= 0 or len(criteria_met(pipeline, stage)) >= minimum
+
+
+def _candidate(pipeline: Pipeline, words: re.Pattern[str], minimum: int) -> Stage | None:
+    """The open stage (not marked key) that looks most like the qualification: one that says
+    so, else the one that establishes the most criteria (at least ``minimum``, and one)."""
+    best: tuple[int, Stage] | None = None
+    for stage in pipeline.open_stages:
+        if stage.key:
+            continue
+        if any(words.search(normalise(text)) for text in _said(stage)):
+            return stage
+        met = len(criteria_met(pipeline, stage))
+        if met >= max(minimum, 1) and (best is None or met > best[0]):
+            best = (met, stage)
+    return best[1] if best is not None else None
 
 
 def check(context: LintContext) -> Iterator[Finding]:
     pipeline = context.pipeline
+    words = stems_pattern(string_list(context.option("qualification-words")))
+    minimum = context.option("min-criteria")
+    assert isinstance(minimum, int)
     keys = [s for s in pipeline.stages if s.key]
-    candidates = [s for s in pipeline.open_stages if not s.key and is_qualification(context, s)]
+    if keys and _qualifies(pipeline, keys[0], words, minimum):
+        return
+    candidate = _candidate(pipeline, words, minimum)
     if not keys:
-        if candidates:
+        if candidate is not None:
             help_line = N_(
                 "`{candidate}` looks like the qualification; mark it: "
                 '`stage {candidate} "…" key {{ … }}`'
@@ -97,26 +119,23 @@ def check(context: LintContext) -> Iterator[Finding]:
             N_("pipeline `{pipeline}` has no key stage"),
             {
                 "pipeline": pipeline.id.name,
-                "candidate": candidates[0].id.name if candidates else "",
+                "candidate": candidate.id.name if candidate is not None else "",
             },
             help=help_line,
         )
         return
     key = keys[0]
-    if is_qualification(context, key):
-        return
     args = {
         "stage": key.id.name,
-        "candidate": candidates[0].id.name if candidates else "",
-        "criteria": ", ".join(n for n in CRITERIA),
+        "candidate": candidate.id.name if candidate is not None else "",
     }
-    if candidates:
+    if candidate is not None:
         yield Finding(
             key.id.span,
             N_("the key stage `{stage}` is not the qualification"),
             args,
             help=N_("`{candidate}` looks like the qualification; move `key` there"),
-            labels=(Label(candidates[0].id.span, N_("the qualification, it seems")),),
+            labels=(Label(candidate.id.span, N_("the qualification, it seems")),),
         )
     else:
         yield Finding(
@@ -126,7 +145,8 @@ def check(context: LintContext) -> Iterator[Finding]:
             help=N_(
                 "at the key stage the customer is qualified: say what is confirmed in its "
                 'goal or exit criteria (e.g. `exit "ЛПР подтвердил бюджет и срок"`), or move '
-                "`key` to the qualification stage; the criteria: {criteria}"
+                "`key` to the qualification stage; the criteria are the budget, the deadline, the "
+                "decision maker, the need, the benefit and the deal plan"
             ),
         )
 
@@ -145,9 +165,10 @@ RULE = Rule(
         "budget, and a deal plan is agreed. Conversion into it is the number a sales team "
         "steers by, so each pipeline marks it with `key`. A key stage counts as the "
         "qualification when its name, goal or an exit criterion mentions qualification, or "
-        "when its name, goal, exit criteria and required fields establish at least `min-criteria` of "
-        "those criteria (budget, deadline, decision maker, need, benefit, deal plan) — a "
-        'real-estate "Встреча состоялась" where the buyer confirms budget and deadline is one.'
+        "when its name, goal, exit criteria and required fields establish at least "
+        "`min-criteria` of those criteria (budget, deadline, decision maker, need, benefit, "
+        'deal plan) — a real-estate "Встреча состоялась" where the buyer confirms budget '
+        "and deadline is one."
     ),
     bad=(
         'pipeline p "Продажи" {\n'
@@ -174,7 +195,7 @@ RULE = Rule(
     option_docs={
         "qualification-words": (
             "word beginnings that mark a stage as the qualification when its name, goal or "
-            "an exit criterion contains one (replaces the default list)"
+            "an exit criterion contains one (a list in the config replaces the default one)"
         ),
         "min-criteria": (
             "how many of M9's qualification criteria (budget, deadline, decision maker, need, "

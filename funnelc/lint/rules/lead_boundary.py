@@ -135,7 +135,7 @@ RULE = Rule(
     option_docs={
         "acceptance-words": (
             "word beginnings, any of which the first deal stage's name must contain "
-            "(case and ё/е do not matter)"
+            "(case and ё/е do not matter; a list in the config replaces the default one)"
         )
     },
 )

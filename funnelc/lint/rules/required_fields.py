@@ -3,7 +3,8 @@
 "Past the key stage" includes the key stage itself: the key stage is the qualification (M9),
 and what qualifies a deal — budget, deadline, decision maker — is exactly what its card must
 record before the deal may move on.  Stages are taken in the order they are written in the
-deal phase; a pipeline without a key stage is left to L009.  That every required field is
+deal phase; a key stage in the lead phase makes every deal stage count (lead stages are not
+checked); a pipeline without a key stage is left to L009.  That every required field is
 declared with a type needs no rule: ``resolve`` rejects an unknown field (F103), and the
 grammar does not allow a field without a type.
 """
@@ -54,7 +55,9 @@ def check(context: LintContext) -> Iterator[Finding]:
         message = (
             N_("stage `{stage}` requires no card field")
             if count == 0
-            else N_("stage `{stage}` requires {count} card fields, fewer than {minimum}")
+            else N_(
+                "stage `{stage}` requires too few card fields: {count}, at least {minimum} expected"
+            )
         )
         labels = () if stage is key else (Label(key.id.span, N_("the key stage")),)
         yield Finding(
@@ -87,7 +90,8 @@ RULE = Rule(
         "recorded, not just claimed. From the key stage (the qualification) on, a deal is "
         "worth the effort, and its card must say why: budget, deadline, the decision maker, "
         "the amount. The key stage itself counts; stages are taken in the order they are "
-        "written. Fields of lead stages are recommended but not checked."
+        "written, and a key stage in the lead phase makes every deal stage count. Fields of "
+        "lead stages are recommended but not checked."
     ),
     bad=(
         'field budget "Бюджет" money\n'

@@ -27,26 +27,29 @@ def check(context: LintContext) -> Iterator[Finding]:
     for stage in path:
         if stage.probability is None:
             continue
-        if previous is not None and previous.probability is not None:
-            if stage.probability <= previous.probability:
-                yield Finding(
-                    stage.id.span,
-                    N_(
-                        "the probability of `{stage}` ({value}%) does not rise above that of "
-                        "`{previous}` ({before}%)"
-                    ),
-                    {
-                        "stage": stage.id.name,
-                        "value": str(stage.probability),
-                        "previous": previous.id.name,
-                        "before": str(previous.probability),
-                    },
-                    help=N_(
-                        "a deal that moves on is more likely to be won: give `{stage}` more "
-                        "than {before}%, or lower the stages before it"
-                    ),
-                    labels=(Label(previous.id.span, N_("{before}% here")),),
-                )
+        if (
+            previous is not None
+            and previous.probability is not None
+            and stage.probability <= previous.probability
+        ):
+            yield Finding(
+                stage.id.span,
+                N_(
+                    "the probability of `{stage}` ({value}%) does not rise above that of "
+                    "`{previous}` ({before}%)"
+                ),
+                {
+                    "stage": stage.id.name,
+                    "value": str(stage.probability),
+                    "previous": previous.id.name,
+                    "before": str(previous.probability),
+                },
+                help=N_(
+                    "a deal that moves on is more likely to be won: give `{stage}` more "
+                    "than {before}%, or lower the stages before it"
+                ),
+                labels=(Label(previous.id.span, N_("{before}% here")),),
+            )
         previous = stage
     if not path:
         return
@@ -55,7 +58,7 @@ def check(context: LintContext) -> Iterator[Finding]:
         e.kind is EdgeKind.WIN and e.source.stage == last.id.name
         for e in edges_from(context.project, pipeline)
     )
-    if wins and previous is not None and previous.probability >= 100:
+    if wins and previous is not None and (previous.probability or 0) >= 100:
         yield Finding(
             previous.id.span,
             N_("open stage `{stage}` has a probability of 100%"),

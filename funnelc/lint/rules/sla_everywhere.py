@@ -13,40 +13,35 @@ from collections.abc import Iterator
 from funnelc.diagnostics import Label, Severity
 from funnelc.i18n import N_
 from funnelc.lint.rule import Finding, LintContext, Rule
-from funnelc.lint.rules._common import pits
-from funnelc.model import Phase, Ref, Stage, StageKind
-
-
-def _pit_name(context: LintContext) -> str:
-    """The lost outcome to suggest as a timeout target."""
-    pipeline = context.pipeline
-    found = pits(context.project, pipeline)
-    if found:
-        return found[0].id.name
-    lost = pipeline.stages_in(Phase.DEAL, StageKind.LOST)
-    return lost[-1].id.name if lost else "pit"
+from funnelc.lint.rules._common import pits, stages_by_id
+from funnelc.model import Phase, Ref, Stage
 
 
 def check(context: LintContext) -> Iterator[Finding]:
     pipeline = context.pipeline
+    stages = stages_by_id(context.project, pipeline)
+    found = pits(context.project, pipeline)
+    pit = found[0].id.name if found else None
     for stage in pipeline.stages_in(Phase.DEAL):
         if stage.sla is not None:
             continue
-        if stage.timeout is None and pipeline.timeout is None:
+        if stage.timeout is not None or pipeline.timeout is not None:
+            help_line = N_(
+                "add `sla <time>` (e.g. `sla 5d`): when the time runs out the deal leaves for "
+                "the pit instead of hanging on the board forever"
+            )
+        elif pit is not None:
             help_line = N_(
                 "add `sla <time>` (e.g. `sla 5d`) to the stage and `timeout -> {pit}` to the "
                 "pipeline: when the time runs out the deal leaves for the pit instead of "
                 "hanging on the board forever"
             )
         else:
-            help_line = N_(
-                "add `sla <time>` (e.g. `sla 5d`): when the time runs out the deal leaves for "
-                "the pit instead of hanging on the board forever"
-            )
+            help_line = _NO_PIT
         yield Finding(
             stage.id.span,
             N_("deal stage `{stage}` has no SLA"),
-            {"stage": stage.id.name, "pit": _pit_name(context)},
+            {"stage": stage.id.name, "pit": pit or "pit"},
             help=help_line,
         )
     default_users: list[Stage] = []
@@ -56,7 +51,7 @@ def check(context: LintContext) -> Iterator[Finding]:
         ref: Ref | None = stage.timeout or pipeline.timeout
         if ref is None:
             continue  # F204 has reported it
-        target = pipeline.stage(ref.name) if ref.pipeline is None else None
+        target = stages.get(ref.name) if ref.pipeline is None else None
         if target is None or not target.is_open:
             continue
         if stage.timeout is None:
@@ -65,28 +60,31 @@ def check(context: LintContext) -> Iterator[Finding]:
         yield Finding(
             ref.span,
             N_("the SLA of `{stage}` times out into the open stage `{target}`"),
-            {"stage": stage.id.name, "target": target.id.name, "pit": _pit_name(context)},
-            help=N_(
-                "an expired deal has not moved on: send it to a lost outcome, "
-                "`timeout -> {pit}`, and revive it from there"
-            ),
+            {"stage": stage.id.name, "target": target.id.name, "pit": pit or "pit"},
+            help=_TO_PIT if pit is not None else _TO_NEW_PIT,
             labels=(Label(stage.sla.span, N_("this SLA")),),
         )
     if default_users and pipeline.timeout is not None:
-        target_id = pipeline.timeout.name
         yield Finding(
             pipeline.timeout.span,
             N_("the default timeout sends expired deals to the open stage `{target}`"),
-            {
-                "target": target_id,
-                "stages": ", ".join(f"`{s.id.name}`" for s in default_users),
-                "pit": _pit_name(context),
-            },
-            help=N_(
-                "an expired deal has not moved on: point `timeout ->` at a lost outcome "
-                '(`lost pit "Умиральная яма"`, then `timeout -> pit`); it applies to {stages}'
-            ),
+            {"target": pipeline.timeout.name, "pit": pit or "pit"},
+            help=_TO_PIT if pit is not None else _TO_NEW_PIT,
         )
+
+
+_NO_PIT = N_(
+    "add `sla <time>` (e.g. `sla 5d`) to the stage, and a pit for the deals whose time runs "
+    'out: `lost pit "Сделка зависла"` in the deal phase and `timeout -> pit` in the pipeline'
+)
+_TO_PIT = N_(
+    "an expired deal has not moved on: send it to the pit, `timeout -> {pit}`, and revive it "
+    "from there"
+)
+_TO_NEW_PIT = N_(
+    "an expired deal has not moved on: send it to a pit, a lost outcome of its own "
+    '(`lost pit "Сделка зависла"`, then `timeout -> pit`), and revive it from there'
+)
 
 
 RULE = Rule(

@@ -1,0 +1,1 @@
+"""Methodology lint: checks a compiled project against the funnel-design principles M1–M14."""

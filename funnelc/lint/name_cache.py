@@ -1,0 +1,113 @@
+"""A disk cache of stage-name verdicts, so that a warm ``funnelc check`` never loads pymorphy3.
+
+Classifying a name needs pymorphy3 and its dictionaries (≈60 ms to load); the names of a
+project barely change between runs.  Verdicts are kept in one JSON file in the user's cache
+directory (``$FUNNELC_CACHE_DIR``, else ``$XDG_CACHE_HOME/funnelc``, else ``~/.cache/funnelc``),
+named after a key that changes whenever the classifier or its dictionaries do, so a stale
+verdict is never used.  ``FUNNELC_NO_CACHE=1`` turns it off.  Any problem with the cache (an
+unwritable directory, a corrupt file) only means the names are classified again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+from funnelc.lint.names import NameKind, NameVerdict
+from funnelc.version import __version__
+
+_memory: dict[str, NameVerdict] | None = None
+_dirty = False
+
+
+def _enabled() -> bool:
+    return not os.environ.get("FUNNELC_NO_CACHE")
+
+
+def cache_dir() -> Path:
+    explicit = os.environ.get("FUNNELC_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "funnelc"
+
+
+def _key() -> str:
+    """Changes with funnelc's version, the classifier's source and the dictionaries' version."""
+    digest = hashlib.sha256(__version__.encode())
+    names_py = Path(__file__).with_name("names.py")
+    with contextlib.suppress(OSError):
+        digest.update(names_py.read_bytes())
+    spec = importlib.util.find_spec("pymorphy3_dicts_ru")
+    if spec is not None and spec.origin:
+        package_dir = Path(spec.origin).parent
+        with contextlib.suppress(OSError):
+            for entry in sorted(p.name for p in package_dir.parent.iterdir()):
+                if entry.startswith("pymorphy3_dicts_ru-"):
+                    digest.update(entry.encode())
+    return digest.hexdigest()[:20]
+
+
+def _path() -> Path:
+    return cache_dir() / f"names-{_key()}.json"
+
+
+def _load() -> dict[str, NameVerdict]:
+    global _memory
+    if _memory is not None:
+        return _memory
+    _memory = {}
+    if not _enabled():
+        return _memory
+    try:
+        raw = json.loads(_path().read_text(encoding="utf-8"))
+        for text, fields in raw.items():
+            _memory[text] = NameVerdict(
+                kind=NameKind(fields["kind"]),
+                language=fields["language"],
+                evidence=fields["evidence"],
+                suggestion=fields["suggestion"],
+                guessed=fields["guessed"],
+            )
+    except (OSError, ValueError, KeyError, TypeError):
+        _memory = {}
+    return _memory
+
+
+def classify(text: str) -> NameVerdict:
+    """The verdict on ``text``, from the cache or from the classifier."""
+    global _dirty
+    memory = _load()
+    found = memory.get(text)
+    if found is None:
+        from funnelc.lint.names import classify as run_classifier
+
+        found = memory[text] = run_classifier(text)
+        _dirty = True
+    return found
+
+
+def flush() -> None:
+    """Write new verdicts to disk (atomically; silently skipped if that is impossible)."""
+    global _dirty
+    if not _dirty or _memory is None or not _enabled():
+        return
+    _dirty = False
+    data = {text: {**asdict(v), "kind": v.kind.value} for text, v in sorted(_memory.items())}
+    with contextlib.suppress(OSError):
+        path = _path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".names.", dir=path.parent)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                json.dump(data, stream, ensure_ascii=False)
+            Path(temporary).replace(path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                Path(temporary).unlink()
