@@ -44,7 +44,7 @@ def pipeline_graph(project: Project, pipeline: Pipeline) -> nx.DiGraph:
         graph.add_node(StageKey(pid, stage.id.name), stage=stage)
     _add(
         graph,
-        (e for e in project.edges if e.source.pipeline == pid and e.target.pipeline == pid),
+        (e for e in project.edges_of(pid) if e.source.pipeline == pid and e.target.pipeline == pid),
     )
     return graph
 
@@ -71,8 +71,8 @@ def forward_graph(project: Project, pipeline: Pipeline) -> nx.DiGraph:
     graph.add_nodes_from(StageKey(pid, s.id.name) for s in pipeline.stages)
     graph.add_edges_from(
         (e.source, e.target)
-        for e in project.edges
-        if e.kind in FORWARD_KINDS and e.source.pipeline == pid and e.target.pipeline == pid
+        for e in project.edges_of(pid)
+        if e.source.pipeline == pid and e.target.pipeline == pid and e.kind in FORWARD_KINDS
     )
     return graph
 
