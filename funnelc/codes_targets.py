@@ -1,11 +1,114 @@
 """Diagnostic codes of the CRM targets (F7xx amoCRM, F8xx Bitrix24, F9xx shared by targets).
 
 Kept apart from :mod:`funnelc.codes` so that the targets' limits can grow without touching the
-compiler's table; :mod:`funnelc.codes` merges both into one catalogue.
+compiler's table; :mod:`funnelc.codes` merges both into one catalogue.  The targets report these
+from their ``check`` (see :class:`funnelc.emit.CheckingTarget`), before any file is emitted;
+the limits themselves are documented in ``docs/targets/amocrm.md`` and
+``docs/targets/bitrix24.md``.
 """
 
 from __future__ import annotations
 
-from funnelc.diagnostics import Code
+from funnelc.diagnostics import Code, Severity
 
-TARGET_CODES: tuple[Code, ...] = ()
+TARGET_CODES: tuple[Code, ...] = (
+    # --- amoCRM -------------------------------------------------------------------------
+    Code(
+        "F701",
+        "amocrm-too-many-pipelines",
+        "the build needs more amoCRM pipelines than an account holds (50)",
+        "the build needs {needed} amoCRM pipelines, but an account holds at most 50",
+        "{hint}",
+    ),
+    Code(
+        "F702",
+        "amocrm-too-many-statuses",
+        "an amoCRM pipeline would have more than 100 statuses, system statuses included",
+        "pipeline `{pipeline}` needs {count} amoCRM statuses, but a pipeline holds at most 100",
+        "{hint}",
+    ),
+    Code(
+        "F703",
+        "amocrm-colour-not-in-palette",
+        "a stage colour that is not one of amoCRM's 21 status colours",
+        "colour `{value}` is not in amoCRM's palette",
+        "the nearest palette colour is `{nearest}`; write it instead",
+    ),
+    Code(
+        "F704",
+        "amocrm-description-too-long",
+        "a status description longer than the 1000 characters amoCRM accepts",
+        "the amoCRM description of stage `{stage}` ({level}) is {length} characters long, "
+        "more than 1000",
+        "shorten the stage's goal, exit criteria or tasks; the description is built from them",
+    ),
+    # --- Bitrix24 -----------------------------------------------------------------------
+    Code(
+        "F801",
+        "bitrix24-status-id-too-long",
+        "a Bitrix24 STATUS_ID longer than its directory allows",
+        "STATUS_ID `{value}` of `{stage}` is {length} characters{prefix}, but Bitrix24 allows "
+        "{limit}",
+        "choose a shorter code in `status-ids`, or remove it to let funnelc derive one",
+    ),
+    Code(
+        "F802",
+        "bitrix24-invalid-status-id",
+        "a Bitrix24 STATUS_ID with characters other than letters, digits, `_` and `-`",
+        "STATUS_ID `{value}` of `{stage}` contains {bad}, which Bitrix24 does not allow",
+        "a STATUS_ID may contain only A-Z, a-z, 0-9, `_` and `-`",
+    ),
+    Code(
+        "F803",
+        "bitrix24-field-name-too-long",
+        "a Bitrix24 user field name longer than 20 characters with its `UF_CRM_` prefix",
+        "FIELD_NAME `{value}` of field `{field}` is {length} characters long, but Bitrix24 "
+        "allows 20, `UF_CRM_` included",
+        "choose a name of at most 13 characters after `UF_CRM_` in `field-names`",
+    ),
+    Code(
+        "F804",
+        "bitrix24-invalid-field-name",
+        "a Bitrix24 user field name with characters other than A-Z, 0-9 and `_`",
+        "FIELD_NAME `{value}` of field `{field}` contains {bad}, which Bitrix24 does not allow",
+        "a FIELD_NAME may contain only A-Z, 0-9 and `_`",
+    ),
+    Code(
+        "F805",
+        "bitrix24-second-lead-funnel",
+        "two different lead phases mapped into the one lead funnel of a Bitrix24 portal",
+        "the lead phases of `{first}` and `{second}` cannot both become the portal's lead statuses",
+        "{hint}",
+    ),
+    Code(
+        "F806",
+        "bitrix24-duplicate-code",
+        "two stages or fields given the same Bitrix24 STATUS_ID or FIELD_NAME",
+        "{what} `{value}` is given to both `{first}` and `{second}`",
+        "codes must be unique in their directory; change one in the target's options",
+    ),
+    # --- shared by the CRM targets ------------------------------------------------------
+    Code(
+        "F901",
+        "unsupported-construct",
+        "something the funnel says that a target cannot express (it goes to the manual steps)",
+        "{target} cannot express {what}",
+        "{hint}",
+        Severity.WARNING,
+    ),
+    Code(
+        "F902",
+        "invalid-target-option",
+        "an option in a target's table of the project config that cannot be used",
+        "invalid option in `[targets.{target}]`: {reason}",
+        "{hint}",
+    ),
+    Code(
+        "F903",
+        "multiple-won-outcomes",
+        "a pipeline with several won outcomes, for a CRM with one won stage per pipeline",
+        "pipeline `{pipeline}` has {count} won outcomes, but {target} has one won stage per "
+        "pipeline",
+        "merge them into one won outcome and record the difference in a field",
+    ),
+)

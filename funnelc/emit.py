@@ -68,6 +68,8 @@ REGISTRY: dict[str, str] = {
     "json": "funnelc.targets.json_model",
     "dot": "funnelc.targets.dot",
     "svg": "funnelc.targets.svg",
+    "amocrm": "funnelc.targets.amocrm",
+    "bitrix24": "funnelc.targets.bitrix24",
 }
 
 DEFAULT_TARGETS: tuple[str, ...] = ("json", "dot", "svg")

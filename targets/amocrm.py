@@ -1,0 +1,1387 @@
+"""The ``amocrm`` target: an import plan for amoCRM (Kommo) API v4, and the manual steps.
+
+amoCRM has no file format for pipeline configuration, so for each funnel pipeline this target
+writes ``<pipeline>.json``, an ordered list of REST requests that creates the pipeline, its
+statuses, the lead custom fields and the account's loss reasons (described by
+``amocrm-plan.schema.json``), and ``<pipeline>.md``, the checklist of what the API cannot set
+(SLAs, timeouts, tasks, revival, ``next``…), in the pipeline's language.
+
+The mapping is documented construct by construct in ``docs/targets/amocrm.md``; the API facts
+it relies on (and which of them are unconfirmed) in ``/work/shared/crm-apis.md`` §1.  In short:
+one amoCRM pipeline per funnel pipeline; the lead phase becomes its first statuses with the
+"Неразобранное" inbox on (or a separate qualification pipeline); the won outcome renames
+status 142 and the first lost outcome of the deal phase renames 143; other lost outcomes become
+loss reasons under 143 (or ordinary statuses); goal, exit criteria and tasks become status
+descriptions; ``requires`` becomes the fields' ``required_statuses``.
+
+The limits (50 pipelines, 100 statuses, one won outcome, 1000-character descriptions, the
+21-colour palette) are checked by :meth:`AmoCrmTarget.check` before anything is emitted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from funnelc import codes
+from funnelc.diagnostics import Diagnostic, Severity, sorted_diagnostics
+from funnelc.emit import EmitOptions, Emitted, Target
+from funnelc.i18n import _
+from funnelc.model import EdgeKind, Phase, Pipeline, Project, Stage, StageKind
+from funnelc.model import Field as FunnelField
+
+from .crm_common import (
+    Markdown,
+    Option,
+    Options,
+    assign_codes,
+    code_span,
+    count_noun,
+    default_colour,
+    dump_plan,
+    duration_text,
+    is_russian,
+    lost_outcomes,
+    moves,
+    multiple_won,
+    nearest_colour,
+    one_line,
+    outcome_reasons,
+    quoted,
+    severity_for,
+    then_stages,
+    timeout_target,
+    unsupported,
+    won_outcomes,
+)
+
+NAME = "amocrm"
+LABEL = "amoCRM"
+SCHEMA_ID = "urn:funnelc:schema:amocrm-plan:v1"
+FORMAT_VERSION = 1
+
+PALETTE: tuple[str, ...] = (
+    "#fffeb2",
+    "#fffd7f",
+    "#fff000",
+    "#ffeab2",
+    "#ffdc7f",
+    "#ffce5a",
+    "#ffdbdb",
+    "#ffc8c8",
+    "#ff8f92",
+    "#d6eaff",
+    "#c1e0ff",
+    "#98cbff",
+    "#ebffb1",
+    "#deff81",
+    "#87f2c0",
+    "#f9deff",
+    "#f3beff",
+    "#ccc8f9",
+    "#eb93ff",
+    "#f2f3f4",
+    "#e6e8ea",
+)
+"""The 21 status colours amoCRM accepts (API v4 docs; the same list is ``StatusModel::COLORS``
+in the official PHP SDK).  The docs' sample replies also show ``#99ccff`` and ``#ffcc66``,
+legacy colours that are never emitted."""
+
+MAX_PIPELINES = 50
+MAX_STATUSES = 100
+MAX_DESCRIPTION = 1000
+MAX_BATCH = 50
+"""No cap is documented for pipeline, status, field or loss-reason batches [UNCONFIRMED]; the
+plan keeps every batch at 50 items, the cap documented for ``/leads/complex``."""
+EMBEDDED_STATUSES = 48
+"""Custom statuses sent inside the pipeline's own POST (plus 142 and 143 = 50 items); more go
+to ``POST …/pipelines/{id}/statuses`` in batches."""
+WON_ID = 142
+LOST_ID = 143
+LEVELS = ("newbie", "candidate", "master")
+
+FIELD_TYPES = {
+    "text": "text",
+    "textarea": "textarea",
+    "number": "numeric",
+    "money": "numeric",
+    "date": "date",
+    "datetime": "date_time",
+    "bool": "checkbox",
+    "choice": "select",
+    "multichoice": "multiselect",
+    "phone": "text",
+    "email": "text",
+    "url": "url",
+}
+"""Funnel field type → amoCRM lead field type.  Leads have no phone or e-mail type (those are
+``multitext`` fields of contacts), so they become text; ``money`` becomes ``numeric`` unless
+the ``money = "monetary"`` option asks for the paid "Супер-поля" type."""
+
+OPTIONS = (
+    Option("lead-phase", "choice", "statuses", ("statuses", "pipeline")),
+    Option("unsorted", "choice", "auto", ("auto", "on", "off")),
+    Option("lost-status", "str", None, global_ok=False),
+    Option("extra-lost", "choice", "reason", ("reason", "status")),
+    Option("lost", "table", {}, global_ok=False),
+    Option("loss-reasons", "choice", "create", ("create", "manual")),
+    Option("money", "choice", "numeric", ("numeric", "monetary"), per_pipeline=False),
+    Option("palette", "choice", "strict", ("strict", "nearest"), per_pipeline=False),
+    Option("existing-pipelines", "int", 0, per_pipeline=False, maximum=MAX_PIPELINES),
+)
+
+CAPABILITIES: dict[str, str] = {
+    "pipeline": "native",
+    "lead phase": "native",
+    "deal stages": "native",
+    "won": "native",
+    "lost outcomes": "native",
+    "pit": "native",
+    "loss reasons": "native",
+    "fields": "native",
+    "requires": "native",
+    "sla": "manual",
+    "timeout": "manual",
+    "revive": "manual",
+    "next": "manual",
+    "explicit edges": "manual",
+    "then": "manual",
+    "probability": "manual",
+    "goal/exit/task": "native",
+    "colour": "native",
+    "key stage": "manual",
+    "segment": "manual",
+}
+
+
+# ---- the mapping -----------------------------------------------------------------------------
+
+
+@dataclass
+class AmoStatus:
+    """A status of an amoCRM pipeline: a custom one (``ref`` is its ``request_id``) or a
+    system one (``system`` is 142 or 143; ``renamed`` says whether the plan renames it)."""
+
+    ref: str | None
+    system: int | None
+    name: str
+    sort: int
+    color: str | None = None
+    stage: Stage | None = None
+    descriptions: tuple[tuple[str, str], ...] = ()
+    renamed: bool = True
+
+
+@dataclass
+class AmoPipeline:
+    ref: str
+    name: str
+    sort: int
+    unsorted: bool
+    role: str  # "deal" (with the lead phase in "statuses" mode) or "lead"
+    statuses: list[AmoStatus] = field(default_factory=list)
+
+    @property
+    def custom(self) -> list[AmoStatus]:
+        return [s for s in self.statuses if s.system is None]
+
+    def system(self, number: int) -> AmoStatus:
+        return next(s for s in self.statuses if s.system == number)
+
+    @property
+    def status_count(self) -> int:
+        """Statuses amoCRM counts against the 100: custom, 142, 143 and the inbox if on."""
+        return len(self.statuses) + (1 if self.unsorted else 0)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a funnel stage ends up: a status, or status 143 with a loss reason."""
+
+    pipeline: AmoPipeline
+    status: AmoStatus
+    reason: str | None = None
+
+
+@dataclass
+class AmoField:
+    ref: str
+    code: str
+    source: FunnelField
+    type: str
+    required: list[tuple[AmoPipeline, AmoStatus]] = field(default_factory=list)
+
+
+@dataclass
+class PipelinePlan:
+    pipeline: Pipeline
+    russian: bool
+    lead_mode: str  # "statuses", "pipeline" or "none"
+    amo: list[AmoPipeline]
+    places: dict[str, Place]
+    lost_modes: dict[str, str]  # lost outcome id → "closing", "reason" or "status"
+    reasons: list[tuple[str, str]]  # (request_id, name)
+    reasons_mode: str
+    fields: list[AmoField]
+    options: dict[str, object]
+    dropped: list[str] = field(default_factory=list)
+    """What F901 reported for this pipeline, for the manual steps."""
+
+
+@dataclass
+class Analysis:
+    plans: dict[str, PipelinePlan]
+    diagnostics: list[Diagnostic]
+
+
+def _texts(russian: bool) -> Mapping[str, str]:
+    return _RU if russian else _EN
+
+
+def _field_key(f: FunnelField) -> tuple[str, str, str, tuple[str, ...]]:
+    return (f.id.name, f.name.value, f.type.kind, f.type.options)
+
+
+def analyse(project: Project, emit_options: EmitOptions) -> Analysis:
+    """The mapping of every pipeline of the build and every problem with it.
+
+    Both :meth:`AmoCrmTarget.check` and :meth:`AmoCrmTarget.emit` call this, so the plan always
+    follows from exactly the decisions the checks judged (it is cheap: no I/O, linear in the
+    size of the build).
+    """
+    raw = emit_options.target_options.get(NAME, {})
+    opts = Options(NAME, raw, OPTIONS, project)
+    diagnostics: list[Diagnostic] = list(opts.diagnostics)
+
+    # Custom fields belong to the whole account: one code per distinct declaration.
+    keys: list[tuple[str, str, str, tuple[str, ...]]] = []
+    for p in project.pipelines:
+        for f in p.fields:
+            if _field_key(f) not in keys:
+                keys.append(_field_key(f))
+    field_codes = dict(zip(keys, assign_codes([k[0] for k in keys], 64, ()), strict=True))
+
+    plans: dict[str, PipelinePlan] = {}
+    sort = 0
+    for pipeline in project.pipelines:
+        plan = _map_pipeline(pipeline, opts, field_codes, sort, emit_options, diagnostics)
+        sort += 10 * len(plan.amo)
+        plans[pipeline.id.name] = plan
+
+    existing = opts.number("existing-pipelines")
+    total = existing
+    first_over: Pipeline | None = None
+    for pipeline in project.pipelines:
+        before = total
+        total += len(plans[pipeline.id.name].amo)
+        if before <= MAX_PIPELINES < total:
+            first_over = pipeline
+    if first_over is not None:
+        note = _("funnel pipelines: {pipelines}; amoCRM pipelines they become: {needed}").format(
+            pipelines=len(project.pipelines), needed=total - existing
+        )
+        if existing:
+            note += _("; already in the account (`existing-pipelines`): {existing}").format(
+                existing=existing
+            )
+        notes = [note]
+        diagnostics.append(
+            codes.make(
+                "F701",
+                first_over.id.span,
+                notes=notes,
+                needed=str(total),
+                hint=_(
+                    "build fewer pipelines per account, archive and delete unused ones, or map "
+                    'lead phases into the deal pipelines (`lead-phase = "statuses"`)'
+                ),
+            )
+        )
+    return Analysis(plans, sorted_diagnostics(diagnostics))
+
+
+def _map_pipeline(
+    pipeline: Pipeline,
+    opts: Options,
+    field_codes: Mapping[tuple[str, str, str, tuple[str, ...]], str],
+    sort: int,
+    emit_options: EmitOptions,
+    diagnostics: list[Diagnostic],
+) -> PipelinePlan:
+    russian = is_russian(pipeline)
+    t = _texts(russian)
+    lead_mode = opts.text("lead-phase", pipeline) if pipeline.lead is not None else "none"
+    lead_lost = lost_outcomes(pipeline, Phase.LEAD)
+    deal_lost = lost_outcomes(pipeline, Phase.DEAL)
+
+    # Which lost outcome renames 143 (of the deal pipeline), and how the others are mapped.
+    closing: Stage | None = deal_lost[0] if deal_lost else None
+    chosen = opts.get("lost-status", pipeline)
+    if isinstance(chosen, str):
+        found = pipeline.stage(chosen)
+        allowed = deal_lost if lead_mode == "pipeline" else (*lead_lost, *deal_lost)
+        if found is None or found not in allowed:
+            opts_error(
+                diagnostics,
+                _("`{option}` must name a lost outcome of `{pipeline}`, not `{value}`").format(
+                    option=f"pipelines.{pipeline.id.name}.lost-status",
+                    pipeline=pipeline.id.name,
+                    value=chosen,
+                ),
+                _("lost outcomes: {names}").format(names=", ".join(s.id.name for s in allowed)),
+            )
+        else:
+            closing = found
+    if closing is None and lead_mode == "statuses" and lead_lost:
+        closing = lead_lost[0]
+    lead_closing = lead_lost[0] if lead_mode == "pipeline" and lead_lost else None
+
+    per_outcome = opts.table("lost", pipeline)
+    lost_modes: dict[str, str] = {}
+    for stage in lost_outcomes(pipeline):
+        if stage is closing or stage is lead_closing:
+            lost_modes[stage.id.name] = "closing"
+        else:
+            lost_modes[stage.id.name] = opts.text("extra-lost", pipeline)
+    for stage_id, mode in sorted(per_outcome.items()):
+        outcome = pipeline.stage(stage_id)
+        where = f"pipelines.{pipeline.id.name}.lost.{stage_id}"
+        if outcome is None or outcome.kind is not StageKind.LOST:
+            opts_error(
+                diagnostics,
+                _("`{option}` names no lost outcome of `{pipeline}`").format(
+                    option=where, pipeline=pipeline.id.name
+                ),
+            )
+        elif lost_modes[stage_id] == "closing":
+            opts_error(
+                diagnostics,
+                _("`{option}`: `{stage}` already renames status 143").format(
+                    option=where, stage=stage_id
+                ),
+            )
+        elif mode not in ("reason", "status"):
+            opts_error(
+                diagnostics,
+                _("`{option}` must be one of {allowed}, not {value}").format(
+                    option=where, allowed='"reason", "status"', value=f'"{mode}"'
+                ),
+            )
+        else:
+            lost_modes[stage_id] = mode
+
+    # The amoCRM pipelines and their statuses.
+    unsorted_opt = opts.text("unsorted", pipeline)
+
+    def inbox(role: str) -> bool:
+        if unsorted_opt != "auto":
+            return unsorted_opt == "on"
+        return (role == "lead") or (role == "deal" and lead_mode == "statuses")
+
+    amo: list[AmoPipeline] = []
+    places: dict[str, Place] = {}
+    if lead_mode == "pipeline":
+        lead_amo = AmoPipeline(
+            "pipeline.lead",
+            t["lead_pipeline"].format(name=pipeline.name.value),
+            sort + 10,
+            inbox("lead"),
+            "lead",
+        )
+        deal_amo = AmoPipeline("pipeline", pipeline.name.value, sort + 20, inbox("deal"), "deal")
+        amo = [lead_amo, deal_amo]
+        groups = [
+            (lead_amo, pipeline.stages_in(Phase.LEAD), lead_lost, lead_closing, None),
+            (deal_amo, pipeline.stages_in(Phase.DEAL), deal_lost, closing, won_outcomes(pipeline)),
+        ]
+    else:
+        deal_amo = AmoPipeline("pipeline", pipeline.name.value, sort + 10, inbox("deal"), "deal")
+        amo = [deal_amo]
+        groups = [
+            (
+                deal_amo,
+                pipeline.stages_in(Phase.LEAD) + pipeline.stages_in(Phase.DEAL),
+                lead_lost + deal_lost,
+                closing,
+                won_outcomes(pipeline),
+            )
+        ]
+
+    for target, open_stages, lost, closer, won in groups:
+        status_sort = 10
+        index = {Phase.LEAD: 0, Phase.DEAL: 0}
+        for stage in open_stages:
+            status_sort += 10
+            colour = _colour(stage, index[stage.phase], emit_options, opts, diagnostics)
+            index[stage.phase] += 1
+            status = AmoStatus(f"status.{stage.id.name}", None, stage.name.value, status_sort)
+            status.color, status.stage = colour, stage
+            target.statuses.append(status)
+            places[stage.id.name] = Place(target, status)
+        lost_index = 0
+        for stage in lost:
+            if lost_modes[stage.id.name] != "status":
+                continue
+            status_sort += 10
+            colour = _colour(stage, lost_index, emit_options, opts, diagnostics)
+            lost_index += 1
+            status = AmoStatus(f"status.{stage.id.name}", None, stage.name.value, status_sort)
+            status.color, status.stage = colour, stage
+            target.statuses.append(status)
+            places[stage.id.name] = Place(target, status)
+        if won:
+            won_status = AmoStatus(None, WON_ID, won[0].name.value, 10000, stage=won[0])
+        else:
+            won_status = AmoStatus(None, WON_ID, t["handoff_status"], 10000)
+        target.statuses.append(won_status)
+        if won:
+            places[won[0].id.name] = Place(target, won_status)
+        if closer is not None:
+            lost_status = AmoStatus(None, LOST_ID, closer.name.value, 11000, stage=closer)
+            places[closer.id.name] = Place(target, lost_status)
+        else:
+            lost_status = AmoStatus(None, LOST_ID, t["lost_default"], 11000, renamed=False)
+        target.statuses.append(lost_status)
+        for stage in lost:
+            if lost_modes[stage.id.name] == "reason":
+                places[stage.id.name] = Place(target, lost_status, stage.name.value)
+
+    # Descriptions (goal, exit criteria, tasks…), one per level.
+    for target in amo:
+        for status in target.custom:
+            assert status.stage is not None
+            status.descriptions = _descriptions(pipeline, status.stage, places, t)
+            for level, text in status.descriptions:
+                if len(text) > MAX_DESCRIPTION:
+                    diagnostics.append(
+                        codes.make(
+                            "F704",
+                            status.stage.id.span,
+                            notes=[
+                                _(
+                                    "the description holds the goal, the exit criteria, the "
+                                    "tasks, the required fields, the SLA and the probability"
+                                )
+                            ],
+                            stage=status.stage.id.name,
+                            level=level,
+                            length=str(len(text)),
+                        )
+                    )
+
+    # Status count.
+    for target in amo:
+        if target.status_count > MAX_STATUSES:
+            label = target.name if target.role == "lead" else pipeline.id.name
+            note = _("custom statuses: {count}, plus 142 and 143").format(count=len(target.custom))
+            if target.unsorted:
+                note += _(", plus the «Неразобранное» inbox")
+            diagnostics.append(
+                codes.make(
+                    "F702",
+                    pipeline.id.span,
+                    notes=[note],
+                    pipeline=label,
+                    count=str(target.status_count),
+                    hint=_(
+                        "split the pipeline by segment (M10), map lost outcomes to loss reasons "
+                        '(`extra-lost = "reason"`), or put the lead phase into a pipeline of its '
+                        'own (`lead-phase = "pipeline"`)'
+                    ),
+                )
+            )
+
+    # What cannot be expressed: colours of outcomes that are not statuses of their own.
+    dropped: list[str] = []
+    if problem := multiple_won(pipeline, LABEL, _("an amoCRM pipeline has one won status, 142")):
+        diagnostics.append(problem)
+    for stage in pipeline.stages:
+        if stage.is_open or stage.color is None:
+            continue
+        place = places.get(stage.id.name)
+        if place is not None and place.status.system is None:
+            continue
+        if stage.kind is StageKind.WON:
+            what = _("the colour of the won outcome `{stage}`").format(stage=stage.id.name)
+            hint = _("amoCRM's status 142 keeps its system colour; remove `color` or ignore this")
+        elif place is not None and place.reason is None:
+            what = _("the colour of the lost outcome `{stage}`").format(stage=stage.id.name)
+            hint = _("amoCRM's status 143 keeps its system colour; remove `color` or ignore this")
+        else:
+            what = _("the colour of the lost outcome `{stage}`").format(stage=stage.id.name)
+            hint = _(
+                "it becomes a loss reason under status 143, which has no colour; {option} "
+                "makes it a status of its own"
+            ).format(
+                option=f"`[targets.amocrm.pipelines.{pipeline.id.name}.lost] "
+                f'{stage.id.name} = "status"`'
+            )
+        report = unsupported(emit_options, stage.color.span, target=LABEL, what=what, hint=hint)
+        dropped.append(t["dropped_colour"].format(stage=quoted(stage.name.value, russian)))
+        if report is not None:
+            diagnostics.append(report)
+
+    # Loss reasons: the account's list, shared by every pipeline.
+    reasons_mode = opts.text("loss-reasons", pipeline)
+    reasons: list[tuple[str, str]] = []
+    seen_names: set[str] = set()
+
+    def add_reason(ref: str, name: str) -> None:
+        if name not in seen_names:
+            seen_names.add(name)
+            reasons.append((ref, name))
+
+    for stage in lost_outcomes(pipeline):
+        mode = lost_modes[stage.id.name]
+        if mode == "reason":
+            add_reason(f"loss_reason.stage.{stage.id.name}", stage.name.value)
+        for reason in outcome_reasons(pipeline, stage):
+            add_reason(f"loss_reason.{reason.id.name}", reason.name.value)
+
+    # Custom fields and the statuses each one is required in.
+    money = opts.text("money")
+    fields: list[AmoField] = []
+    for f in pipeline.fields:
+        kind = (
+            "monetary"
+            if f.type.kind == "money" and money == "monetary"
+            else FIELD_TYPES[f.type.kind]
+        )
+        amo_field = AmoField(f"field.{f.id.name}", field_codes[_field_key(f)], f, kind)
+        for stage in pipeline.stages:
+            if any(r.name == f.id.name for r in stage.requires) and stage.id.name in places:
+                place = places[stage.id.name]
+                amo_field.required.append((place.pipeline, place.status))
+        fields.append(amo_field)
+
+    return PipelinePlan(
+        pipeline=pipeline,
+        russian=russian,
+        lead_mode=lead_mode,
+        amo=amo,
+        places=places,
+        lost_modes=lost_modes,
+        reasons=reasons,
+        reasons_mode=reasons_mode,
+        fields=fields,
+        options=opts.effective(pipeline),
+        dropped=dropped,
+    )
+
+
+def opts_error(diagnostics: list[Diagnostic], reason: str, hint: str = "") -> None:
+    diagnostics.append(codes.make("F902", None, target=NAME, reason=reason, hint=hint))
+
+
+def _colour(
+    stage: Stage,
+    index: int,
+    emit_options: EmitOptions,
+    opts: Options,
+    diagnostics: list[Diagnostic],
+) -> str:
+    """The palette colour of a status: the stage's own if it is in the palette, else the
+    nearest one (F703: an error with ``palette = "strict"``, the default; with ``"nearest"``
+    as ``--unsupported`` says), else the default of its phase."""
+    if stage.color is None:
+        return default_colour(stage, index)
+    value = stage.color.value
+    if value in PALETTE:
+        return value
+    nearest = nearest_colour(value, PALETTE)
+    strict = opts.text("palette") == "strict"
+    severity = Severity.ERROR if strict else severity_for(emit_options)
+    if severity is not None:
+        diagnostics.append(
+            codes.make(
+                "F703",
+                stage.color.span,
+                severity=severity,
+                notes=[_("amoCRM's status colours: {colours}").format(colours=" ".join(PALETTE))]
+                + ([] if strict else [_("the plan uses `{nearest}`").format(nearest=nearest)]),
+                value=stage.color.value,
+                nearest=nearest,
+            )
+        )
+    return nearest
+
+
+def _descriptions(
+    pipeline: Pipeline,
+    stage: Stage,
+    places: Mapping[str, Place],
+    t: Mapping[str, str],
+) -> tuple[tuple[str, str], ...]:
+    """The three descriptions of a status, one per amoCRM level.
+
+    ``newbie`` (a newcomer) gets everything: goal, exit criteria, tasks, required fields, the
+    SLA and where a stuck deal goes, the probability, the key-stage mark and, at the ends of a
+    lead phase, the lead definition and the acceptance conditions.  ``candidate`` gets the goal
+    and the exit criteria; ``master`` the exit criteria only.  A level with nothing to say is
+    left out.
+    """
+    goal = [t["goal"].format(text=one_line(stage.goal.value))] if stage.goal else []
+    exits = [t["exits"], *(f"— {one_line(e.value)}" for e in stage.exits)] if stage.exits else []
+    extra: list[str] = []
+    if stage.tasks:
+        extra += [t["tasks"], *(f"— {one_line(task.value)}" for task in stage.tasks)]
+    if stage.requires:
+        names = [
+            t["q"].format(name=f.name.value)
+            for ref in stage.requires
+            if (f := pipeline.field(ref.name)) is not None
+        ]
+        extra.append(t["required"].format(names=", ".join(names)))
+    target = timeout_target(pipeline, stage)
+    if stage.sla is not None:
+        russian = t is _RU
+        where = _place_text(places, target, t) if target is not None else "—"
+        extra.append(t["sla"].format(sla=duration_text(stage.sla, russian), where=where))
+    if stage.probability is not None:
+        extra.append(t["probability"].format(value=stage.probability))
+    if stage.key:
+        extra.append(t["key"])
+    lead_open = pipeline.stages_in(Phase.LEAD)
+    lead = pipeline.lead
+    if lead is not None and lead_open and stage is lead_open[0] and lead.definition is not None:
+        extra.append(t["definition"].format(text=one_line(lead.definition.value)))
+    if lead is not None and lead_open and stage is lead_open[-1] and lead.accept:
+        extra += [t["accept"], *(f"— {one_line(a.value)}" for a in lead.accept)]
+    levels = [
+        ("newbie", "\n".join(goal + exits + extra)),
+        ("candidate", "\n".join(goal + exits)),
+        ("master", "\n".join(exits)),
+    ]
+    return tuple((level, text) for level, text in levels if text)
+
+
+def _place_text(places: Mapping[str, Place], stage: Stage, t: Mapping[str, str]) -> str:
+    place = places.get(stage.id.name)
+    if place is None:
+        return t["q"].format(name=stage.name.value)
+    status = t["q"].format(name=place.status.name)
+    if place.reason is not None:
+        return t["closed_with_reason"].format(
+            status=status, reason=t["q"].format(name=place.reason)
+        )
+    return status
+
+
+# ---- the plan ------------------------------------------------------------------------------
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"{name}.id"}
+
+
+def _status_item(status: AmoStatus) -> dict[str, Any]:
+    if status.system is not None:
+        return {"id": status.system, "name": status.name}
+    item: dict[str, Any] = {
+        "request_id": status.ref,
+        "name": status.name,
+        "sort": status.sort,
+        "color": status.color,
+    }
+    if status.descriptions:
+        item["descriptions"] = [
+            {"level": level, "description": text} for level, text in status.descriptions
+        ]
+    return item
+
+
+def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)] or []
+
+
+def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
+    """The import plan of one pipeline (see ``docs/targets/amocrm.md`` and the schema)."""
+    pipeline = plan.pipeline
+    requests: list[dict[str, Any]] = []
+    names = [a.name for a in plan.amo]
+    requests.append(
+        {
+            "id": "check.pipelines",
+            "purpose": "Read the account's pipelines: stop if adding this plan's pipelines would "
+            "pass the limit of 50, or if one with the same name already exists.",
+            "method": "GET",
+            "path": "/api/v4/leads/pipelines",
+            "expect": {
+                "count_at_most": MAX_PIPELINES - len(plan.amo),
+                "names_absent": names,
+            },
+        }
+    )
+    create_reasons = plan.reasons and plan.reasons_mode == "create"
+    if create_reasons:
+        requests.append(
+            {
+                "id": "check.loss_reasons",
+                "purpose": "Read the account's loss reasons, so that reasons another pipeline "
+                "already created are reused instead of duplicated.",
+                "method": "GET",
+                "path": "/api/v4/leads/loss_reasons",
+            }
+        )
+    if plan.fields:
+        requests.append(
+            {
+                "id": "check.custom_fields",
+                "purpose": "Read the account's lead custom fields (every page, limit 250), so "
+                "that fields another pipeline already created are reused.",
+                "method": "GET",
+                "path": "/api/v4/leads/custom_fields",
+            }
+        )
+    body = []
+    overflow: list[tuple[AmoPipeline, list[AmoStatus]]] = []
+    for target in plan.amo:
+        custom = target.custom
+        embedded = [*custom[:EMBEDDED_STATUSES], *(s for s in target.statuses if s.system)]
+        embedded = [s for s in embedded if s.system is None or s.renamed]
+        if len(custom) > EMBEDDED_STATUSES:
+            overflow.append((target, custom[EMBEDDED_STATUSES:]))
+        body.append(
+            {
+                "request_id": target.ref,
+                "name": target.name,
+                "sort": target.sort,
+                "is_main": False,
+                "is_unsorted_on": target.unsorted,
+                "_embedded": {"statuses": [_status_item(s) for s in embedded]},
+            }
+        )
+    described = " and ".join(
+        f"«{a.name}» ({len(a.custom)} statuses" + (", inbox on)" if a.unsorted else ")")
+        for a in plan.amo
+    )
+    requests.append(
+        {
+            "id": "pipelines",
+            "purpose": f"Create {described}; rename the system statuses 142 and 143.",
+            "method": "POST",
+            "path": "/api/v4/leads/pipelines",
+            "body": body,
+        }
+    )
+    for target, rest in overflow:
+        for n, chunk in enumerate(_chunks(rest, MAX_BATCH), start=1):
+            requests.append(
+                {
+                    "id": f"statuses.{target.ref}.{n}",
+                    "purpose": f"Add the remaining statuses of «{target.name}».",
+                    "method": "POST",
+                    "path": f"/api/v4/leads/pipelines/{{{target.ref}.id}}/statuses",
+                    "body": [_status_item(s) for s in chunk],
+                }
+            )
+    if create_reasons:
+        for n, chunk in enumerate(_chunks(plan.reasons, MAX_BATCH), start=1):
+            requests.append(
+                {
+                    "id": "loss_reasons" + (f".{n}" if len(plan.reasons) > MAX_BATCH else ""),
+                    "purpose": "Create the loss reasons the account does not have yet "
+                    "(account-wide; undocumented write, see notes).",
+                    "method": "POST",
+                    "path": "/api/v4/leads/loss_reasons",
+                    "unless_exists": {"from": "check.loss_reasons", "match": "name"},
+                    "body": [
+                        {"request_id": ref, "name": name, "sort": 10 * (i + 1)}
+                        for i, (ref, name) in enumerate(chunk, start=(n - 1) * MAX_BATCH)
+                    ],
+                }
+            )
+    if plan.fields:
+        for n, chunk in enumerate(_chunks(plan.fields, MAX_BATCH), start=1):
+            requests.append(
+                {
+                    "id": "custom_fields" + (f".{n}" if len(plan.fields) > MAX_BATCH else ""),
+                    "purpose": "Create the lead custom fields the account does not have yet "
+                    "(account-wide, matched by code).",
+                    "method": "POST",
+                    "path": "/api/v4/leads/custom_fields",
+                    "unless_exists": {"from": "check.custom_fields", "match": "code"},
+                    "body": [_field_item(f, i) for i, f in enumerate(chunk, start=(n - 1) * 50)],
+                }
+            )
+        required = [f for f in plan.fields if f.required]
+        for n, chunk in enumerate(_chunks(required, MAX_BATCH), start=1):
+            requests.append(
+                {
+                    "id": "required_statuses" + (f".{n}" if len(required) > MAX_BATCH else ""),
+                    "purpose": "Make each field required before a lead may enter the statuses "
+                    "whose stage `requires` it, keeping other pipelines' requirements.",
+                    "method": "PATCH",
+                    "path": "/api/v4/leads/custom_fields",
+                    "merge": "required_statuses",
+                    "body": [
+                        {
+                            "id": _ref(f.ref),
+                            "required_statuses": [
+                                {"pipeline_id": _ref(a.ref), "status_id": _ref(str(s.ref))}
+                                for a, s in f.required
+                            ],
+                        }
+                        for f in chunk
+                    ],
+                }
+            )
+    return {
+        "$schema": SCHEMA_ID,
+        "format_version": FORMAT_VERSION,
+        "target": NAME,
+        "pipeline": {
+            "id": pipeline.id.name,
+            "name": pipeline.name.value,
+            "source": pipeline.span.path,
+            "language": "ru" if plan.russian else "en",
+        },
+        "api": {
+            "base_url": "https://{subdomain}.amocrm.ru",
+            "kommo_base_url": "https://{subdomain}.kommo.com",
+            "version": "v4",
+            "content_type": "application/json",
+            "rights": "account administrator (writes to pipelines, statuses and custom fields)",
+            "rate_limit": {
+                "requests_per_second": 7,
+                "on_exceed": "HTTP 429; repeated excess blocks the account (HTTP 403 on every "
+                "call)",
+            },
+            "max_items_per_request": MAX_BATCH,
+        },
+        "options": plan.options,
+        "notes": _notes(plan),
+        "manual_steps": f"{pipeline.id.name}.md",
+        "requests": requests,
+    }
+
+
+def _field_item(f: AmoField, index: int) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "request_id": f.ref,
+        "name": f.source.name.value,
+        "type": f.type,
+        "code": f.code,
+        "sort": 500 + 10 * index,
+    }
+    if f.source.type.options:
+        item["enums"] = [
+            {"value": value, "sort": 10 * (i + 1)} for i, value in enumerate(f.source.type.options)
+        ]
+    return item
+
+
+def _notes(plan: PipelinePlan) -> list[str]:
+    notes = [
+        "Send the requests in order, one at a time, at most 7 per second.",
+        'References: {"$ref": "<request_id>.id"} in a body, and {<request_id>.id} in a path, '
+        "stand for the id amoCRM returned for the item sent with that request_id in an "
+        "earlier reply (or bound by unless_exists).",
+        "GET requests with `expect` are checks: stop the plan if the reply does not meet them.",
+        "unless_exists: before sending, drop every item for which the reply of the `from` "
+        "request holds an object with the same `match` value, and bind the item's request_id "
+        "to that object's id. Custom fields and loss reasons belong to the whole account, so "
+        "pipelines share them.",
+        "merge: send, for each field, the union of its current required_statuses (as read by "
+        "check.custom_fields) and the ones listed, so other pipelines' requirements are kept.",
+        "[UNCONFIRMED] request_id is assumed to come back for statuses embedded in a pipeline; "
+        "if it does not, map them by `sort`, which is unique in each pipeline of this plan.",
+        "[UNCONFIRMED] No batch cap is documented for pipelines, statuses, fields or loss "
+        "reasons; this plan sends at most 50 items per request.",
+        "[UNCONFIRMED] No maximum length is documented for pipeline and status names; the "
+        f"longest name here has {_longest(plan)} characters.",
+    ]
+    if plan.reasons and plan.reasons_mode == "create":
+        notes.append(
+            "[UNCONFIRMED] Only GET is documented for /api/v4/leads/loss_reasons; POST is taken "
+            "from the official PHP SDK. If it is refused, create the reasons by hand (see the "
+            "manual steps)."
+        )
+    if any(f.required for f in plan.fields):
+        notes.append(
+            "[UNCONFIRMED] required_statuses never names 142 or 143 here: whether amoCRM "
+            "accepts them is not documented."
+        )
+    if any(f.type == "monetary" for f in plan.fields):
+        notes.append(
+            "[UNCONFIRMED] `monetary` fields need the paid «Супер-поля» option; their currency "
+            "is left to the account's default."
+        )
+    if any(f.source.type.kind in ("phone", "email") for f in plan.fields):
+        notes.append(
+            "Lead fields have no phone or e-mail type (those are contact multitext fields), so "
+            "phone and email fields are created as text."
+        )
+    notes.append(
+        "The custom field `code` is the funnel field id in upper case (unique per account in "
+        "this build); [UNCONFIRMED] that amoCRM keeps it as sent."
+    )
+    return notes
+
+
+def _longest(plan: PipelinePlan) -> int:
+    return max(len(name) for a in plan.amo for name in [a.name, *(s.name for s in a.statuses)])
+
+
+# ---- the manual steps ------------------------------------------------------------------------
+
+
+def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> bytes:
+    """The checklist of what the plan cannot do, in the pipeline's language."""
+    pipeline = plan.pipeline
+    russian = plan.russian
+    t = _texts(russian)
+
+    def q(name: str) -> str:
+        return quoted(name, russian)
+
+    def where(pipeline_id: str, stage_id: str) -> str:
+        other = analysis.plans.get(pipeline_id)
+        if other is None:
+            return code_span(f"{pipeline_id}.{stage_id}")
+        stage = other.pipeline.stage(stage_id)
+        assert stage is not None
+        text = _place_text(other.places, stage, t)
+        place = other.places.get(stage_id)
+        if pipeline_id != pipeline.id.name or len(other.amo) > 1:
+            amo_name = place.pipeline.name if place else other.pipeline.name.value
+            text += t["in_pipeline"].format(pipeline=q(amo_name))
+        return text
+
+    md = Markdown()
+    md.heading(t["title"].format(name=q(pipeline.name.value)), 1)
+    created = t["and"].join(
+        t["created_pipeline"].format(
+            name=q(a.name), count=count_noun(len(a.custom), "status", russian)
+        )
+        for a in plan.amo
+    )
+    md.paragraph(
+        t["intro"].format(
+            id=code_span(pipeline.id.name),
+            source=code_span(pipeline.span.path),
+            plan=code_span(f"{pipeline.id.name}.json"),
+            created=created,
+            fields=count_noun(len(plan.fields), "lead field", russian),
+            reasons=count_noun(len(plan.reasons), "reason", russian),
+        )
+    )
+    if pipeline.segment is not None:
+        md.paragraph(t["segment"].format(text=pipeline.segment.value))
+
+    before = [t["before_admin"], t["before_rate"]]
+    if plan.reasons and plan.reasons_mode == "create":
+        before.append(t["before_reasons"])
+    md.section(t["h_before"], None, before)
+
+    outcomes = []
+    for stage in lost_outcomes(pipeline):
+        place = plan.places.get(stage.id.name)
+        mode = plan.lost_modes[stage.id.name]
+        if place is None:
+            continue
+        if mode == "closing":
+            outcomes.append(t["outcome_143"].format(stage=q(stage.name.value)))
+        elif mode == "reason":
+            outcomes.append(
+                t["outcome_reason"].format(stage=q(stage.name.value), status=q(place.status.name))
+            )
+        else:
+            outcomes.append(t["outcome_status"].format(stage=q(stage.name.value)))
+    won = won_outcomes(pipeline)
+    if won:
+        outcomes.insert(0, t["outcome_142"].format(stage=q(won[0].name.value)))
+    md.section(t["h_outcomes"], None, outcomes)
+
+    sla_items = []
+    for stage in pipeline.stages:
+        if stage.sla is None:
+            continue
+        target = timeout_target(pipeline, stage)
+        text = t["sla_item"].format(
+            stage=q(stage.name.value),
+            sla=duration_text(stage.sla, russian),
+            where=where(pipeline.id.name, target.id.name) if target else "—",
+        )
+        if stage.sla.unit.value == "bd":
+            text += t["sla_business"]
+        sla_items.append(text)
+    md.section(t["h_sla"], t["sla_intro"], sla_items)
+
+    task_items = [
+        t["task_item"].format(stage=q(stage.name.value), task=one_line(task.value))
+        for stage in pipeline.stages
+        for task in stage.tasks
+    ]
+    md.section(t["h_tasks"], t["tasks_intro"], task_items)
+
+    probability_items = [
+        t["probability_item"].format(stage=q(s.name.value), value=s.probability)
+        for s in pipeline.stages
+        if s.probability is not None
+    ]
+    md.section(t["h_probability"], t["probability_intro"], probability_items)
+
+    key_items = [t["key_item"].format(stage=q(s.name.value)) for s in pipeline.stages if s.key]
+    md.section(t["h_key"], None, key_items)
+
+    lead = pipeline.lead
+    if lead is not None:
+        lead_items = []
+        lead_open = pipeline.stages_in(Phase.LEAD)
+        deal_open = pipeline.stages_in(Phase.DEAL)
+        if lead_open and deal_open:
+            conditions = "; ".join(one_line(a.value) for a in lead.accept) or t["no_conditions"]
+            key = "handoff_pipeline" if plan.lead_mode == "pipeline" else "handoff_statuses"
+            lead_items.append(
+                t[key].format(
+                    last=q(lead_open[-1].name.value),
+                    first=where(pipeline.id.name, deal_open[0].id.name),
+                    conditions=conditions,
+                )
+            )
+        if plan.lead_mode == "statuses":
+            lead_items.append(t["inbox_item"].format(first=q(lead_open[0].name.value)))
+        intro = (
+            t["definition_intro"].format(text=one_line(lead.definition.value))
+            if lead.definition
+            else None
+        )
+        md.section(t["h_lead"], intro, lead_items)
+
+    reason_items = []
+    for stage in lost_outcomes(pipeline):
+        listed = outcome_reasons(pipeline, stage)
+        if listed:
+            reason_items.append(
+                t["reasons_item"].format(
+                    stage=where(pipeline.id.name, stage.id.name),
+                    reasons=", ".join(q(r.name.value) for r in listed),
+                )
+            )
+    if plan.reasons:
+        if plan.reasons_mode == "manual":
+            reason_items.insert(
+                0,
+                t["reasons_manual"].format(reasons=", ".join(q(name) for _, name in plan.reasons)),
+            )
+        reason_items.append(t["reasons_required"])
+    md.section(t["h_reasons"], t["reasons_intro"], reason_items)
+
+    revive_items = [
+        t["revive_item"].format(
+            source=where(*m.source),
+            target=where(*m.target),
+            after=(t["after"].format(delay=duration_text(m.delay, russian)) if m.delay else ""),
+            label=f": {m.label}" if m.label else "",
+        )
+        for m in moves(project, pipeline, EdgeKind.REVIVE)
+    ]
+    md.section(t["h_revive"], t["revive_intro"], revive_items)
+
+    next_items = [
+        t["next_item"].format(source=where(*m.source), target=where(*m.target))
+        for m in moves(project, pipeline, EdgeKind.NEXT)
+    ]
+    md.section(t["h_next"], t["next_intro"], next_items)
+
+    edge_items = [
+        t["edge_item"].format(
+            source=q(_name(pipeline, m.source[1])),
+            target=where(*m.target),
+            label=f": {m.label}" if m.label else "",
+        )
+        for m in moves(project, pipeline, EdgeKind.EXPLICIT)
+    ]
+    edge_items += [
+        t["then_item"].format(
+            source=q(s.name.value),
+            target=where(pipeline.id.name, s.then.name),
+        )
+        for s in then_stages(pipeline)
+        if s.then is not None
+    ]
+    md.section(t["h_edges"], t["edges_intro"], edge_items)
+
+    field_items = []
+    for f in plan.fields:
+        kind = f.source.type.kind
+        if kind in ("phone", "email"):
+            field_items.append(t["field_text"].format(name=q(f.source.name.value), kind=kind))
+        if f.type == "monetary":
+            field_items.append(t["field_monetary"].format(name=q(f.source.name.value)))
+    md.section(t["h_fields"], None, field_items)
+
+    md.section(t["h_dropped"], None, plan.dropped)
+
+    after = [t["check_request_id"], t["check_descriptions"]]
+    if any(f.required for f in plan.fields):
+        after.append(t["check_required"])
+    md.section(t["h_after"], None, after)
+    return md.render()
+
+
+def _name(pipeline: Pipeline, stage_id: str) -> str:
+    stage = pipeline.stage(stage_id)
+    return stage.name.value if stage else stage_id
+
+
+# ---- the target ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AmoCrmTarget:
+    """The ``amocrm`` target (see the module docstring)."""
+
+    name: str = NAME
+    description: str = "amoCRM (Kommo) API v4 import plan and manual steps per pipeline"
+    capabilities: Mapping[str, str] = field(default_factory=lambda: dict(CAPABILITIES))
+
+    def check(self, project: Project, options: EmitOptions) -> list[Diagnostic]:
+        """Every limit of amoCRM the build exceeds, and everything it cannot express."""
+        return analyse(project, options).diagnostics
+
+    def emit(self, project: Project, pipeline: Pipeline, options: EmitOptions) -> Emitted:
+        """``<pipeline>.json`` (the plan) and ``<pipeline>.md`` (the manual steps).  The
+        diagnostics were reported by :meth:`check`, which the build runs first."""
+        analysis = analyse(project, options)
+        plan = analysis.plans[pipeline.id.name]
+        document = plan_document(project, plan)
+        if options.validate_output:
+            from .crm_common import validate_plan
+
+            errors = validate_plan(NAME, document)
+            if errors:
+                raise AssertionError(
+                    f"the amoCRM plan of `{pipeline.id.name}` does not match its schema (a bug "
+                    "in funnelc):\n" + "\n".join(errors)
+                )
+        return Emitted(
+            files={
+                f"{pipeline.id.name}.json": dump_plan(document),
+                f"{pipeline.id.name}.md": manual_steps(project, analysis, plan),
+            }
+        )
+
+
+TARGET = AmoCrmTarget()
+
+if TYPE_CHECKING:
+    from funnelc.emit import CheckingTarget
+
+    _CONFORMS: Target = TARGET
+    _CHECKS: CheckingTarget = TARGET
+
+
+# ---- texts -------------------------------------------------------------------------------------
+
+_RU: dict[str, str] = {
+    "q": "«{name}»",
+    "lead_pipeline": "{name}: лиды",
+    "handoff_status": "Передан в продажи",
+    "lost_default": "Закрыто и не реализовано",
+    "goal": "Цель: {text}",
+    "exits": "Критерии выхода:",
+    "tasks": "Задачи:",
+    "required": "Обязательные поля: {names}",
+    "sla": "Срок на этапе: {sla}, затем — {where}",
+    "probability": "Вероятность выигрыша: {value} %",
+    "key": "Ключевой этап воронки (КЭВ)",
+    "definition": "Кто такой лид: {text}",
+    "accept": "Условия передачи в продажи:",
+    "closed_with_reason": "{status} с причиной отказа {reason}",
+    "in_pipeline": " (воронка {pipeline})",
+    "dropped_colour": "Цвет исхода {stage}: у этого исхода в amoCRM нет своего статуса или его "
+    "цвет нельзя изменить (142/143).",
+    "title": "amoCRM: ручные шаги для воронки {name}",
+    "and": " и ",
+    "created_pipeline": "воронку {name} ({count})",
+    "intro": "Воронка {id} из {source}. План импорта {plan} создаёт в amoCRM {created}, "
+    "{fields} и {reasons}. Ниже — то, что API amoCRM задать не "
+    "может: выполните эти шаги в интерфейсе amoCRM после запуска плана и отметьте каждый.",
+    "segment": "Сегмент: {text}",
+    "h_before": "Перед запуском плана",
+    "before_admin": "Запускайте план от имени администратора аккаунта: только он может "
+    "создавать воронки, статусы и поля.",
+    "before_rate": "Не больше 7 запросов в секунду: при превышении amoCRM отвечает 429, а при "
+    "повторных превышениях блокирует аккаунт (403 на любой запрос).",
+    "before_reasons": "Причины отказа создаются методом POST /api/v4/leads/loss_reasons, "
+    "которого нет в документации [UNCONFIRMED]; если он не сработает, создайте причины вручную "
+    "(раздел «Причины отказа»).",
+    "h_outcomes": "Как отображены исходы",
+    "outcome_142": "{stage} — системный статус 142 («Успешно реализовано»), план его "
+    "переименовывает.",
+    "outcome_143": "{stage} — системный статус 143 («Закрыто и не реализовано»), план его "
+    "переименовывает.",
+    "outcome_reason": "{stage} — не отдельный статус: такие сделки закрываются в {status} с "
+    "причиной отказа {stage}. Объясните менеджерам, что выбирать нужно именно её.",
+    "outcome_status": "{stage} — обычный статус в конце воронки: сделки в нём остаются "
+    "открытыми. Исключите его из отчётов по активным сделкам.",
+    "h_sla": "Сроки этапов (SLA) и таймауты",
+    "sla_intro": "У статуса amoCRM нет срока. Для каждого этапа добавьте в Digital Pipeline "
+    "(Сделки → Настроить) триггер на этом статусе, который через указанное время переводит "
+    "сделку дальше, если она всё ещё здесь (или задачу ответственному с этим сроком). Срок "
+    "также записан в описании статуса.",
+    "sla_item": "{stage}: {sla}, затем — {where}.",
+    "sla_business": " Срок в рабочих днях: проверьте, как триггер считает выходные, и при "
+    "необходимости задайте календарный срок с запасом.",
+    "h_tasks": "Задачи на этапах",
+    "tasks_intro": "Задачи записаны в описаниях статусов; чтобы они ставились сами, добавьте "
+    "в Digital Pipeline триггер «Поставить задачу» при входе в статус.",
+    "task_item": "{stage}: «{task}».",
+    "h_probability": "Вероятность",
+    "probability_intro": "У статусов amoCRM нет вероятности выигрыша, поэтому взвешенный "
+    "прогноз по этапам amoCRM не строит. Значения записаны в описаниях статусов; если нужен "
+    "прогноз, считайте его по выгрузке сделок.",
+    "probability_item": "{stage} — {value} %.",
+    "h_key": "Ключевой этап",
+    "key_item": "{stage} — ключевой этап (КЭВ): берите его точкой отсчёта в отчётах по "
+    "конверсии (Аналитика → Воронка продаж) и следите за ним на планёрках.",
+    "h_lead": "Передача лида в продажи",
+    "definition_intro": "Кто такой лид: {text}",
+    "handoff_statuses": "Переводите лид из {last} в {first}, только если: {conditions}.",
+    "handoff_pipeline": "Когда выполнены условия ({conditions}), переместите сделку из {last} "
+    "в воронку продаж: {first}. Это можно автоматизировать триггером Digital Pipeline на "
+    "смену воронки.",
+    "no_conditions": "условия не заданы",
+    "inbox_item": "Входящие заявки попадают в «Неразобранное»; принятые переводите в {first}.",
+    "h_reasons": "Причины отказа",
+    "reasons_intro": "Причины отказа в amoCRM общие для всего аккаунта и не привязаны к "
+    "статусу: подскажите менеджерам, какие из них подходят к каждому исходу.",
+    "reasons_item": "{stage}: {reasons}.",
+    "reasons_manual": "Создайте причины отказа вручную (Настройки → Сделки → Причины "
+    "отказа): {reasons}.",
+    "reasons_required": "Включите обязательный выбор причины отказа при закрытии сделки, если "
+    "это доступно в вашем аккаунте: через API это не настраивается [UNCONFIRMED].",
+    "h_revive": "Возврат сделок (revive)",
+    "revive_intro": "В amoCRM нет штатного возврата закрытых сделок. Настройте Salesbot или "
+    "триггер Digital Pipeline либо поставьте регулярную задачу маркетингу; возврат — это "
+    "перевод сделки в нужный статус (PATCH /api/v4/leads с pipeline_id и status_id).",
+    "revive_item": "Из {source}{after} — в {target}{label}.",
+    "after": " через {delay}",
+    "h_next": "Следующая сделка (next)",
+    "next_intro": "Выигранная сделка начинает новую в другой воронке. Создавайте её триггером "
+    "Digital Pipeline или Salesbot на выигрышном статусе, или вручную.",
+    "next_item": "Когда сделка попадает в {source}, создайте новую сделку: {target}.",
+    "h_edges": "Переходы вне основного порядка",
+    "edges_intro": "amoCRM не ограничивает переходы между статусами, так что эти переходы "
+    "работают без настройки; расскажите о них менеджерам.",
+    "edge_item": "{source} → {target}{label}.",
+    "then_item": "Из {source} сделка идёт в {target}, а не в следующий по порядку статус.",
+    "h_fields": "Поля",
+    "field_text": "{name} создано как текстовое поле сделки: у сделок в amoCRM нет типа "
+    "{kind}. При желании храните его у контакта.",
+    "field_monetary": "{name} — поле типа «Денежное»: оно требует платной опции «Супер-поля».",
+    "h_dropped": "Не перенесено в план",
+    "h_after": "Проверьте после запуска",
+    "check_request_id": "Статусы созданы в нужном порядке и с нужными цветами; если ответ на "
+    "создание воронки не вернул request_id статусов, сопоставьте их по sort [UNCONFIRMED].",
+    "check_descriptions": "Описания статусов видны на всех трёх уровнях (новичок, кандидат, "
+    "мастер).",
+    "check_required": "Поля стали обязательными для перехода в нужные статусы "
+    "(Настройки поля → «Обязательное»).",
+}
+
+_EN: dict[str, str] = {
+    "q": "“{name}”",
+    "lead_pipeline": "{name}: leads",
+    "handoff_status": "Handed over to sales",
+    "lost_default": "Closed - lost",
+    "goal": "Goal: {text}",
+    "exits": "Exit criteria:",
+    "tasks": "Tasks:",
+    "required": "Required fields: {names}",
+    "sla": "Time in stage: {sla}, then to {where}",
+    "probability": "Win probability: {value}%",
+    "key": "Key stage of the pipeline",
+    "definition": "What a lead is: {text}",
+    "accept": "Conditions for handing over to sales:",
+    "closed_with_reason": "{status} with the loss reason {reason}",
+    "in_pipeline": " (pipeline {pipeline})",
+    "dropped_colour": "The colour of the outcome {stage}: in amoCRM it has no status of its own, "
+    "or its colour cannot be changed (142/143).",
+    "title": "amoCRM: manual steps for the pipeline {name}",
+    "and": " and ",
+    "created_pipeline": "the pipeline {name} ({count})",
+    "intro": "Pipeline {id} from {source}. The import plan {plan} creates in amoCRM {created}, "
+    "{fields} and {reasons}. Below is what the amoCRM API cannot set: "
+    "do these steps in amoCRM after running the plan, and tick each one.",
+    "segment": "Segment: {text}",
+    "h_before": "Before running the plan",
+    "before_admin": "Run the plan as an account administrator: only they can create "
+    "pipelines, statuses and fields.",
+    "before_rate": "At most 7 requests per second: above that amoCRM answers 429, and repeated "
+    "excess blocks the account (403 on every call).",
+    "before_reasons": "Loss reasons are created with POST /api/v4/leads/loss_reasons, which is "
+    "not documented [UNCONFIRMED]; if it fails, create them by hand (see “Loss reasons”).",
+    "h_outcomes": "How the outcomes are mapped",
+    "outcome_142": "{stage} is the system status 142 (“Closed - won”), renamed by the plan.",
+    "outcome_143": "{stage} is the system status 143 (“Closed - lost”), renamed by the plan.",
+    "outcome_reason": "{stage} has no status of its own: such deals are closed in {status} with "
+    "the loss reason {stage}. Tell the managers to choose exactly that reason.",
+    "outcome_status": "{stage} is an ordinary status at the end of the pipeline: deals in it "
+    "stay open. Leave it out of reports on active deals.",
+    "h_sla": "Stage SLAs and timeouts",
+    "sla_intro": "amoCRM statuses have no time limit. For each stage, add a Digital Pipeline "
+    "trigger on its status that moves the deal on after the given time if it is still there "
+    "(or a task for the owner with that due time). The SLA is also in the status description.",
+    "sla_item": "{stage}: {sla}, then to {where}.",
+    "sla_business": " The SLA is in business days: check how the trigger counts weekends and, "
+    "if needed, use a calendar time with a margin.",
+    "h_tasks": "Stage tasks",
+    "tasks_intro": "The tasks are in the status descriptions; to set them automatically, add a "
+    "Digital Pipeline “Add task” trigger on entering the status.",
+    "task_item": "{stage}: “{task}”.",
+    "h_probability": "Probability",
+    "probability_intro": "amoCRM statuses have no win probability, so amoCRM cannot weight "
+    "the pipeline by stage. The values are in the status descriptions; compute a weighted "
+    "forecast from an export if you need one.",
+    "probability_item": "{stage}: {value}%.",
+    "h_key": "Key stage",
+    "key_item": "{stage} is the key stage: use it as the reference point of conversion "
+    "reports (Analytics → Sales funnel).",
+    "h_lead": "Handing leads over to sales",
+    "definition_intro": "What a lead is: {text}",
+    "handoff_statuses": "Move a lead from {last} to {first} only if: {conditions}.",
+    "handoff_pipeline": "When the conditions hold ({conditions}), move the deal from {last} to "
+    "the sales pipeline: {first}. A Digital Pipeline trigger that changes the pipeline can do "
+    "it.",
+    "no_conditions": "no conditions given",
+    "inbox_item": "New requests arrive in the incoming-leads inbox; move accepted ones to {first}.",
+    "h_reasons": "Loss reasons",
+    "reasons_intro": "amoCRM's loss reasons belong to the whole account, not to a status: tell "
+    "the managers which ones fit each outcome.",
+    "reasons_item": "{stage}: {reasons}.",
+    "reasons_manual": "Create the loss reasons by hand (Settings → Leads → Loss reasons): "
+    "{reasons}.",
+    "reasons_required": "Make choosing a loss reason mandatory when a deal is closed, if your "
+    "account offers it: the API has no switch for it [UNCONFIRMED].",
+    "h_revive": "Reviving deals",
+    "revive_intro": "amoCRM has no built-in revival of closed deals. Set up a Salesbot or a "
+    "Digital Pipeline trigger, or a recurring task for marketing; reviving means moving the "
+    "deal to the given status (PATCH /api/v4/leads with pipeline_id and status_id).",
+    "revive_item": "From {source}{after}, to {target}{label}.",
+    "after": " after {delay}",
+    "h_next": "The next deal",
+    "next_intro": "A won deal starts a new one in another pipeline. Create it with a Digital "
+    "Pipeline trigger or a Salesbot on the won status, or by hand.",
+    "next_item": "When a deal reaches {source}, create a new deal: {target}.",
+    "h_edges": "Moves outside the main order",
+    "edges_intro": "amoCRM does not restrict moves between statuses, so these work without any "
+    "setup; tell the managers about them.",
+    "edge_item": "{source} → {target}{label}.",
+    "then_item": "From {source} a deal goes to {target}, not to the next status.",
+    "h_fields": "Fields",
+    "field_text": "{name} is created as a text lead field: amoCRM leads have no {kind} type. "
+    "Keep it on the contact if you prefer.",
+    "field_monetary": "{name} is a monetary field, which needs the paid “Super fields” option.",
+    "h_dropped": "Not in the plan",
+    "h_after": "Check after running the plan",
+    "check_request_id": "The statuses were created in order and with their colours; if the "
+    "reply did not return the statuses' request_id, match them by sort [UNCONFIRMED].",
+    "check_descriptions": "The status descriptions show at all three levels (newbie, "
+    "candidate, master).",
+    "check_required": "The fields are required for entering the right statuses (field "
+    "settings → “Required”).",
+}

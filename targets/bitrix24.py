@@ -1,0 +1,1770 @@
+"""The ``bitrix24`` target: an import plan for the Bitrix24 REST API, and the manual steps.
+
+Bitrix24 has no file format for pipeline configuration, so for each funnel pipeline this target
+writes ``<pipeline>.json``, an ordered list of REST calls (mostly ``batch`` calls of at most 50
+commands that refer to earlier results with ``$result[…]``) described by
+``bitrix24-plan.schema.json``, and ``<pipeline>.md``, the checklist of what the API cannot set
+(per-stage required fields, SLAs as robots, tasks, revival, ``next``…), in the pipeline's
+language.
+
+The mapping is documented construct by construct in ``docs/targets/bitrix24.md``; the API facts
+it relies on (and which are unconfirmed) in ``/work/shared/crm-apis.md`` §2.  In short: the deal
+phase becomes a deal category (``crm.category.add``, ``entityTypeId=2``) whose preset stages are
+renamed (NEW, WON, LOSE) or deleted, and whose other stages are added with ``SEMANTICS`` and an
+ordered ``SORT``; the lead phase becomes the portal's lead statuses (``ENTITY_ID=STATUS``) — a
+portal has one lead funnel, so only one lead phase of a build can have it; loss reasons become
+extra failure stages (or one enumeration field); fields become deal user fields.
+
+The limits (STATUS_ID and FIELD_NAME lengths and characters, one success stage, the single lead
+funnel) are checked by :meth:`Bitrix24Target.check` before anything is emitted.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from funnelc import codes
+from funnelc.diagnostics import Diagnostic, Label, sorted_diagnostics
+from funnelc.emit import EmitOptions, Emitted, Target
+from funnelc.i18n import _
+from funnelc.model import EdgeKind, LossReason, Phase, Pipeline, Project, Stage, StageKind
+from funnelc.model import Field as FunnelField
+from funnelc.source import Span
+
+from .crm_common import (
+    REASON_COLOUR,
+    Markdown,
+    Option,
+    Options,
+    assign_codes,
+    code_span,
+    count_noun,
+    default_colour,
+    dump_plan,
+    duration_text,
+    is_russian,
+    lead_signature,
+    lost_outcomes,
+    moves,
+    multiple_won,
+    one_line,
+    outcome_reasons,
+    quoted,
+    then_stages,
+    timeout_target,
+    unsupported,
+    won_outcomes,
+)
+
+NAME = "bitrix24"
+LABEL = "Bitrix24"
+SCHEMA_ID = "urn:funnelc:schema:bitrix24-plan:v1"
+FORMAT_VERSION = 1
+
+MAX_BATCH = 50
+DEAL_STATUS_ID_MAX = 22
+"""``STATUS_ID`` of a deal stage, the ``C{id}:`` prefix of a non-default category included."""
+LEAD_STATUS_ID_MAX = 21
+FIELD_NAME_MAX = 20
+FIELD_PREFIX = "UF_CRM_"
+CATEGORY_NAME_MAX = 255
+SUCCESS_SORT = 9000
+FAILURE_SORT = 9100
+"""In-progress stages get ``SORT`` 10, 20, 30…; the success stage 9000 and failure stages
+9100, 9110…, so the order in-progress < success < failure holds whatever in-progress stages a
+portal already has below 9000."""
+
+DEAL_PRESETS = (
+    "NEW",
+    "PREPARATION",
+    "PREPAYMENT_INVOICE",
+    "EXECUTING",
+    "FINAL_INVOICE",
+    "WON",
+    "LOSE",
+    "APOLOGY",
+)
+"""The stages a new deal category is assumed to start with [UNCONFIRMED]: the documented set
+of the default deal directory.  NEW, WON and LOSE are system stages and are renamed; the others
+are deleted before anything is added."""
+DEAL_PRESETS_DELETED = (
+    "PREPARATION",
+    "PREPAYMENT_INVOICE",
+    "EXECUTING",
+    "FINAL_INVOICE",
+    "APOLOGY",
+)
+LEAD_DEFAULTS = ("NEW", "ASSIGNED", "IN_PROCESS", "PROCESSED", "CONVERTED", "JUNK")
+"""The portal's default lead statuses: NEW, CONVERTED (S) and JUNK (F) are system statuses and
+are renamed; ASSIGNED is documented, IN_PROCESS and PROCESSED come from third-party sources
+[UNCONFIRMED].  The three in-progress ones are deleted by a separate batch that may fail
+harmlessly."""
+LEAD_DEFAULTS_DELETED = ("ASSIGNED", "IN_PROCESS", "PROCESSED")
+
+USER_TYPES = {
+    "text": "string",
+    "textarea": "string",
+    "number": "double",
+    "money": "money",
+    "date": "date",
+    "datetime": "datetime",
+    "bool": "boolean",
+    "choice": "enumeration",
+    "multichoice": "enumeration",
+    "phone": "string",
+    "email": "string",
+    "url": "url",
+}
+"""Funnel field type → Bitrix24 ``USER_TYPE_ID``.  Deals have no phone or e-mail user type
+(phones and e-mails are multi-fields of contacts), so they become strings."""
+
+_STATUS_ID = re.compile(r"[A-Za-z0-9_-]+")
+_FIELD_NAME = re.compile(r"[A-Z0-9_]+")
+
+OPTIONS = (
+    Option("lead-phase", "choice", "auto", ("auto", "statuses", "deal-stages", "skip")),
+    Option("lead-funnel", "str", None, per_pipeline=False),
+    Option("lost-status", "str", None, global_ok=False),
+    Option("loss-reasons", "choice", "stages", ("stages", "field")),
+    Option("loss-reason-field", "str", "LOSS_REASON", per_pipeline=False),
+    Option("status-ids", "table", {}, global_ok=False),
+    Option("field-names", "table", {}, per_pipeline=False),
+    Option("category-id-digits", "int", 5, per_pipeline=False, minimum=1, maximum=9),
+    Option("lead-cleanup", "bool", True, per_pipeline=False),
+)
+
+CAPABILITIES: dict[str, str] = {
+    "pipeline": "native",
+    "lead phase": "native",
+    "deal stages": "native",
+    "won": "native",
+    "lost outcomes": "native",
+    "pit": "native",
+    "loss reasons": "native",
+    "fields": "native",
+    "requires": "manual",
+    "sla": "manual",
+    "timeout": "manual",
+    "revive": "manual",
+    "next": "manual",
+    "explicit edges": "manual",
+    "then": "manual",
+    "probability": "manual",
+    "goal/exit/task": "manual",
+    "colour": "native",
+    "key stage": "manual",
+    "segment": "manual",
+}
+
+CAT = "\x00CAT\x00"
+"""Placeholder for the new category's id while commands are built; each batch replaces it by
+``$result[cat][category][id]`` (the batch that creates the category) or by the plan reference
+``{{deal:cat.category.id}}`` (later batches)."""
+
+
+# ---- the mapping -----------------------------------------------------------------------------
+
+
+@dataclass
+class B24Stage:
+    """A stage (deal) or status (lead) of one directory: a preset renamed (``system``) or one
+    that the plan adds."""
+
+    code: str
+    name: str
+    sort: int
+    semantics: str  # "", "S" or "F"
+    color: str | None
+    system: bool = False
+    renamed: bool = True
+    stage: Stage | None = None
+    reason: LossReason | None = None
+
+    @property
+    def key(self) -> str:
+        return self.code.lower().replace("-", "_")
+
+
+@dataclass
+class Directory:
+    entity: str  # "deal" or "lead"
+    stages: list[B24Stage] = field(default_factory=list)
+
+    def status_id(self, stage: B24Stage) -> str:
+        return f"C{{id}}:{stage.code}" if self.entity == "deal" else stage.code
+
+
+@dataclass
+class B24Field:
+    name: str  # FIELD_NAME without UF_CRM_
+    label: str
+    type: str
+    multiple: bool
+    values: tuple[str, ...]
+    source: FunnelField | None
+    entities: tuple[str, ...]  # "deal", "lead"
+    merge_list: bool = False
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PipelinePlan:
+    pipeline: Pipeline
+    russian: bool
+    deal: Directory
+    lead: Directory | None
+    """The lead statuses this plan sets (only in the plan of the lead funnel's owner)."""
+    lead_mode: str  # "none", "statuses", "shared", "deal-stages", "skip", "unmapped"
+    lead_owner: str | None
+    places: dict[str, tuple[Directory, B24Stage]]
+    reason_places: dict[tuple[str, str], tuple[Directory, B24Stage]]
+    fields: list[B24Field]
+    reasons_mode: str
+    options: dict[str, object]
+    category_id_digits: int
+    lead_cleanup: bool
+    dropped: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Analysis:
+    plans: dict[str, PipelinePlan]
+    diagnostics: list[Diagnostic]
+
+
+def _texts(russian: bool) -> Mapping[str, str]:
+    return _RU if russian else _EN
+
+
+def _field_key(f: FunnelField) -> tuple[str, str, str, tuple[str, ...]]:
+    return (f.id.name, f.name.value, f.type.kind, f.type.options)
+
+
+def _error(diagnostics: list[Diagnostic], reason: str, hint: str = "") -> None:
+    diagnostics.append(codes.make("F902", None, target=NAME, reason=reason, hint=hint))
+
+
+def analyse(project: Project, emit_options: EmitOptions) -> Analysis:
+    """The mapping of every pipeline of the build and every problem with it (see
+    :func:`funnelc.targets.amocrm.analyse` for why both ``check`` and ``emit`` call it)."""
+    raw = emit_options.target_options.get(NAME, {})
+    opts = Options(NAME, raw, OPTIONS, project)
+    diagnostics: list[Diagnostic] = list(opts.diagnostics)
+    digits = opts.number("category-id-digits")
+
+    lead_modes = _lead_modes(project, opts, emit_options, diagnostics)
+    field_names = _field_names(project, opts, diagnostics)
+
+    plans: dict[str, PipelinePlan] = {}
+    owner_lead: Directory | None = None
+    owner_places: dict[str, tuple[Directory, B24Stage]] = {}
+    owner_reasons: dict[tuple[str, str], tuple[Directory, B24Stage]] = {}
+    for index, pipeline in enumerate(project.pipelines):
+        mode, owner = lead_modes[pipeline.id.name]
+        plan = _map_pipeline(pipeline, index, opts, mode, owner, field_names, digits, diagnostics)
+        if mode == "statuses":
+            owner_lead = plan.lead
+            owner_places = {k: v for k, v in plan.places.items() if v[0] is plan.lead}
+            owner_reasons = {k: v for k, v in plan.reason_places.items() if v[0] is plan.lead}
+        plans[pipeline.id.name] = plan
+    # Pipelines sharing the owner's lead phase point at its statuses.
+    for plan in plans.values():
+        if plan.lead_mode == "shared" and owner_lead is not None:
+            for stage in plan.pipeline.stages:
+                if stage.phase is Phase.LEAD and stage.id.name in owner_places:
+                    plan.places[stage.id.name] = owner_places[stage.id.name]
+            plan.reason_places.update(owner_reasons)
+    for pipeline in project.pipelines:
+        plan = plans[pipeline.id.name]
+        mode, owner = lead_modes[pipeline.id.name]
+        if mode == "unmapped" and pipeline.lead is not None:
+            plan.dropped.append(
+                _texts(plan.russian)["dropped_lead"].format(owner=code_span(str(owner)))
+            )
+    return Analysis(plans, sorted_diagnostics(diagnostics))
+
+
+def _lead_modes(
+    project: Project, opts: Options, emit_options: EmitOptions, diagnostics: list[Diagnostic]
+) -> dict[str, tuple[str, str | None]]:
+    """How each pipeline's lead phase is mapped, and which pipeline owns the lead funnel.
+
+    A portal has one lead funnel.  Its owner is the pipeline named by ``lead-funnel``, else the
+    first pipeline whose ``lead-phase`` is ``"statuses"``, else the first one with a lead phase
+    left on ``"auto"``.  Another pipeline whose lead phase is identical shares the owner's
+    statuses; one whose lead phase differs is an error (F805) if it asked for ``"statuses"``,
+    and otherwise is not mapped, which F901 reports (``--unsupported`` decides how loudly).
+    """
+    result: dict[str, tuple[str, str | None]] = {}
+    candidates: list[Pipeline] = []
+    for p in project.pipelines:
+        if p.lead is None:
+            result[p.id.name] = ("none", None)
+            continue
+        mode = opts.text("lead-phase", p)
+        if mode in ("deal-stages", "skip"):
+            result[p.id.name] = (mode, None)
+        else:
+            candidates.append(p)
+    chosen = opts.get("lead-funnel")
+    owner: Pipeline | None = None
+    if isinstance(chosen, str):
+        owner = next((p for p in candidates if p.id.name == chosen), None)
+        if owner is None:
+            _error(
+                diagnostics,
+                _(
+                    "`lead-funnel` must name a pipeline whose lead phase can become the lead "
+                    "funnel, not `{value}`"
+                ).format(value=chosen),
+                _("candidates: {names}").format(
+                    names=", ".join(p.id.name for p in candidates) or "—"
+                ),
+            )
+    if owner is None:
+        explicit = [p for p in candidates if opts.get("lead-phase", p) == "statuses"]
+        first = explicit or candidates
+        owner = first[0] if first else None
+    for p in candidates:
+        if owner is None:
+            break
+        if p is owner:
+            result[p.id.name] = ("statuses", p.id.name)
+            continue
+        if lead_signature(p) == lead_signature(owner):
+            result[p.id.name] = ("shared", owner.id.name)
+            continue
+        result[p.id.name] = ("unmapped", owner.id.name)
+        assert p.lead is not None and owner.lead is not None
+        owner_label = Label(_lead_span(owner), _("this lead phase has the portal's lead funnel"))
+        if opts.get("lead-phase", p) == "statuses":
+            diagnostics.append(
+                codes.make(
+                    "F805",
+                    _lead_span(p),
+                    labels=[owner_label],
+                    notes=[_("a Bitrix24 portal has one lead funnel (ENTITY_ID=STATUS)")],
+                    first=owner.id.name,
+                    second=p.id.name,
+                    hint=_(
+                        'map it as deal stages (`lead-phase = "deal-stages"` for `{pipeline}`), '
+                        "choose the owner with `lead-funnel`, or make the two lead phases "
+                        "identical"
+                    ).format(pipeline=p.id.name),
+                )
+            )
+        else:
+            found = unsupported(
+                emit_options,
+                _lead_span(p),
+                target=LABEL,
+                what=_("the lead phase of `{pipeline}`").format(pipeline=p.id.name),
+                hint=_(
+                    "a portal has one lead funnel, and `{owner}` has it; set "
+                    '`lead-phase = "deal-stages"` for `{pipeline}` to make its lead stages the '
+                    'first deal stages, or `"skip"` to silence this'
+                ).format(owner=owner.id.name, pipeline=p.id.name),
+                labels=[owner_label],
+            )
+            if found is not None:
+                diagnostics.append(found)
+    return result
+
+
+def _lead_span(pipeline: Pipeline) -> Span:
+    """The ``lead`` keyword of a pipeline's lead block (its span starts there)."""
+    assert pipeline.lead is not None
+    start = pipeline.lead.span.start
+    return Span(pipeline.lead.span.path, start, start + len("lead"))
+
+
+def _field_names(
+    project: Project, opts: Options, diagnostics: list[Diagnostic]
+) -> dict[tuple[str, str, str, tuple[str, ...]], str]:
+    """FIELD_NAME (without ``UF_CRM_``) of every distinct field declaration of the build.
+
+    User fields belong to the whole portal, so pipelines that see the same declaration share
+    one field; two different declarations with one id get different names.
+    """
+    overrides = opts.table("field-names")
+    declared: dict[str, FunnelField] = {}
+    keys: list[tuple[str, str, str, tuple[str, ...]]] = []
+    for p in project.pipelines:
+        for f in p.fields:
+            declared.setdefault(f.id.name, f)
+            if _field_key(f) not in keys:
+                keys.append(_field_key(f))
+    taken: dict[str, str] = {}
+    reason_field = opts.text("loss-reason-field").removeprefix(FIELD_PREFIX)
+    checked: dict[str, str] = {}
+    for field_id, value in sorted(overrides.items()):
+        name = value.removeprefix(FIELD_PREFIX)
+        declaration = declared.get(field_id)
+        if declaration is None:
+            _error(
+                diagnostics,
+                _("`{option}` names no field of the build").format(
+                    option=f"field-names.{field_id}"
+                ),
+            )
+            continue
+        if _check_field_name(name, field_id, declaration.id.span, diagnostics):
+            if name in taken or name == reason_field:
+                other = taken.get(name, "the loss-reason field")
+                diagnostics.append(
+                    codes.make(
+                        "F806",
+                        declaration.id.span,
+                        what="FIELD_NAME",
+                        value=FIELD_PREFIX + name,
+                        first=other,
+                        second=field_id,
+                    )
+                )
+            taken[name] = field_id
+            checked[field_id] = name
+    if any(opts.get("loss-reasons", p) == "field" for p in project.pipelines):
+        _check_field_name(reason_field, "loss-reason-field", None, diagnostics)
+    reserved = {*taken, reason_field}
+    free = [k for k in keys if k[0] not in checked]
+    derived = assign_codes([k[0] for k in free], FIELD_NAME_MAX - len(FIELD_PREFIX), reserved)
+    names = dict(zip(free, derived, strict=True))
+    for k in keys:
+        if k[0] in checked:
+            names[k] = checked[k[0]]
+    return names
+
+
+def _check_field_name(
+    name: str, owner: str, span: Span | None, diagnostics: list[Diagnostic]
+) -> bool:
+    full = FIELD_PREFIX + name
+    ok = True
+    bad = sorted({c for c in name if not _FIELD_NAME.fullmatch(c)})
+    if bad or not name:
+        diagnostics.append(
+            codes.make(
+                "F804",
+                span,
+                value=full,
+                field=owner,
+                bad=", ".join(f"`{c}`" for c in bad) if bad else _("nothing after `UF_CRM_`"),
+            )
+        )
+        ok = False
+    if len(full) > FIELD_NAME_MAX:
+        diagnostics.append(codes.make("F803", span, value=full, field=owner, length=str(len(full))))
+        ok = False
+    return ok
+
+
+def _map_pipeline(
+    pipeline: Pipeline,
+    index: int,
+    opts: Options,
+    lead_mode: str,
+    owner: str | None,
+    field_names: Mapping[tuple[str, str, str, tuple[str, ...]], str],
+    digits: int,
+    diagnostics: list[Diagnostic],
+) -> PipelinePlan:
+    russian = is_russian(pipeline)
+    t = _texts(russian)
+    reasons_mode = opts.text("loss-reasons", pipeline)
+    overrides = opts.table("status-ids", pipeline)
+    lead_lost = lost_outcomes(pipeline, Phase.LEAD)
+    deal_lost = lost_outcomes(pipeline, Phase.DEAL)
+    in_deal = lead_mode == "deal-stages"
+
+    closing: Stage | None = deal_lost[0] if deal_lost else None
+    chosen = opts.get("lost-status", pipeline)
+    allowed = (*lead_lost, *deal_lost) if in_deal else deal_lost
+    if isinstance(chosen, str):
+        candidate = pipeline.stage(chosen)
+        if candidate is None or candidate not in allowed:
+            _error(
+                diagnostics,
+                _("`{option}` must name a lost outcome of `{pipeline}`, not `{value}`").format(
+                    option=f"pipelines.{pipeline.id.name}.lost-status",
+                    pipeline=pipeline.id.name,
+                    value=chosen,
+                ),
+                _("lost outcomes: {names}").format(names=", ".join(s.id.name for s in allowed)),
+            )
+        else:
+            closing = candidate
+    if closing is None and in_deal and lead_lost:
+        closing = lead_lost[0]
+
+    if problem := multiple_won(pipeline, LABEL, _("a Bitrix24 funnel has one success stage")):
+        diagnostics.append(problem)
+
+    places: dict[str, tuple[Directory, B24Stage]] = {}
+    reason_places: dict[tuple[str, str], tuple[Directory, B24Stage]] = {}
+
+    # The deal category.
+    deal = Directory("deal")
+    in_progress = (pipeline.stages_in(Phase.LEAD) if in_deal else ()) + pipeline.stages_in(
+        Phase.DEAL
+    )
+    won = won_outcomes(pipeline)
+    failures = [*(lead_lost if in_deal else ()), *deal_lost]
+    _fill(
+        deal,
+        in_progress,
+        won[0] if won else None,
+        closing,
+        failures,
+        pipeline,
+        reasons_mode,
+        ("NEW", "WON", "LOSE"),
+        t,
+        places,
+        reason_places,
+    )
+
+    lead: Directory | None = None
+    if lead_mode == "statuses":
+        lead = Directory("lead")
+        lead_stages = pipeline.stages_in(Phase.LEAD)
+        _fill(
+            lead,
+            lead_stages,
+            None,
+            lead_lost[0] if lead_lost else None,
+            list(lead_lost),
+            pipeline,
+            reasons_mode,
+            ("NEW", "CONVERTED", "JUNK"),
+            t,
+            places,
+            reason_places,
+        )
+
+    # STATUS_IDs: presets keep theirs; overrides are checked; the rest are derived.
+    prefix_length = len(f"C{'9' * digits}:")
+    directories = [deal] + ([lead] if lead is not None else [])
+    origin_ids: dict[str, Span] = {}
+    for directory in directories:
+        limit = (
+            DEAL_STATUS_ID_MAX - prefix_length
+            if directory.entity == "deal"
+            else (LEAD_STATUS_ID_MAX)
+        )
+        is_deal = directory.entity == "deal"
+        reserved = set(DEAL_PRESETS if is_deal else LEAD_DEFAULTS)
+        given: dict[str, str] = {}
+        for b in directory.stages:
+            if b.stage is None and b.reason is None:
+                continue  # a preset the funnel has nothing for (CONVERTED, an unused LOSE)
+            ident = _ident(b)
+            span = _origin_span(b, pipeline)
+            origin_ids[ident] = span
+            if ident not in overrides:
+                continue
+            value = overrides[ident]
+            if b.system:
+                _error(
+                    diagnostics,
+                    _(
+                        "`{option}`: `{stage}` becomes the preset stage {code}, whose STATUS_ID "
+                        "cannot change"
+                    ).format(
+                        option=f"pipelines.{pipeline.id.name}.status-ids.{ident}",
+                        stage=ident,
+                        code=b.code,
+                    ),
+                )
+                continue
+            if _check_status_id(value, ident, directory, limit, digits, span, diagnostics):
+                clash = next((k for k, v in given.items() if v == value), None)
+                if clash is not None or value in reserved:
+                    preset = (
+                        _("{code} is a preset stage of every new deal category")
+                        if is_deal
+                        else _("{code} is a default lead status of the portal")
+                    )
+                    diagnostics.append(
+                        codes.make(
+                            "F806",
+                            span,
+                            notes=[] if clash else [preset.format(code=value)],
+                            what="STATUS_ID",
+                            value=value,
+                            first=clash or value,
+                            second=ident,
+                        )
+                    )
+                given[ident] = value
+        free = [b for b in directory.stages if not b.system and _ident(b) not in given]
+        derived = assign_codes([_ident(b) for b in free], limit, reserved | set(given.values()))
+        for b, code in zip(free, derived, strict=True):
+            b.code = code
+        for b in directory.stages:
+            if not b.system and _ident(b) in given:
+                b.code = given[_ident(b)]
+    for ident in overrides:
+        if ident not in origin_ids:
+            _error(
+                diagnostics,
+                _(
+                    "`{option}` names no stage or loss reason that becomes a stage of `{pipeline}`"
+                ).format(
+                    option=f"pipelines.{pipeline.id.name}.status-ids.{ident}",
+                    pipeline=pipeline.id.name,
+                ),
+            )
+
+    # Fields: every visible field is a deal field; fields required by mapped lead stages are
+    # lead fields too.
+    lead_required = {
+        ref.name
+        for s in pipeline.stages_in(Phase.LEAD)
+        for ref in s.requires
+        if lead_mode in ("statuses", "shared")
+    }
+    fields: list[B24Field] = []
+    for f in pipeline.fields:
+        kind = f.type.kind
+        settings: dict[str, Any] = {}
+        if kind == "textarea":
+            settings = {"ROWS": 5}
+        fields.append(
+            B24Field(
+                name=field_names[_field_key(f)],
+                label=f.name.value,
+                type=USER_TYPES[kind],
+                multiple=kind == "multichoice",
+                values=f.type.options,
+                source=f,
+                entities=("deal", "lead") if f.id.name in lead_required else ("deal",),
+                settings=settings,
+            )
+        )
+    if reasons_mode == "field":
+        values = tuple(
+            dict.fromkeys(
+                r.name.value for s in lost_outcomes(pipeline) for r in outcome_reasons(pipeline, s)
+            )
+        )
+        if values:
+            fields.append(
+                B24Field(
+                    name=opts.text("loss-reason-field").removeprefix(FIELD_PREFIX),
+                    label=t["reason_field"],
+                    type="enumeration",
+                    multiple=False,
+                    values=values,
+                    source=None,
+                    entities=("deal",),
+                    merge_list=True,
+                )
+            )
+
+    return PipelinePlan(
+        pipeline=pipeline,
+        russian=russian,
+        deal=deal,
+        lead=lead,
+        lead_mode=lead_mode,
+        lead_owner=owner,
+        places=places,
+        reason_places=reason_places,
+        fields=fields,
+        reasons_mode=reasons_mode,
+        options={**opts.effective(pipeline), "category-sort": 500 + 10 * index},
+        category_id_digits=digits,
+        lead_cleanup=bool(opts.get("lead-cleanup")),
+    )
+
+
+def _ident(b: B24Stage) -> str:
+    if b.stage is not None:
+        return b.stage.id.name
+    assert b.reason is not None
+    return b.reason.id.name
+
+
+def _origin_span(b: B24Stage, pipeline: Pipeline) -> Span:
+    if b.stage is not None:
+        return b.stage.id.span
+    assert b.reason is not None
+    return b.reason.id.span
+
+
+def _check_status_id(
+    value: str,
+    ident: str,
+    directory: Directory,
+    limit: int,
+    digits: int,
+    span: Span,
+    diagnostics: list[Diagnostic],
+) -> bool:
+    ok = True
+    bad = sorted({c for c in value if not _STATUS_ID.fullmatch(c)})
+    if bad or not value:
+        diagnostics.append(
+            codes.make(
+                "F802",
+                span,
+                value=value,
+                stage=ident,
+                bad=", ".join(f"`{c}`" for c in bad) if bad else _("nothing"),
+            )
+        )
+        ok = False
+    if len(value) > limit:
+        deal = directory.entity == "deal"
+        prefix = f"C{'9' * digits}:"
+        diagnostics.append(
+            codes.make(
+                "F801",
+                span,
+                notes=(
+                    [
+                        _(
+                            "a category with an id of up to {digits} digits adds the prefix "
+                            "`{prefix}` (`category-id-digits`)"
+                        ).format(digits=digits, prefix=prefix)
+                    ]
+                    if deal
+                    else []
+                ),
+                value=value,
+                stage=ident,
+                length=str(len(value) + (len(prefix) if deal else 0)),
+                prefix=_(" with the prefix `{prefix}`").format(prefix=prefix) if deal else "",
+                limit=str(DEAL_STATUS_ID_MAX if deal else LEAD_STATUS_ID_MAX),
+            )
+        )
+        ok = False
+    return ok
+
+
+def _fill(
+    directory: Directory,
+    in_progress: Sequence[Stage],
+    success: Stage | None,
+    closing: Stage | None,
+    failures: Sequence[Stage],
+    pipeline: Pipeline,
+    reasons_mode: str,
+    presets: tuple[str, str, str],
+    t: Mapping[str, str],
+    places: dict[str, tuple[Directory, B24Stage]],
+    reason_places: dict[tuple[str, str], tuple[Directory, B24Stage]],
+) -> None:
+    """The stages of one directory, in their final order: in-progress stages (the first one
+    renames the preset start stage), the success stage, then the failure stages — the closing
+    lost outcome first (it renames the preset failure stage), each outcome followed by its
+    loss reasons when they become stages."""
+    start, won_code, lost_code = presets
+    counters = {Phase.LEAD: 0, Phase.DEAL: 0}
+    for position, stage in enumerate(in_progress):
+        colour = stage.color.value if stage.color else default_colour(stage, counters[stage.phase])
+        counters[stage.phase] += 1
+        b = B24Stage(
+            start if position == 0 else "",
+            stage.name.value,
+            10 * (position + 1),
+            "",
+            colour,
+            system=position == 0,
+            stage=stage,
+        )
+        directory.stages.append(b)
+        places[stage.id.name] = (directory, b)
+    if success is not None:
+        b = B24Stage(
+            won_code, success.name.value, SUCCESS_SORT, "S", _explicit(success), True, stage=success
+        )
+        places[success.id.name] = (directory, b)
+    else:
+        b = B24Stage(won_code, t["converted"], SUCCESS_SORT, "S", None, True)
+    directory.stages.append(b)
+
+    sort = FAILURE_SORT
+    order = ([closing] if closing is not None else []) + [s for s in failures if s is not closing]
+    if closing is None:
+        directory.stages.append(B24Stage(lost_code, "", sort, "F", None, True, renamed=False))
+        sort += 10
+    seen_reasons: dict[str, B24Stage] = {}
+    lost_index = 0
+    for stage in order:
+        if stage is closing:
+            b = B24Stage(
+                lost_code, stage.name.value, sort, "F", _explicit(stage), True, stage=stage
+            )
+        else:
+            colour = stage.color.value if stage.color else default_colour(stage, lost_index)
+            lost_index += 1
+            b = B24Stage("", stage.name.value, sort, "F", colour, stage=stage)
+        sort += 10
+        directory.stages.append(b)
+        places[stage.id.name] = (directory, b)
+        if reasons_mode != "stages":
+            continue
+        for reason in outcome_reasons(pipeline, stage):
+            if reason.id.name in seen_reasons:
+                reason_places[(stage.id.name, reason.id.name)] = (
+                    directory,
+                    seen_reasons[reason.id.name],
+                )
+                continue
+            r = B24Stage("", reason.name.value, sort, "F", REASON_COLOUR, reason=reason)
+            sort += 10
+            directory.stages.append(r)
+            seen_reasons[reason.id.name] = r
+            reason_places[(stage.id.name, reason.id.name)] = (directory, r)
+
+
+def _explicit(stage: Stage) -> str | None:
+    return stage.color.value if stage.color else None
+
+
+# ---- the plan ------------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"(\$result(?:\[[^\]]*\])+|\{\{[^}]*\}\})")
+
+
+def _flatten(params: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """PHP-style query pairs: ``{"fields": {"NAME": "x"}}`` → ``fields[NAME]=x``."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in params.items():
+        name = f"{prefix}[{key}]" if prefix else str(key)
+        if isinstance(value, Mapping):
+            pairs += _flatten(value, name)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, Mapping):
+                    pairs += _flatten(item, f"{name}[{i}]")
+                else:
+                    pairs.append((f"{name}[{i}]", str(item)))
+        else:
+            pairs.append((name, str(value)))
+    return pairs
+
+
+def _encode(value: str) -> str:
+    """URL-encode a value, but leave ``$result[…]`` and ``{{…}}`` references as they are:
+    Bitrix24 replaces the former inside the batch, the pusher the latter before sending."""
+    return "".join(
+        part if _TOKEN.fullmatch(part) else urllib.parse.quote(part, safe="")
+        for part in _TOKEN.split(value)
+        if part
+    )
+
+
+def command_string(method: str, params: Mapping[str, Any]) -> str:
+    """A batch command as Bitrix24 expects it: ``method?key=value&…``, values URL-encoded."""
+    query = "&".join(f"{key}={_encode(value)}" for key, value in _flatten(params))
+    return f"{method}?{query}" if query else method
+
+
+def _substitute(value: Any, cat: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(CAT, cat)
+    if isinstance(value, Mapping):
+        return {k: _substitute(v, cat) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, cat) for v in value]
+    return value
+
+
+Command = dict[str, Any]
+
+
+def _lookup(key: str, entity_id: str, status_id: str) -> Command:
+    return {
+        "key": key,
+        "method": "crm.status.list",
+        "params": {"filter": {"ENTITY_ID": entity_id, "STATUS_ID": status_id}},
+    }
+
+
+def _batches(
+    request_id: str,
+    purpose: str,
+    groups: Sequence[Sequence[Command]],
+    halt: int,
+    *,
+    creates_category: bool = False,
+) -> list[dict[str, Any]]:
+    """Pack command groups (a lookup and the write that uses it stay together) into batches
+    of at most 50 commands, in order."""
+    batches: list[list[Command]] = []
+    for group in groups:
+        if not batches or len(batches[-1]) + len(group) > MAX_BATCH:
+            batches.append([])
+        batches[-1].extend(group)
+    requests = []
+    for n, commands in enumerate(batches, start=1):
+        first = n == 1
+        cat = (
+            "$result[cat][category][id]"
+            if creates_category and first
+            else ("{{deal:cat.category.id}}")
+        )
+        commands = [_substitute(c, cat) for c in commands]
+        request: dict[str, Any] = {
+            "id": request_id if n == 1 else f"{request_id}.{n}",
+            "purpose": purpose if n == 1 else f"{purpose} (continued)",
+            "method": "batch",
+            "halt": halt,
+            "commands": commands,
+            "body": {
+                "halt": halt,
+                "cmd": {c["key"]: command_string(c["method"], c["params"]) for c in commands},
+            },
+        }
+        requests.append(request)
+    return requests
+
+
+def _status_fields(directory: Directory, b: B24Stage, *, add: bool) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if add:
+        entity = f"DEAL_STAGE_{CAT}" if directory.entity == "deal" else "STATUS"
+        fields["ENTITY_ID"] = entity
+        fields["STATUS_ID"] = b.code
+    if b.renamed:
+        fields["NAME"] = b.name
+    fields["SORT"] = b.sort
+    if b.color is not None:
+        fields["COLOR"] = b.color
+    if add and b.semantics:
+        fields["SEMANTICS"] = b.semantics
+    return fields
+
+
+def _directory_groups(directory: Directory) -> list[list[Command]]:
+    """Commands that turn the presets of a directory into the funnel's stages: rename the
+    preset failure stage, then the success stage, then the start stage (so the SORT order
+    in-progress < success < failure holds after every command), then add the rest."""
+    deal = directory.entity == "deal"
+    entity = f"DEAL_STAGE_{CAT}" if deal else "STATUS"
+    groups: list[list[Command]] = []
+    system = {b.code: b for b in directory.stages if b.system}
+    order = ("LOSE", "WON", "NEW") if deal else ("JUNK", "CONVERTED", "NEW")
+    for code in order:
+        b = system[code]
+        status_id = f"C{CAT}:{code}" if deal else code
+        key = code.lower()
+        groups.append(
+            [
+                _lookup(f"find_{key}", entity, status_id),
+                {
+                    "key": f"set_{key}",
+                    "method": "crm.status.update",
+                    "params": {
+                        "id": f"$result[find_{key}][0][ID]",
+                        "fields": _status_fields(directory, b, add=False),
+                    },
+                },
+            ]
+        )
+    for b in directory.stages:
+        if b.system:
+            continue
+        groups.append(
+            [
+                {
+                    "key": f"add_{b.key}",
+                    "method": "crm.status.add",
+                    "params": {"fields": _status_fields(directory, b, add=True)},
+                }
+            ]
+        )
+    return groups
+
+
+def _delete_groups(entity: str, codes_: Sequence[str], deal: bool) -> list[list[Command]]:
+    groups = []
+    for code in codes_:
+        key = code.lower()
+        status_id = f"C{CAT}:{code}" if deal else code
+        groups.append(
+            [
+                _lookup(f"find_{key}", entity, status_id),
+                {
+                    "key": f"del_{key}",
+                    "method": "crm.status.delete",
+                    "params": {"id": f"$result[find_{key}][0][ID]", "params": {"FORCED": "Y"}},
+                },
+            ]
+        )
+    return groups
+
+
+def _field_command(f: B24Field, entity: str, index: int) -> Command:
+    fields: dict[str, Any] = {
+        "FIELD_NAME": f.name,
+        "USER_TYPE_ID": f.type,
+        "XML_ID": f.source.id.name if f.source is not None else "loss_reason",
+        "LABEL": f.label,
+        "SORT": 100 + 10 * index,
+        "MULTIPLE": "Y" if f.multiple else "N",
+        "MANDATORY": "N",
+    }
+    if f.values:
+        fields["LIST"] = [{"VALUE": v, "SORT": 10 * (i + 1)} for i, v in enumerate(f.values)]
+    if f.settings:
+        fields["SETTINGS"] = f.settings
+    command: Command = {
+        "key": f"field_{f.name.lower()}",
+        "method": f"crm.{entity}.userfield.add",
+        "params": {"fields": fields},
+        "unless_exists": {
+            "from": f"check.{entity}_fields",
+            "match": {"FIELD_NAME": FIELD_PREFIX + f.name},
+        },
+    }
+    if f.merge_list:
+        command["merge"] = "LIST"
+    return command
+
+
+def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
+    """The import plan of one pipeline (see ``docs/targets/bitrix24.md`` and the schema)."""
+    del project
+    pipeline = plan.pipeline
+    digits = plan.category_id_digits
+    category_sort = plan.options["category-sort"]
+    requests: list[dict[str, Any]] = [
+        {
+            "id": "check.categories",
+            "purpose": "Read the portal's deal categories: stop if one already has this name.",
+            "method": "crm.category.list",
+            "params": {"entityTypeId": 2},
+            "expect": {"names_absent": [pipeline.name.value]},
+        }
+    ]
+    deal_fields = [f for f in plan.fields if "deal" in f.entities]
+    lead_fields = [f for f in plan.fields if "lead" in f.entities]
+    if deal_fields:
+        requests.append(
+            {
+                "id": "check.deal_fields",
+                "purpose": "Read the portal's deal user fields, so that fields another pipeline "
+                "already created are reused (user fields belong to the whole portal).",
+                "method": "crm.deal.userfield.list",
+                "params": {},
+            }
+        )
+    if lead_fields:
+        requests.append(
+            {
+                "id": "check.lead_fields",
+                "purpose": "Read the portal's lead user fields.",
+                "method": "crm.lead.userfield.list",
+                "params": {},
+            }
+        )
+    category: list[Command] = [
+        {
+            "key": "cat",
+            "method": "crm.category.add",
+            "params": {
+                "entityTypeId": 2,
+                "fields": {"name": pipeline.name.value, "sort": category_sort},
+            },
+        }
+    ]
+    groups = [
+        category,
+        *_delete_groups(f"DEAL_STAGE_{CAT}", DEAL_PRESETS_DELETED, True),
+        *_directory_groups(plan.deal),
+    ]
+    stage_count = len(plan.deal.stages)
+    deal_requests = _batches(
+        "deal",
+        f"Create the deal category «{pipeline.name.value}»; delete its preset stages "
+        f"{', '.join(DEAL_PRESETS_DELETED)}; rename NEW, WON and LOSE; add the other stages "
+        f"({stage_count} stages in all).",
+        groups,
+        1,
+        creates_category=True,
+    )
+    deal_requests[0]["expect"] = {"cat.category.id": {"at_most": 10**digits - 1}}
+    requests += deal_requests
+    if deal_fields:
+        requests += _batches(
+            "deal_fields",
+            "Add the deal user fields the portal does not have yet.",
+            [[_field_command(f, "deal", i)] for i, f in enumerate(deal_fields)],
+            1,
+        )
+    if plan.lead is not None:
+        requests += _batches(
+            "lead",
+            "Turn the portal's lead statuses into the lead phase: rename NEW, CONVERTED and "
+            "JUNK; add the other statuses.",
+            _directory_groups(plan.lead),
+            1,
+        )
+        if plan.lead_cleanup:
+            requests += _batches(
+                "lead_cleanup",
+                "Delete the default in-progress lead statuses "
+                f"{', '.join(LEAD_DEFAULTS_DELETED)} if they exist and are empty; errors here "
+                "are expected and harmless (see the manual steps).",
+                _delete_groups("STATUS", LEAD_DEFAULTS_DELETED, False),
+                0,
+            )
+    if lead_fields:
+        requests += _batches(
+            "lead_fields",
+            "Add the lead user fields required by lead stages (same FIELD_NAME as on deals, so "
+            "conversion can carry the values over).",
+            [[_field_command(f, "lead", i)] for i, f in enumerate(lead_fields)],
+            1,
+        )
+    return {
+        "$schema": SCHEMA_ID,
+        "format_version": FORMAT_VERSION,
+        "target": NAME,
+        "pipeline": {
+            "id": pipeline.id.name,
+            "name": pipeline.name.value,
+            "source": pipeline.span.path,
+            "language": "ru" if plan.russian else "en",
+        },
+        "api": {
+            "webhook_url": "https://{portal}/rest/{user_id}/{webhook_code}/{method}",
+            "oauth_url": "https://{portal}/rest/{method}",
+            "rights": "CRM administrator (writes to categories, stages and user fields)",
+            "rate_limit": {
+                "requests_per_second": 2,
+                "burst": 50,
+                "enterprise": "5 requests per second, burst 250",
+                "on_exceed": "HTTP 503 QUERY_LIMIT_EXCEEDED",
+            },
+            "batch_max_commands": MAX_BATCH,
+        },
+        "options": plan.options,
+        "lead_funnel": {
+            "mapping": plan.lead_mode,
+            "owner": plan.lead_owner,
+        },
+        "stages": _stage_table(plan),
+        "notes": _notes(plan),
+        "manual_steps": f"{pipeline.id.name}.md",
+        "requests": requests,
+    }
+
+
+def _stage_table(plan: PipelinePlan) -> list[dict[str, Any]]:
+    """The final stages, for a reader: which STATUS_ID each stage of the funnel gets."""
+    rows = []
+    for directory in [plan.deal] + ([plan.lead] if plan.lead is not None else []):
+        for b in directory.stages:
+            rows.append(
+                {
+                    "entity": "DEAL_STAGE_{id}" if directory.entity == "deal" else "STATUS",
+                    "status_id": directory.status_id(b),
+                    "name": b.name if b.renamed else None,
+                    "semantics": b.semantics or None,
+                    "sort": b.sort,
+                    "color": b.color,
+                    "from": (
+                        f"stage {b.stage.id.name}"
+                        if b.stage is not None
+                        else f"reason {b.reason.id.name}"
+                        if b.reason is not None
+                        else None
+                    ),
+                }
+            )
+    return rows
+
+
+def _notes(plan: PipelinePlan) -> list[str]:
+    digits = plan.category_id_digits
+    notes = [
+        "Send the requests in order, at most 2 per second (a batch counts as one request).",
+        "Inside a batch, $result[key][…] refers to the reply of an earlier command of the same "
+        "batch (Bitrix24 substitutes it). {{<request id>:<path>}} refers to the reply of an "
+        "earlier request (batch replies by command key): the pusher substitutes it before "
+        "sending.",
+        "Each batch is given twice: `commands` (readable) and `body` (what is sent: values "
+        "URL-encoded, references left as they are). They say the same thing.",
+        "`expect` lists checks on a reply: stop the plan if one fails.",
+        "unless_exists: before sending, drop every command whose `match` the reply of the "
+        "`from` request already holds (user fields belong to the whole portal and pipelines "
+        "share them). merge: LIST — if the field exists, add the list values it lacks with "
+        "crm.deal.userfield.update instead.",
+        "[UNCONFIRMED] A new deal category is assumed to start with the stages of the default "
+        f"deal directory ({', '.join(DEAL_PRESETS)}); the `deal` batch halts at the first "
+        "preset it cannot find, before anything but the empty category is created.",
+        "[UNCONFIRMED] $result inside ENTITY_ID and STATUS_ID values of a batch is assumed to "
+        "work as it does in other values.",
+        f"[UNCONFIRMED] STATUS_IDs fit 22 characters with the prefix of a category id of up to "
+        f"{digits} digits (C{'9' * digits}:); the `deal` batch expects such an id.",
+        "[UNCONFIRMED] That one success stage per funnel holds for deal categories is inferred "
+        "from the smart-process docs; the plan has exactly one.",
+        "[UNCONFIRMED] No maximum length is documented for stage names.",
+        "Per-stage required fields, SLAs, robots and tasks have no REST method: they are in the "
+        "manual steps.",
+    ]
+    if plan.lead is not None:
+        notes.append(
+            "[UNCONFIRMED] The portal's lead statuses are assumed to be the defaults "
+            f"({', '.join(LEAD_DEFAULTS)}); custom ones are left alone. The lead funnel is shared "
+            "by the whole portal: this plan changes it for everyone."
+        )
+    if plan.lead_mode == "shared":
+        notes.append(
+            f"The lead statuses are set by the plan of `{plan.lead_owner}`, whose lead phase is "
+            "identical; run that plan first."
+        )
+    return notes
+
+
+# ---- the manual steps ------------------------------------------------------------------------
+
+
+def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> bytes:
+    """The checklist of what the plan cannot do, in the pipeline's language."""
+    pipeline = plan.pipeline
+    russian = plan.russian
+    t = _texts(russian)
+
+    def q(name: str) -> str:
+        return quoted(name, russian)
+
+    def mapped(stage: Stage) -> bool:
+        return stage.id.name in plan.places
+
+    def where(pipeline_id: str, stage_id: str) -> str:
+        other = analysis.plans.get(pipeline_id)
+        if other is None:
+            return code_span(f"{pipeline_id}.{stage_id}")
+        stage = other.pipeline.stage(stage_id)
+        assert stage is not None
+        found = other.places.get(stage_id)
+        if found is None:
+            return t["unmapped_stage"].format(name=q(stage.name.value))
+        directory, b = found
+        key = "deal_stage" if directory.entity == "deal" else "lead_status"
+        text = t[key].format(
+            name=q(b.name if b.renamed else stage.name.value),
+            code=code_span(directory.status_id(b)),
+        )
+        if pipeline_id != pipeline.id.name and directory.entity == "deal":
+            text += t["in_category"].format(category=q(other.pipeline.name.value))
+        return text
+
+    md = Markdown()
+    md.heading(t["title"].format(name=q(pipeline.name.value)), 1)
+    lead_part = ""
+    if plan.lead is not None:
+        lead_part = t["intro_lead"].format(
+            count=count_noun(len(plan.lead.stages), "status", russian)
+        )
+    md.paragraph(
+        t["intro"].format(
+            id=code_span(pipeline.id.name),
+            source=code_span(pipeline.span.path),
+            plan=code_span(f"{pipeline.id.name}.json"),
+            category=q(pipeline.name.value),
+            stages=count_noun(len(plan.deal.stages), "stage", russian),
+            lead=lead_part,
+            fields=count_noun(len(plan.fields), "field", russian),
+        )
+    )
+    if pipeline.segment is not None:
+        md.paragraph(t["segment"].format(text=pipeline.segment.value))
+
+    before = [t["before_admin"], t["before_rate"], t["before_presets"]]
+    if plan.lead is not None:
+        before.append(t["before_lead"])
+    if plan.lead_mode == "shared":
+        before.append(t["before_shared"].format(owner=code_span(str(plan.lead_owner))))
+    md.section(t["h_before"], None, before)
+
+    outcomes = []
+    for stage in pipeline.stages:
+        if stage.is_open or stage.id.name not in plan.places:
+            continue
+        directory, b = plan.places[stage.id.name]
+        kind = ("deal_" if directory.entity == "deal" else "lead_") + (b.semantics or "P")
+        outcomes.append(
+            t["outcome"].format(
+                stage=q(stage.name.value),
+                kind=t[kind],
+                code=code_span(directory.status_id(b)),
+            )
+        )
+        if plan.reasons_mode == "stages" and stage.kind is StageKind.LOST:
+            placed = [
+                plan.reason_places[(stage.id.name, r.id.name)]
+                for r in outcome_reasons(pipeline, stage)
+                if (stage.id.name, r.id.name) in plan.reason_places
+            ]
+            if placed:
+                outcomes.append(
+                    t["reason_stages"].format(
+                        stage=q(stage.name.value),
+                        reasons=", ".join(
+                            f"{q(r.name)} ({code_span(d.status_id(r))})" for d, r in placed
+                        ),
+                    )
+                )
+    md.section(t["h_outcomes"], t["outcomes_intro"], outcomes)
+
+    required = []
+    for f in pipeline.fields:
+        stages = [
+            s for s in pipeline.stages if mapped(s) and any(r.name == f.id.name for r in s.requires)
+        ]
+        if not stages:
+            continue
+        b24 = next(x for x in plan.fields if x.source is f)
+        required.append(
+            t["required_item"].format(
+                field=q(f.name.value),
+                name=code_span(FIELD_PREFIX + b24.name),
+                stages=", ".join(where(pipeline.id.name, s.id.name) for s in stages),
+            )
+        )
+    md.section(t["h_required"], t["required_intro"], required)
+
+    sla_items = []
+    for stage in pipeline.stages:
+        if stage.sla is None or not mapped(stage):
+            continue
+        target = timeout_target(pipeline, stage)
+        text = t["sla_item"].format(
+            stage=where(pipeline.id.name, stage.id.name),
+            sla=duration_text(stage.sla, russian),
+            where=where(pipeline.id.name, target.id.name) if target else "—",
+        )
+        if stage.sla.unit.value == "bd":
+            text += t["sla_business"]
+        source_directory = plan.places[stage.id.name][0]
+        target_place = plan.places.get(target.id.name) if target else None
+        if source_directory.entity == "lead" and target_place and target_place[0].entity == "deal":
+            junk = next(b for b in source_directory.stages if b.semantics == "F")
+            text += t["sla_cross"].format(junk=q(junk.name) if junk.renamed else "JUNK")
+        sla_items.append(text)
+    md.section(t["h_sla"], t["sla_intro"], sla_items)
+
+    task_items = [
+        t["task_item"].format(stage=where(pipeline.id.name, s.id.name), task=one_line(task.value))
+        for s in pipeline.stages
+        if mapped(s)
+        for task in s.tasks
+    ]
+    md.section(t["h_tasks"], t["tasks_intro"], task_items)
+
+    rules = []
+    for s in pipeline.stages:
+        if not mapped(s):
+            continue
+        parts = []
+        if s.goal is not None:
+            parts.append(t["goal"].format(text=one_line(s.goal.value)))
+        if s.exits:
+            parts.append(t["exits"].format(text="; ".join(one_line(e.value) for e in s.exits)))
+        if parts:
+            rules.append(f"{q(s.name.value)}: " + " ".join(parts))
+    md.section(t["h_rules"], t["rules_intro"], rules)
+
+    probability_items = [
+        t["probability_item"].format(stage=where(pipeline.id.name, s.id.name), value=s.probability)
+        for s in pipeline.stages
+        if s.probability is not None and mapped(s)
+    ]
+    md.section(t["h_probability"], t["probability_intro"], probability_items)
+
+    key_items = [t["key_item"].format(stage=q(s.name.value)) for s in pipeline.stages if s.key]
+    md.section(t["h_key"], None, key_items)
+
+    lead = pipeline.lead
+    if lead is not None:
+        lead_items = []
+        lead_open = pipeline.stages_in(Phase.LEAD)
+        deal_open = pipeline.stages_in(Phase.DEAL)
+        conditions = "; ".join(one_line(a.value) for a in lead.accept) or t["no_conditions"]
+        first = where(pipeline.id.name, deal_open[0].id.name) if deal_open else "—"
+        if plan.lead_mode in ("statuses", "shared"):
+            lead_items.append(t["convert"].format(first=first, conditions=conditions))
+            if plan.lead_mode == "statuses":
+                lead_items.append(
+                    t["lead_leftovers"].format(defaults=", ".join(LEAD_DEFAULTS_DELETED))
+                )
+        elif plan.lead_mode == "deal-stages":
+            lead_items.append(
+                t["handoff_deal"].format(
+                    last=where(pipeline.id.name, lead_open[-1].id.name),
+                    first=first,
+                    conditions=conditions,
+                )
+            )
+        else:
+            names = ", ".join(q(s.name.value) for s in pipeline.stages if s.phase is Phase.LEAD)
+            key = "lead_skipped" if plan.lead_mode == "skip" else "lead_unmapped"
+            lead_items.append(
+                t[key].format(
+                    names=names,
+                    owner=code_span(str(plan.lead_owner)),
+                    first=first,
+                    conditions=conditions,
+                )
+            )
+        intro = (
+            t["definition_intro"].format(text=one_line(lead.definition.value))
+            if lead.definition
+            else None
+        )
+        md.section(t["h_lead"], intro, lead_items)
+
+    reason_items: list[str] = []
+    if plan.reasons_mode == "field":
+        for s in lost_outcomes(pipeline):
+            listed = outcome_reasons(pipeline, s)
+            if listed:
+                reason_items.append(
+                    t["reason_field_item"].format(
+                        stage=where(pipeline.id.name, s.id.name),
+                        reasons=", ".join(q(r.name.value) for r in listed),
+                    )
+                )
+    md.section(t["h_reasons"], t["reasons_field_intro"] if reason_items else None, reason_items)
+
+    revive_items = [
+        t["revive_item"].format(
+            source=where(*m.source),
+            target=where(*m.target),
+            after=t["after"].format(delay=duration_text(m.delay, russian)) if m.delay else "",
+            label=f": {m.label}" if m.label else "",
+        )
+        for m in moves(project, pipeline, EdgeKind.REVIVE)
+    ]
+    md.section(t["h_revive"], t["revive_intro"], revive_items)
+
+    next_items = [
+        t["next_item"].format(source=where(*m.source), target=where(*m.target))
+        for m in moves(project, pipeline, EdgeKind.NEXT)
+    ]
+    md.section(t["h_next"], t["next_intro"], next_items)
+
+    edge_items = [
+        t["edge_item"].format(
+            source=where(*m.source),
+            target=where(*m.target),
+            label=f": {m.label}" if m.label else "",
+        )
+        for m in moves(project, pipeline, EdgeKind.EXPLICIT)
+    ]
+    edge_items += [
+        t["then_item"].format(
+            source=where(pipeline.id.name, s.id.name), target=where(pipeline.id.name, s.then.name)
+        )
+        for s in then_stages(pipeline)
+        if s.then is not None
+    ]
+    md.section(t["h_edges"], t["edges_intro"], edge_items)
+
+    field_items = [
+        t["field_text"].format(name=q(f.label), kind=f.source.type.kind)
+        for f in plan.fields
+        if f.source is not None and f.source.type.kind in ("phone", "email")
+    ]
+    md.section(t["h_fields"], None, field_items)
+
+    md.section(t["h_dropped"], None, plan.dropped)
+
+    after = [t["check_stages"], t["check_presets"]]
+    md.section(t["h_after"], None, after)
+    return md.render()
+
+
+# ---- the target ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Bitrix24Target:
+    """The ``bitrix24`` target (see the module docstring)."""
+
+    name: str = NAME
+    description: str = "Bitrix24 REST import plan (batch calls) and manual steps per pipeline"
+    capabilities: Mapping[str, str] = field(default_factory=lambda: dict(CAPABILITIES))
+
+    def check(self, project: Project, options: EmitOptions) -> list[Diagnostic]:
+        """Every limit of Bitrix24 the build breaks, and everything it cannot express."""
+        return analyse(project, options).diagnostics
+
+    def emit(self, project: Project, pipeline: Pipeline, options: EmitOptions) -> Emitted:
+        """``<pipeline>.json`` (the plan) and ``<pipeline>.md`` (the manual steps).  The
+        diagnostics were reported by :meth:`check`, which the build runs first."""
+        analysis = analyse(project, options)
+        plan = analysis.plans[pipeline.id.name]
+        document = plan_document(project, plan)
+        if options.validate_output:
+            from .crm_common import validate_plan
+
+            errors = validate_plan(NAME, document)
+            if errors:
+                raise AssertionError(
+                    f"the Bitrix24 plan of `{pipeline.id.name}` does not match its schema (a "
+                    "bug in funnelc):\n" + "\n".join(errors)
+                )
+        return Emitted(
+            files={
+                f"{pipeline.id.name}.json": dump_plan(document),
+                f"{pipeline.id.name}.md": manual_steps(project, analysis, plan),
+            }
+        )
+
+
+TARGET = Bitrix24Target()
+
+if TYPE_CHECKING:
+    from funnelc.emit import CheckingTarget
+
+    _CONFORMS: Target = TARGET
+    _CHECKS: CheckingTarget = TARGET
+
+
+# ---- texts -------------------------------------------------------------------------------------
+
+_RU: dict[str, str] = {
+    "converted": "Передан в продажи",
+    "reason_field": "Причина проигрыша",
+    "dropped_lead": "Лид-фаза этой воронки: на портале одна воронка лидов, и её занимает {owner} "
+    "(см. «Лиды»).",
+    "unmapped_stage": "{name} (не перенесён в Bitrix24)",
+    "deal_stage": "{name} ({code})",
+    "lead_status": "{name} (статус лида {code})",
+    "deal_P": "стадия в работе",
+    "deal_S": "стадия успеха",
+    "deal_F": "стадия провала",
+    "lead_P": "статус лида в работе",
+    "lead_S": "статус успеха лида",
+    "lead_F": "статус провала лида",
+    "in_category": " направления {category}",
+    "title": "Bitrix24: ручные шаги для воронки {name}",
+    "intro": "Воронка {id} из {source}. План импорта {plan} создаёт в Bitrix24 направление "
+    "сделок {category} ({stages}){lead} и {fields}. Ниже — то, что REST API Bitrix24 задать "
+    "не может: выполните эти шаги в интерфейсе Bitrix24 после запуска плана и отметьте каждый. "
+    "`{{id}}` в кодах стадий — идентификатор нового направления.",
+    "intro_lead": ", статусы лидов портала ({count})",
+    "segment": "Сегмент: {text}",
+    "h_before": "Перед запуском плана",
+    "before_admin": "Запускайте план от имени администратора CRM: только он может создавать "
+    "направления, стадии и пользовательские поля.",
+    "before_rate": "Не больше 2 запросов в секунду (пакет batch — один запрос; запас — 50, на "
+    "тарифе Enterprise 5 в секунду и 250): при превышении Bitrix24 отвечает 503 "
+    "QUERY_LIMIT_EXCEEDED.",
+    "before_presets": "План считает, что новое направление создаётся со стадиями по умолчанию "
+    "(NEW, PREPARATION, PREPAYMENT_INVOICE, EXECUTING, FINAL_INVOICE, WON, LOSE, APOLOGY) "
+    "[UNCONFIRMED]; если пакет `deal` остановится на поиске такой стадии, удалите пустое "
+    "направление и сообщите об этом.",
+    "before_lead": "Статусы лидов общие для всего портала: план переименует NEW, CONVERTED и "
+    "JUNK и добавит новые статусы. Предупредите всех, кто работает с лидами.",
+    "before_shared": "Статусы лидов задаёт план воронки {owner} (лид-фаза та же): запустите "
+    "его первым.",
+    "h_outcomes": "Как отображены исходы",
+    "outcomes_intro": "Стадии успеха (S) и провала (F) закрывают сделку. При закрытии сделки "
+    "Bitrix24 предлагает выбрать одну из стадий провала: причины отказа стали такими стадиями.",
+    "outcome": "{stage} — {kind} {code}.",
+    "reason_stages": "Причины исхода {stage} — отдельные стадии провала: {reasons}.",
+    "h_required": "Обязательные поля по стадиям",
+    "required_intro": "REST API не умеет делать поле обязательным на стадии. Откройте "
+    "настройки поля (Сделки → Настройки → Пользовательские поля), включите «Обязательное» → "
+    "«На стадиях» для этого направления и отметьте стадии: поле нужно заполнить, чтобы "
+    "перейти на стадию.",
+    "required_item": "{field} ({name}): {stages}.",
+    "h_sla": "Сроки этапов (SLA) и таймауты",
+    "sla_intro": "У стадий Bitrix24 нет срока. На каждой стадии ниже добавьте робота "
+    "«Изменить стадию» (Сделки → Роботы, это направление) с задержкой на указанный срок и "
+    "условием, что сделка всё ещё на этой стадии.",
+    "sla_item": "{stage}: {sla}, затем — {where}.",
+    "sla_business": " Срок в рабочих днях: включите у задержки учёт рабочего времени.",
+    "sla_cross": " Лид нельзя перевести роботом на стадию сделки: пусть робот закроет лид в "
+    "статусе провала {junk} (или конвертирует его и переведёт сделку).",
+    "h_tasks": "Задачи на этапах",
+    "tasks_intro": "Добавьте на стадию робота «Задача», который ставит задачу ответственному "
+    "при входе в стадию.",
+    "task_item": "{stage}: «{task}».",
+    "h_rules": "Регламент этапов",
+    "rules_intro": "У стадий Bitrix24 нет описания: опубликуйте цели и критерии выхода там, "
+    "где их увидят менеджеры (база знаний, регламент продаж).",
+    "goal": "цель — {text}.",
+    "exits": "Выход: {text}.",
+    "h_probability": "Вероятность",
+    "probability_intro": "Вероятность хранится в поле сделки «Вероятность», а не у стадии. "
+    "Добавьте на стадию робота изменения сделки, который ставит это значение при входе.",
+    "probability_item": "{stage} — {value} %.",
+    "h_key": "Ключевой этап",
+    "key_item": "{stage} — ключевой этап (КЭВ): берите его точкой отсчёта в отчётах по "
+    "конверсии (Аналитика → Воронка продаж).",
+    "h_lead": "Лиды",
+    "definition_intro": "Кто такой лид: {text}",
+    "convert": "Настройте конвертацию лида (CRM → Настройки → Конвертация): сделка создаётся "
+    "в {first}. Конвертируйте только если: {conditions}. Через REST лид не конвертируется: "
+    "API может только перевести лид в статус успеха, сделку это не создаёт.",
+    "lead_leftovers": "Проверьте, что на портале не осталось других статусов лидов: план "
+    "пытается удалить {defaults}, если они пустые; остальные удалите или перенесите из них лиды "
+    "вручную.",
+    "handoff_deal": "Лид-фаза стала первыми стадиями направления: переводите сделку из {last} в "
+    "{first}, только если: {conditions}.",
+    "lead_unmapped": "Лид-фаза этой воронки ({names}) не перенесена: на портале одна воронка "
+    "лидов, и её занимает {owner}. Работайте эти этапы вне Bitrix24 или задайте для воронки "
+    '`lead-phase = "deal-stages"`, чтобы они стали первыми стадиями направления. Передача в '
+    "продажи — {first}, если: {conditions}.",
+    "lead_skipped": 'Лид-фаза этой воронки ({names}) не перенесена (`lead-phase = "skip"`). '
+    "Передача в продажи — {first}, если: {conditions}.",
+    "no_conditions": "условия не заданы",
+    "h_reasons": "Причины отказа",
+    "reasons_field_intro": "Причины отказа — значения поля «Причина проигрыша». Сделайте поле "
+    "обязательным на стадиях провала и подскажите менеджерам, какие причины подходят к "
+    "каждому исходу.",
+    "reason_field_item": "{stage}: {reasons}.",
+    "h_revive": "Возврат сделок (revive)",
+    "revive_intro": "Возврат делается роботом на стадии провала: через указанный срок он "
+    "переводит сделку (или создаёт новый лид) на нужную стадию. Если роботы на финальных "
+    "стадиях у вас не срабатывают, поставьте регулярную задачу маркетингу.",
+    "revive_item": "Из {source}{after} — в {target}{label}.",
+    "after": " через {delay}",
+    "h_next": "Следующая сделка (next)",
+    "next_intro": "Выигранная сделка начинает новую в другом направлении: добавьте на стадию "
+    "успеха робота «Создать сделку» с нужным направлением и стадией.",
+    "next_item": "Когда сделка попадает в {source}, создайте сделку: {target}.",
+    "h_edges": "Переходы вне основного порядка",
+    "edges_intro": "Bitrix24 не ограничивает переходы между стадиями, так что эти переходы "
+    "работают без настройки; расскажите о них менеджерам.",
+    "edge_item": "{source} → {target}{label}.",
+    "then_item": "Из {source} сделка идёт в {target}, а не на следующую по порядку стадию.",
+    "h_fields": "Поля",
+    "field_text": "{name} создано как строка: у сделок нет типа {kind} (телефоны и e-mail "
+    "хранятся у контакта).",
+    "h_dropped": "Не перенесено в план",
+    "h_after": "Проверьте после запуска",
+    "check_stages": "Стадии направления идут в нужном порядке, с нужными цветами и "
+    "семантикой (одна стадия успеха, стадии провала в конце).",
+    "check_presets": "В направлении не осталось стадий по умолчанию, кроме переименованных "
+    "NEW, WON и LOSE.",
+}
+
+_EN: dict[str, str] = {
+    "converted": "Handed over to sales",
+    "reason_field": "Loss reason",
+    "dropped_lead": "The lead phase of this pipeline: a portal has one lead funnel, and {owner} "
+    "has it (see “Leads”).",
+    "unmapped_stage": "{name} (not in Bitrix24)",
+    "deal_stage": "{name} ({code})",
+    "lead_status": "{name} (lead status {code})",
+    "deal_P": "an in-progress stage",
+    "deal_S": "the success stage",
+    "deal_F": "a failure stage",
+    "lead_P": "an in-progress lead status",
+    "lead_S": "the lead success status",
+    "lead_F": "a lead failure status",
+    "in_category": " of the category {category}",
+    "title": "Bitrix24: manual steps for the pipeline {name}",
+    "intro": "Pipeline {id} from {source}. The import plan {plan} creates in Bitrix24 the deal "
+    "category {category} ({stages}){lead} and {fields}. Below is what the Bitrix24 REST API "
+    "cannot set: do these steps in Bitrix24 after running the plan, and tick each one. "
+    "`{{id}}` in stage codes is the id of the new category.",
+    "intro_lead": ", the portal's lead statuses ({count})",
+    "segment": "Segment: {text}",
+    "h_before": "Before running the plan",
+    "before_admin": "Run the plan as a CRM administrator: only they can create categories, "
+    "stages and user fields.",
+    "before_rate": "At most 2 requests per second (a batch is one request; burst 50, on "
+    "Enterprise 5 per second and 250): above that Bitrix24 answers 503 QUERY_LIMIT_EXCEEDED.",
+    "before_presets": "The plan assumes a new category starts with the default stages (NEW, "
+    "PREPARATION, PREPAYMENT_INVOICE, EXECUTING, FINAL_INVOICE, WON, LOSE, APOLOGY) "
+    "[UNCONFIRMED]; if the `deal` batch stops at looking one up, delete the empty category and "
+    "report it.",
+    "before_lead": "Lead statuses belong to the whole portal: the plan renames NEW, CONVERTED "
+    "and JUNK and adds statuses. Warn everyone who works with leads.",
+    "before_shared": "The lead statuses are set by the plan of {owner} (same lead phase): run "
+    "it first.",
+    "h_outcomes": "How the outcomes are mapped",
+    "outcomes_intro": "Success (S) and failure (F) stages close a deal. When a deal is closed, "
+    "Bitrix24 asks which failure stage it goes to: loss reasons became such stages.",
+    "outcome": "{stage} is {kind} {code}.",
+    "reason_stages": "The reasons of {stage} are failure stages of their own: {reasons}.",
+    "h_required": "Required fields per stage",
+    "required_intro": "The REST API cannot make a field required at a stage. Open the field's "
+    "settings (Deals → Settings → Custom fields), turn on “Required” → “At stages” for this "
+    "category and tick the stages: the field must be filled to enter the stage.",
+    "required_item": "{field} ({name}): {stages}.",
+    "h_sla": "Stage SLAs and timeouts",
+    "sla_intro": "Bitrix24 stages have no time limit. On each stage below, add a “Change stage” "
+    "automation rule (Deals → Automation, this category) delayed by the SLA, with the condition "
+    "that the deal is still in the stage.",
+    "sla_item": "{stage}: {sla}, then to {where}.",
+    "sla_business": " The SLA is in business days: make the delay count working time only.",
+    "sla_cross": " A rule cannot move a lead to a deal stage: let it close the lead in the "
+    "failure status {junk} (or convert it and move the deal).",
+    "h_tasks": "Stage tasks",
+    "tasks_intro": "Add a “Task” automation rule that sets the task for the owner on entering "
+    "the stage.",
+    "task_item": "{stage}: “{task}”.",
+    "h_rules": "Stage rules",
+    "rules_intro": "Bitrix24 stages have no description: publish the goals and exit criteria "
+    "where the managers will see them (knowledge base, sales playbook).",
+    "goal": "goal: {text}.",
+    "exits": "Exit: {text}.",
+    "h_probability": "Probability",
+    "probability_intro": "The probability is the deal's “Probability” field, not a stage "
+    "property. Add an automation rule that sets it on entering the stage.",
+    "probability_item": "{stage}: {value}%.",
+    "h_key": "Key stage",
+    "key_item": "{stage} is the key stage: use it as the reference point of conversion "
+    "reports (Analytics → Sales funnel).",
+    "h_lead": "Leads",
+    "definition_intro": "What a lead is: {text}",
+    "convert": "Set up lead conversion (CRM → Settings → Conversion): the deal is created in "
+    "{first}. Convert only if: {conditions}. REST cannot convert a lead: it can only move the "
+    "lead to its success status, which creates no deal.",
+    "lead_leftovers": "Check that the portal has no other lead statuses: the plan tries to "
+    "delete {defaults} if they are empty; delete the others or move their leads by hand.",
+    "handoff_deal": "The lead phase became the first stages of the category: move a deal from "
+    "{last} to {first} only if: {conditions}.",
+    "lead_unmapped": "The lead phase of this pipeline ({names}) is not mapped: a portal has one "
+    "lead funnel, and {owner} has it. Work these stages outside Bitrix24, or set "
+    '`lead-phase = "deal-stages"` for this pipeline to make them the first stages of the '
+    "category. Handover to sales: {first}, if: {conditions}.",
+    "lead_skipped": "The lead phase of this pipeline ({names}) is not mapped "
+    '(`lead-phase = "skip"`). Handover to sales: {first}, if: {conditions}.',
+    "no_conditions": "no conditions given",
+    "h_reasons": "Loss reasons",
+    "reasons_field_intro": "The loss reasons are the values of the “Loss reason” field. Make "
+    "the field required at the failure stages, and tell the managers which reasons fit each "
+    "outcome.",
+    "reason_field_item": "{stage}: {reasons}.",
+    "h_revive": "Reviving deals",
+    "revive_intro": "Revival is an automation rule on the failure stage: after the given time "
+    "it moves the deal (or creates a new lead) to the given stage. If rules on final stages do "
+    "not run on your portal, set a recurring task for marketing instead.",
+    "revive_item": "From {source}{after}, to {target}{label}.",
+    "after": " after {delay}",
+    "h_next": "The next deal",
+    "next_intro": "A won deal starts a new one in another category: add a “Create deal” "
+    "automation rule with that category and stage on the success stage.",
+    "next_item": "When a deal reaches {source}, create a deal: {target}.",
+    "h_edges": "Moves outside the main order",
+    "edges_intro": "Bitrix24 does not restrict moves between stages, so these work without any "
+    "setup; tell the managers about them.",
+    "edge_item": "{source} → {target}{label}.",
+    "then_item": "From {source} a deal goes to {target}, not to the next stage.",
+    "h_fields": "Fields",
+    "field_text": "{name} is created as a string: deals have no {kind} type (phones and e-mails "
+    "belong to contacts).",
+    "h_dropped": "Not in the plan",
+    "h_after": "Check after running the plan",
+    "check_stages": "The category's stages are in order, with their colours and semantics (one "
+    "success stage, the failure stages last).",
+    "check_presets": "No default stage is left in the category except the renamed NEW, WON and "
+    "LOSE.",
+}

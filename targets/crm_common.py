@@ -1,0 +1,662 @@
+"""What the CRM targets (``amocrm``, ``bitrix24``) share: reading their options, colour math,
+machine-code derivation, the language of the manual steps, the funnel facts both map, and
+writing plans.
+
+Neither CRM can import a pipeline configuration from a file, so both targets write an *import
+plan* (an ordered list of REST requests) and a checklist of *manual steps* for what the API
+cannot set.  The CRM-specific parts live in :mod:`.amocrm` and :mod:`.bitrix24`; everything here
+is independent of either API.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from funnelc import codes
+from funnelc.diagnostics import Diagnostic, Label, Severity, did_you_mean
+from funnelc.emit import EmitOptions
+from funnelc.i18n import _
+from funnelc.model import (
+    Duration,
+    DurationUnit,
+    EdgeKind,
+    LossReason,
+    Phase,
+    Pipeline,
+    Project,
+    Stage,
+    StageKind,
+)
+from funnelc.source import Span
+
+# ---- plans ---------------------------------------------------------------------------------
+
+
+def dump_plan(document: Mapping[str, Any]) -> bytes:
+    """A plan's bytes: UTF-8, Cyrillic as itself, two-space indent, LF, final newline.
+
+    Keys are not sorted: every plan is built in the order a person reads it (header, then the
+    requests in the order they are sent), and lists keep that order because it is meaningful.
+    """
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+@functools.cache
+def _plan_validator(target: str) -> Any:
+    # Imported and built only when asked for: emitting a plan never needs jsonschema.
+    from jsonschema import Draft202012Validator
+
+    from funnelc.resources import targets_dir
+
+    path = targets_dir() / f"{target}-plan.schema.json"
+    return Draft202012Validator(json.loads(path.read_text(encoding="utf-8")))
+
+
+def validate_plan(target: str, document: object) -> list[str]:
+    """Every way ``document`` breaks the plan schema of ``target``, as sorted
+    ``"<JSON path>: <message>"`` lines (empty when the plan is valid)."""
+    errors = _plan_validator(target).iter_errors(document)
+    return sorted(f"{error.json_path}: {error.message}" for error in errors)
+
+
+# ---- language of the manual steps ----------------------------------------------------------
+
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+
+
+def is_russian(pipeline: Pipeline) -> bool:
+    """A pipeline is Russian when any of its display names contains Cyrillic: then its manual
+    steps and the texts the plan puts into the CRM are in Russian, otherwise in English."""
+    names = [pipeline.name.value, *(s.name.value for s in pipeline.stages)]
+    return any(_CYRILLIC.search(name) for name in names)
+
+
+_NOUNS = {
+    "stage": (("стадия", "стадии", "стадий"), ("stage", "stages")),
+    "status": (("статус", "статуса", "статусов"), ("status", "statuses")),
+    "field": (("поле", "поля", "полей"), ("field", "fields")),
+    "lead field": (("поле сделки", "поля сделки", "полей сделки"), ("lead field", "lead fields")),
+    "reason": (
+        ("причина отказа", "причины отказа", "причин отказа"),
+        ("loss reason", "loss reasons"),
+    ),
+}
+
+
+def count_noun(n: int, noun: str, russian: bool) -> str:
+    """``5 статусов`` / ``1 status``: a number with its noun in the right form."""
+    ru, en = _NOUNS[noun]
+    if russian:
+        return f"{n} {plural_ru(n, *ru)}"
+    return f"{n} {en[0] if n == 1 else en[1]}"
+
+
+def one_line(text: str) -> str:
+    """A text with its line breaks and runs of spaces made single spaces (``\"\"\"…\"\"\"``
+    strings keep the line breaks of the source, which mean nothing in a CRM field)."""
+    return " ".join(text.split())
+
+
+def quoted(name: str, russian: bool) -> str:
+    """A display name in the quotation marks of the language: «…» or “…”."""
+    return f"«{name}»" if russian else f"“{name}”"
+
+
+def plural_ru(n: int, one: str, few: str, many: str) -> str:
+    """The Russian noun form for ``n``: 1 день, 2 дня, 5 дней, 21 день, 11 дней."""
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
+
+
+_RU_UNITS = {
+    DurationUnit.MINUTES: ("минута", "минуты", "минут"),
+    DurationUnit.HOURS: ("час", "часа", "часов"),
+    DurationUnit.DAYS: ("день", "дня", "дней"),
+    DurationUnit.WEEKS: ("неделя", "недели", "недель"),
+    DurationUnit.BUSINESS_DAYS: ("рабочий день", "рабочих дня", "рабочих дней"),
+}
+_EN_UNITS = {
+    DurationUnit.MINUTES: ("minute", "minutes"),
+    DurationUnit.HOURS: ("hour", "hours"),
+    DurationUnit.DAYS: ("day", "days"),
+    DurationUnit.WEEKS: ("week", "weeks"),
+    DurationUnit.BUSINESS_DAYS: ("business day", "business days"),
+}
+
+
+def duration_text(duration: Duration, russian: bool) -> str:
+    """``5bd`` as «5 рабочих дней» / “5 business days”."""
+    n = duration.value
+    if russian:
+        one, few, many = _RU_UNITS[duration.unit]
+        return f"{n} {plural_ru(n, one, few, many)}"
+    singular, plural = _EN_UNITS[duration.unit]
+    return f"{n} {singular if n == 1 else plural}"
+
+
+# ---- colours -------------------------------------------------------------------------------
+
+LEAD_COLOURS = ("#fffeb2", "#fffd7f", "#fff000", "#ffeab2", "#ffdc7f", "#ffce5a")
+DEAL_COLOURS = ("#d6eaff", "#c1e0ff", "#98cbff", "#ccc8f9", "#f9deff", "#f3beff", "#eb93ff")
+KEY_COLOUR = "#87f2c0"
+LOST_COLOURS = ("#ffdbdb", "#ffc8c8", "#ff8f92")
+REASON_COLOUR = "#e6e8ea"
+"""Default colours, all taken from amoCRM's palette so that both CRMs look alike: lead stages
+yellow, deal stages blue to violet, the key stage green, lost outcomes red, loss reasons
+grey.  They depend only on the phase and the position, never on anything else."""
+
+
+def default_colour(stage: Stage, index: int) -> str:
+    """The colour of a stage that has none: by phase and by its position in that phase."""
+    if stage.kind is StageKind.LOST:
+        return LOST_COLOURS[index % len(LOST_COLOURS)]
+    if stage.key:
+        return KEY_COLOUR
+    palette = LEAD_COLOURS if stage.phase is Phase.LEAD else DEAL_COLOURS
+    return palette[index % len(palette)]
+
+
+def _linear(channel: int) -> float:
+    value = channel / 255
+    return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+
+
+def oklab(colour: str) -> tuple[float, float, float]:
+    """The OKLab coordinates (L, a, b) of an sRGB ``#rrggbb`` colour (Björn Ottosson, 2020):
+    a perceptual space whose hues stay put as lightness changes, unlike CIE L*a*b*, where a
+    pure blue drifts towards violet."""
+    r, g, b = (_linear(int(colour[i : i + 2], 16)) for i in (1, 3, 5))
+    lms = (
+        0.4122214708 * r + 0.5363325363 * g + 0.0514459929 * b,
+        0.2119034982 * r + 0.6806995451 * g + 0.1073969566 * b,
+        0.0883024619 * r + 0.2817188376 * g + 0.6299787005 * b,
+    )
+    l_, m_, s_ = (math.copysign(abs(x) ** (1 / 3), x) for x in lms)
+    return (
+        0.2104542553 * l_ + 0.7936177850 * m_ - 0.0040720468 * s_,
+        1.9779984951 * l_ - 2.4285922050 * m_ + 0.4505937099 * s_,
+        0.0259040371 * l_ + 0.7827717662 * m_ - 0.8086757660 * s_,
+    )
+
+
+LIGHTNESS_WEIGHT = 0.3
+"""How much a difference in lightness counts against one in hue and chroma.  amoCRM's palette
+is all light pastels, so a dark colour can never match its lightness; at full weight lightness
+decides and a mid grey comes out violet.  Weighted down, hue decides: grey becomes the
+palette's grey, dark green its green, blue its blue, red its red."""
+
+
+def colour_distance(first: str, second: str) -> float:
+    """A perceptual distance: OKLab, with lightness weighted by :data:`LIGHTNESS_WEIGHT`."""
+    (l1, a1, b1), (l2, a2, b2) = oklab(first), oklab(second)
+    return math.hypot((l1 - l2) * LIGHTNESS_WEIGHT, a1 - a2, b1 - b2)
+
+
+def nearest_colour(colour: str, palette: Sequence[str]) -> str:
+    """The palette colour that looks closest to ``colour`` (:func:`colour_distance`); ties go
+    to the one listed first, so the answer never depends on anything but the two inputs."""
+    return min(palette, key=lambda candidate: colour_distance(colour, candidate))
+
+
+# ---- machine codes -------------------------------------------------------------------------
+
+_NOT_CODE = re.compile(r"[^A-Z0-9_]")
+
+
+def code_base(ident: str, max_length: int) -> str:
+    """An id turned into a CRM code: upper case, only ``[A-Z0-9_]``, at most ``max_length``.
+
+    A code that is too long is shortened word by word (words being the parts between ``_``),
+    always cutting the longest word, the leftmost of equals, so every word keeps its start:
+    ``final_decision_maker`` in 13 characters is ``FIN_DECI_MAKE``, not ``FINAL_DECISIO``.
+    """
+    words = [w for w in _NOT_CODE.sub("_", ident.upper()).split("_") if w] or ["X"]
+    sizes = [len(w) for w in words]
+    while sum(sizes) + len(sizes) - 1 > max_length:
+        longest = max(sizes)
+        if longest == 1:
+            words, sizes = words[:-1], sizes[:-1]  # only one-letter words left: drop the last
+            continue
+        sizes[sizes.index(longest)] -= 1
+    return "_".join(w[:n] for w, n in zip(words, sizes, strict=True))
+
+
+def assign_codes(idents: Sequence[str], max_length: int, taken: Iterable[str]) -> list[str]:
+    """Codes for ``idents``, in order, avoiding ``taken`` and each other.
+
+    A clash (two ids that are equal once upper-cased or cut, or a reserved system code) is
+    resolved by a ``_2``, ``_3``… suffix on the later one, the code being cut further to make
+    room, so the result depends only on the ids and their order.
+    """
+    used = set(taken)
+    result = []
+    for ident in idents:
+        base = code_base(ident, max_length)
+        candidate, n = base, 2
+        while candidate in used:
+            suffix = f"_{n}"
+            candidate = code_base(ident, max_length - len(suffix)) + suffix
+            n += 1
+        used.add(candidate)
+        result.append(candidate)
+    return result
+
+
+# ---- the funnel facts both targets map ----------------------------------------------------
+
+
+def won_outcomes(pipeline: Pipeline) -> tuple[Stage, ...]:
+    return tuple(s for s in pipeline.stages if s.kind is StageKind.WON)
+
+
+def lost_outcomes(pipeline: Pipeline, phase: Phase | None = None) -> tuple[Stage, ...]:
+    return tuple(
+        s
+        for s in pipeline.stages
+        if s.kind is StageKind.LOST and (phase is None or s.phase is phase)
+    )
+
+
+def timeout_target(pipeline: Pipeline, stage: Stage) -> Stage | None:
+    """Where the stage's SLA sends a stuck deal (``None`` without an SLA)."""
+    if stage.sla is None:
+        return None
+    ref = stage.timeout or pipeline.timeout
+    return pipeline.stage(ref.name) if ref is not None else None
+
+
+def pits(pipeline: Pipeline) -> tuple[Stage, ...]:
+    """The pipeline's pits: lost outcomes that an SLA times out into (M6)."""
+    targets = {
+        target.id.name
+        for stage in pipeline.stages
+        if (target := timeout_target(pipeline, stage)) is not None
+    }
+    return tuple(s for s in lost_outcomes(pipeline) if s.id.name in targets)
+
+
+def outcome_reasons(pipeline: Pipeline, stage: Stage) -> tuple[LossReason, ...]:
+    """The declared loss reasons a lost outcome lists, in its order, without repeats."""
+    seen: dict[str, LossReason] = {}
+    for ref in stage.reasons:
+        reason = next((r for r in pipeline.reasons if r.id.name == ref.name), None)
+        if reason is not None and ref.name not in seen:
+            seen[ref.name] = reason
+    return tuple(seen.values())
+
+
+def used_reasons(pipeline: Pipeline, outcomes: Iterable[Stage]) -> tuple[LossReason, ...]:
+    """The loss reasons the given lost outcomes list, in order of first mention."""
+    seen: dict[str, LossReason] = {}
+    for stage in outcomes:
+        for reason in outcome_reasons(pipeline, stage):
+            seen.setdefault(reason.id.name, reason)
+    return tuple(seen.values())
+
+
+def requiring_stages(pipeline: Pipeline, field_id: str) -> tuple[Stage, ...]:
+    return tuple(s for s in pipeline.stages if any(r.name == field_id for r in s.requires))
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """An edge the CRMs cannot store, as the manual steps describe it."""
+
+    kind: EdgeKind
+    source: tuple[str, str]
+    target: tuple[str, str]
+    label: str | None
+    delay: Duration | None
+
+
+def moves(project: Project, pipeline: Pipeline, kind: EdgeKind) -> tuple[Move, ...]:
+    """The edges of ``kind`` that leave ``pipeline``, in the compiler's order."""
+    return tuple(
+        Move(
+            e.kind,
+            (e.source.pipeline, e.source.stage),
+            (e.target.pipeline, e.target.stage),
+            e.label,
+            e.delay,
+        )
+        for e in project.edges
+        if e.kind is kind and e.source.pipeline == pipeline.id.name
+    )
+
+
+def then_stages(pipeline: Pipeline) -> tuple[Stage, ...]:
+    return tuple(s for s in pipeline.stages if s.then is not None)
+
+
+def lead_signature(pipeline: Pipeline) -> tuple[object, ...]:
+    """What two lead phases must share to be one lead funnel: the lead stages and lost
+    outcomes with their ids, names, colours and loss reasons, in order."""
+    return tuple(
+        (
+            s.id.name,
+            s.name.value,
+            s.kind.value,
+            s.color.value if s.color else None,
+            tuple(r.name.value for r in outcome_reasons(pipeline, s)),
+        )
+        for s in pipeline.stages
+        if s.phase is Phase.LEAD
+    )
+
+
+# ---- options -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One option of a target's table: its kind, its allowed values, its default, and
+    whether a ``[targets.<t>.pipelines.<id>]`` table may override it."""
+
+    name: str
+    kind: str  # "choice", "bool", "int", "str", "table"
+    default: object
+    choices: tuple[str, ...] = ()
+    per_pipeline: bool = True
+    minimum: int = 0
+    maximum: int = 1_000_000
+    global_ok: bool = True
+    """``False`` for options that name things of one pipeline (a stage id), so only a
+    ``[targets.<t>.pipelines.<id>]`` table may set them."""
+
+
+class Options:
+    """A target's options as given in the project config, checked once.
+
+    Global values live in ``[targets.<target>]``; per-pipeline overrides in
+    ``[targets.<target>.pipelines.<pipeline id>]``.  Every problem becomes an F902 diagnostic
+    (the config has no spans, so they have none) and the option keeps its default.
+    """
+
+    def __init__(
+        self, target: str, raw: Mapping[str, object], specs: Sequence[Option], project: Project
+    ) -> None:
+        self.target = target
+        self.specs = {s.name: s for s in specs}
+        self.diagnostics: list[Diagnostic] = []
+        self._global: dict[str, object] = {}
+        self._pipelines: dict[str, dict[str, object]] = {}
+        pipeline_ids = [p.id.name for p in project.pipelines]
+        for key, value in raw.items():
+            if key == "pipelines":
+                if not isinstance(value, Mapping):
+                    self.error(_("`pipelines` must be a table of per-pipeline tables"))
+                    continue
+                for pipeline_id, table in value.items():
+                    if pipeline_id not in pipeline_ids:
+                        guess = did_you_mean(str(pipeline_id), pipeline_ids)
+                        self.error(
+                            _("`{option}` names no pipeline of the build").format(
+                                option=f"pipelines.{pipeline_id}"
+                            ),
+                            _("did you mean `{name}`?").format(name=guess) if guess else "",
+                        )
+                        continue
+                    if not isinstance(table, Mapping):
+                        self.error(
+                            _("`{option}` must be a table").format(
+                                option=f"pipelines.{pipeline_id}"
+                            )
+                        )
+                        continue
+                    checked: dict[str, object] = {}
+                    for name, item in table.items():
+                        spec = self._spec(str(name), f"pipelines.{pipeline_id}.")
+                        if spec is None:
+                            continue
+                        if not spec.per_pipeline:
+                            self.error(
+                                _(
+                                    "`{option}` applies to the whole build; set it in "
+                                    "`[targets.{target}]`, not per pipeline"
+                                ).format(option=name, target=target)
+                            )
+                            continue
+                        if self._valid(spec, item, f"pipelines.{pipeline_id}.{name}"):
+                            checked[spec.name] = item
+                    self._pipelines[str(pipeline_id)] = checked
+                continue
+            spec = self._spec(str(key), "")
+            if spec is None:
+                continue
+            if not spec.global_ok:
+                self.error(
+                    _(
+                        "`{option}` names things of one pipeline; set it in "
+                        "`[targets.{target}.pipelines.<pipeline id>]`"
+                    ).format(option=key, target=target)
+                )
+                continue
+            if self._valid(spec, value, str(key)):
+                self._global[spec.name] = value
+
+    def error(self, reason: str, hint: str = "") -> None:
+        self.diagnostics.append(
+            codes.make("F902", None, target=self.target, reason=reason, hint=hint)
+        )
+
+    def _spec(self, name: str, prefix: str) -> Option | None:
+        spec = self.specs.get(name)
+        if spec is None:
+            known = [*self.specs, *([] if prefix else ["pipelines"])]
+            guess = did_you_mean(name, known)
+            self.error(
+                _("unknown option `{option}`").format(option=prefix + name),
+                _("did you mean `{name}`?").format(name=guess)
+                if guess
+                else _("options: {names}").format(names=", ".join(sorted(known))),
+            )
+        return spec
+
+    def _valid(self, spec: Option, value: object, where: str) -> bool:
+        if spec.kind == "choice":
+            if value in spec.choices:
+                return True
+            allowed = ", ".join(f'"{c}"' for c in spec.choices)
+            self.error(
+                _("`{option}` must be one of {allowed}, not {value}").format(
+                    option=where, allowed=allowed, value=_toml(value)
+                )
+            )
+            return False
+        if spec.kind == "bool":
+            if isinstance(value, bool):
+                return True
+            self.error(
+                _("`{option}` must be true or false, not {value}").format(
+                    option=where, value=_toml(value)
+                )
+            )
+            return False
+        if spec.kind == "int":
+            number = isinstance(value, int) and not isinstance(value, bool)
+            if number and spec.minimum <= value <= spec.maximum:  # type: ignore[operator]
+                return True
+            self.error(
+                _(
+                    "`{option}` must be a whole number from {minimum} to {maximum}, not {value}"
+                ).format(
+                    option=where, minimum=spec.minimum, maximum=spec.maximum, value=_toml(value)
+                )
+            )
+            return False
+        if spec.kind == "str":
+            if isinstance(value, str) and value:
+                return True
+            self.error(
+                _("`{option}` must be a non-empty string, not {value}").format(
+                    option=where, value=_toml(value)
+                )
+            )
+            return False
+        if isinstance(value, Mapping) and all(isinstance(v, str) for v in value.values()):
+            return True
+        self.error(_("`{option}` must be a table of strings").format(option=where))
+        return False
+
+    def get(self, name: str, pipeline: Pipeline | None = None) -> object:
+        """The option's value for ``pipeline``: its override, else the global value, else the
+        default."""
+        if pipeline is not None:
+            local = self._pipelines.get(pipeline.id.name, {})
+            if name in local:
+                return local[name]
+        return self._global.get(name, self.specs[name].default)
+
+    def given(self, name: str, pipeline: Pipeline) -> bool:
+        """Whether the option was set for this pipeline (its own table or the global one)."""
+        return name in self._pipelines.get(pipeline.id.name, {}) or name in self._global
+
+    def text(self, name: str, pipeline: Pipeline | None = None) -> str:
+        value = self.get(name, pipeline)
+        assert isinstance(value, str)
+        return value
+
+    def number(self, name: str) -> int:
+        value = self.get(name)
+        assert isinstance(value, int)
+        return value
+
+    def table(self, name: str, pipeline: Pipeline | None = None) -> dict[str, str]:
+        value = self.get(name, pipeline)
+        assert isinstance(value, Mapping)
+        return {str(k): str(v) for k, v in value.items()}
+
+    def effective(self, pipeline: Pipeline) -> dict[str, object]:
+        """Every per-pipeline option's value for ``pipeline``, for a plan's header."""
+        return {
+            name: _plain(self.get(name, pipeline))
+            for name, spec in self.specs.items()
+            if spec.per_pipeline or spec.kind != "table"
+        }
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, Mapping):
+        return {str(k): value[k] for k in sorted(value)}
+    return value
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
+
+
+# ---- diagnostics ---------------------------------------------------------------------------
+
+
+def unsupported(
+    options: EmitOptions,
+    span: Span | None,
+    *,
+    target: str,
+    what: str,
+    hint: str,
+    labels: Iterable[Label] = (),
+    notes: Iterable[str] = (),
+) -> Diagnostic | None:
+    """F901 for something the target cannot express, at the severity ``--unsupported`` asks
+    for (``None`` for ``ignore``).  The construct is always listed in the manual steps too."""
+    severity = severity_for(options)
+    if severity is None:
+        return None
+    return codes.make(
+        "F901",
+        span,
+        severity=severity,
+        labels=labels,
+        notes=notes,
+        target=target,
+        what=what,
+        hint=hint,
+    )
+
+
+def severity_for(options: EmitOptions) -> Severity | None:
+    """The severity ``--unsupported`` gives a lossy mapping: none, a warning or an error."""
+    return {"ignore": None, "warn": Severity.WARNING, "error": Severity.ERROR}.get(
+        options.unsupported, Severity.WARNING
+    )
+
+
+def multiple_won(pipeline: Pipeline, target: str, rule: str) -> Diagnostic | None:
+    """F903 when a pipeline has more than one won outcome (both CRMs have exactly one)."""
+    won = won_outcomes(pipeline)
+    if len(won) < 2:
+        return None
+    return codes.make(
+        "F903",
+        won[1].id.span,
+        labels=[Label(won[0].id.span, _("the first won outcome"))],
+        notes=[rule],
+        pipeline=pipeline.id.name,
+        count=str(len(won)),
+        target=target,
+    )
+
+
+# ---- Markdown ------------------------------------------------------------------------------
+
+
+@dataclass
+class Markdown:
+    """A small Markdown writer: sections are left out when they have no items, so the manual
+    steps only ever show what this pipeline needs."""
+
+    lines: list[str] = field(default_factory=list)
+
+    def heading(self, text: str, level: int = 2) -> None:
+        self._gap()
+        self.lines.append("#" * level + " " + text)
+        self.lines.append("")
+
+    def paragraph(self, text: str) -> None:
+        self._gap()
+        self.lines.append(text)
+        self.lines.append("")
+
+    def item(self, text: str, *, check: bool = True, indent: int = 0) -> None:
+        prefix = "  " * indent + ("- [ ] " if check else "- ")
+        self.lines.append(prefix + text.replace("\n", " "))
+
+    def section(self, title: str, intro: str | None, items: Sequence[str]) -> None:
+        if not items:
+            return
+        self.heading(title)
+        if intro:
+            self.lines.append(intro)
+            self.lines.append("")
+        for text in items:
+            self.item(text)
+
+    def _gap(self) -> None:
+        if self.lines and self.lines[-1] != "":
+            self.lines.append("")
+
+    def render(self) -> bytes:
+        while self.lines and self.lines[-1] == "":
+            self.lines.pop()
+        return ("\n".join(self.lines) + "\n").encode("utf-8")
+
+
+def code_span(text: str) -> str:
+    """Inline code in Markdown, safe for backticks in the text."""
+    fence = "``" if "`" in text else "`"
+    pad = " " if fence == "``" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
