@@ -116,3 +116,15 @@ def test_every_compiler_error_renders_in_russian(case: Path) -> None:
                 diagnostic.help
             )
     assert rendered.count("\n") == english.count("\n")
+
+
+@pytest.mark.parametrize("name", ["manager_actions", "activities", "in_progress"])
+def test_every_lint_finding_renders_in_russian(name: str) -> None:
+    path = TESTS / "lint" / "anti" / f"{name}.funnel"
+    with using("ru"):
+        result = funnelc.compile(path, lint=True)
+    assert result.diagnostics
+    for diagnostic in result.diagnostics:
+        assert CYRILLIC.search(re.sub(r"`[^`]*`", "", diagnostic.message)), diagnostic.message
+        if diagnostic.help:
+            assert CYRILLIC.search(re.sub(r"`[^`]*`", "", diagnostic.help)), diagnostic.help

@@ -4,6 +4,7 @@ agreement of `funnelc rules`, `funnelc explain` and docs/lint.md."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,65 @@ def test_rules_json() -> None:
     data = json.loads(out)
     assert [d["code"] for d in data] == [rule.code for rule in all_rules()]
     assert all({"code", "name", "group", "severity", "preset", "principle"} <= set(d) for d in data)
+
+
+ANTI = ROOT / "tests" / "lint" / "anti"
+
+
+def _expected(name: str) -> list[tuple[int, int, str]]:
+    rows = []
+    for line in (ANTI / f"{name}.expected").read_text(encoding="utf-8").splitlines():
+        where, code = line.split()
+        row, column = where.split(":")
+        rows.append((int(row), int(column), code))
+    return sorted(rows)
+
+
+@pytest.mark.parametrize("name", ["manager_actions", "activities", "in_progress"])
+def test_anti_examples_in_every_format(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`funnelc check` reports the expected rule codes at the expected places in the human,
+    json, sarif and github formats alike (the .expected files are the reference)."""
+    monkeypatch.chdir(ROOT)
+    path = f"tests/lint/anti/{name}.funnel"
+    expected = _expected(name)
+
+    _, _, human = _run(["check", path])
+    shown = sorted(
+        (int(row), int(col), code)
+        for code, row, col in re.findall(
+            r"^(?:warning|error|info)\[(\w+)\]:.*\n\s*--> [^:]+:(\d+):(\d+)", human, flags=re.M
+        )
+    )
+    assert shown == expected
+
+    _, out, _ = _run(["check", path, "-f", "json"])
+    as_json = sorted(
+        (d["location"]["start"]["line"], d["location"]["start"]["column"], d["code"])
+        for d in json.loads(out)
+    )
+    assert as_json == expected
+
+    _, out, _ = _run(["check", path, "-f", "sarif"])
+    results = json.loads(out)["runs"][0]["results"]
+    as_sarif = sorted(
+        (
+            r["locations"][0]["physicalLocation"]["region"]["startLine"],
+            r["locations"][0]["physicalLocation"]["region"]["startColumn"],
+            r["ruleId"],
+        )
+        for r in results
+    )
+    assert as_sarif == expected
+    if SARIF_SCHEMA.is_file():
+        import jsonschema
+
+        schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+        validator = jsonschema.validators.validator_for(schema)(schema)
+        assert [e.message for e in validator.iter_errors(json.loads(out))] == []
+
+    _, out, _ = _run(["check", path, "-f", "github"])
+    as_github = sorted(
+        (int(row), int(col), code)
+        for row, col, code in re.findall(r"line=(\d+),col=(\d+),.*?title=(\w+)::", out)
+    )
+    assert as_github == expected
