@@ -22,35 +22,48 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Severity, sorted_diagnostics
-from funnelc.emit import EmitOptions, Emitted, Target
+from funnelc.emit import EmitOptions
 from funnelc.i18n import _
-from funnelc.model import EdgeKind, Phase, Pipeline, Project, Stage, StageKind
 from funnelc.model import Field as FunnelField
+from funnelc.model import Phase, Pipeline, Project, Stage, StageKind
 
+from .crm_common import Analysis as CrmAnalysis
 from .crm_common import (
-    Markdown,
+    FieldKey,
     Option,
     Options,
+    PlanFiles,
+    PlanTarget,
     assign_codes,
+    capabilities,
+    chosen_lost_status,
     code_span,
     count_noun,
     default_colour,
-    dump_plan,
+    definition_intro,
     duration_text,
+    field_key,
+    field_keys,
     is_russian,
+    key_section,
     lost_outcomes,
-    moves,
+    move_sections,
     multiple_won,
     nearest_colour,
     one_line,
     outcome_reasons,
+    plan_header,
+    probability_items,
     quoted,
+    reason_lists,
     severity_for,
-    then_stages,
+    sla_text,
+    steps_start,
+    task_items,
     timeout_target,
     unsupported,
     won_outcomes,
@@ -131,28 +144,7 @@ OPTIONS = (
     Option("existing-pipelines", "int", 0, per_pipeline=False, maximum=MAX_PIPELINES),
 )
 
-CAPABILITIES: dict[str, str] = {
-    "pipeline": "native",
-    "lead phase": "native",
-    "deal stages": "native",
-    "won": "native",
-    "lost outcomes": "native",
-    "pit": "native",
-    "loss reasons": "native",
-    "fields": "native",
-    "requires": "native",
-    "sla": "manual",
-    "timeout": "manual",
-    "revive": "manual",
-    "next": "manual",
-    "explicit edges": "manual",
-    "then": "manual",
-    "probability": "manual",
-    "goal/exit/task": "native",
-    "colour": "native",
-    "key stage": "manual",
-    "segment": "manual",
-}
+CAPABILITIES = capabilities({"requires": "native", "goal/exit/task": "native"})
 
 
 # ---- the mapping -----------------------------------------------------------------------------
@@ -229,18 +221,11 @@ class PipelinePlan:
     """What F901 reported for this pipeline, for the manual steps."""
 
 
-@dataclass
-class Analysis:
-    plans: dict[str, PipelinePlan]
-    diagnostics: list[Diagnostic]
+Analysis = CrmAnalysis[PipelinePlan]
 
 
 def _texts(russian: bool) -> Mapping[str, str]:
     return _RU if russian else _EN
-
-
-def _field_key(f: FunnelField) -> tuple[str, str, str, tuple[str, ...]]:
-    return (f.id.name, f.name.value, f.type.kind, f.type.options)
 
 
 def analyse(project: Project, emit_options: EmitOptions) -> Analysis:
@@ -255,11 +240,7 @@ def analyse(project: Project, emit_options: EmitOptions) -> Analysis:
     diagnostics: list[Diagnostic] = list(opts.diagnostics)
 
     # Custom fields belong to the whole account: one code per distinct declaration.
-    keys: list[tuple[str, str, str, tuple[str, ...]]] = []
-    for p in project.pipelines:
-        for f in p.fields:
-            if _field_key(f) not in keys:
-                keys.append(_field_key(f))
+    keys = field_keys(project)
     field_codes = dict(zip(keys, assign_codes([k[0] for k in keys], 64, ()), strict=True))
 
     plans: dict[str, PipelinePlan] = {}
@@ -304,7 +285,7 @@ def analyse(project: Project, emit_options: EmitOptions) -> Analysis:
 def _map_pipeline(
     pipeline: Pipeline,
     opts: Options,
-    field_codes: Mapping[tuple[str, str, str, tuple[str, ...]], str],
+    field_codes: Mapping[FieldKey, str],
     sort: int,
     emit_options: EmitOptions,
     diagnostics: list[Diagnostic],
@@ -316,23 +297,10 @@ def _map_pipeline(
     deal_lost = lost_outcomes(pipeline, Phase.DEAL)
 
     # Which lost outcome renames 143 (of the deal pipeline), and how the others are mapped.
-    closing: Stage | None = deal_lost[0] if deal_lost else None
-    chosen = opts.get("lost-status", pipeline)
-    if isinstance(chosen, str):
-        found = pipeline.stage(chosen)
-        allowed = deal_lost if lead_mode == "pipeline" else (*lead_lost, *deal_lost)
-        if found is None or found not in allowed:
-            opts_error(
-                diagnostics,
-                _("`{option}` must name a lost outcome of `{pipeline}`, not `{value}`").format(
-                    option=f"pipelines.{pipeline.id.name}.lost-status",
-                    pipeline=pipeline.id.name,
-                    value=chosen,
-                ),
-                _("lost outcomes: {names}").format(names=", ".join(s.id.name for s in allowed)),
-            )
-        else:
-            closing = found
+    allowed = deal_lost if lead_mode == "pipeline" else (*lead_lost, *deal_lost)
+    closing = chosen_lost_status(pipeline, opts, allowed, diagnostics)
+    if closing is None:
+        closing = deal_lost[0] if deal_lost else None
     if closing is None and lead_mode == "statuses" and lead_lost:
         closing = lead_lost[0]
     lead_closing = lead_lost[0] if lead_mode == "pipeline" and lead_lost else None
@@ -548,7 +516,7 @@ def _map_pipeline(
             if f.type.kind == "money" and money == "monetary"
             else FIELD_TYPES[f.type.kind]
         )
-        amo_field = AmoField(f"field.{f.id.name}", field_codes[_field_key(f)], f, kind)
+        amo_field = AmoField(f"field.{f.id.name}", field_codes[field_key(f)], f, kind)
         for stage in pipeline.stages:
             if any(r.name == f.id.name for r in stage.requires) and stage.id.name in places:
                 place = places[stage.id.name]
@@ -828,15 +796,7 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
                 }
             )
     return {
-        "$schema": SCHEMA_ID,
-        "format_version": FORMAT_VERSION,
-        "target": NAME,
-        "pipeline": {
-            "id": pipeline.id.name,
-            "name": pipeline.name.value,
-            "source": pipeline.span.path,
-            "language": "ru" if plan.russian else "en",
-        },
+        **plan_header(SCHEMA_ID, FORMAT_VERSION, NAME, pipeline, plan.russian),
         "api": {
             "base_url": "https://{subdomain}.amocrm.ru",
             "kommo_base_url": "https://{subdomain}.kommo.com",
@@ -949,26 +909,20 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
             text += t["in_pipeline"].format(pipeline=q(amo_name))
         return text
 
-    md = Markdown()
-    md.heading(t["title"].format(name=q(pipeline.name.value)), 1)
     created = t["and"].join(
         t["created_pipeline"].format(
             name=q(a.name), count=count_noun(len(a.custom), "status", russian)
         )
         for a in plan.amo
     )
-    md.paragraph(
-        t["intro"].format(
-            id=code_span(pipeline.id.name),
-            source=code_span(pipeline.span.path),
-            plan=code_span(f"{pipeline.id.name}.json"),
-            created=created,
-            fields=count_noun(len(plan.fields), "lead field", russian),
-            reasons=count_noun(len(plan.reasons), "reason", russian),
-        )
+    md = steps_start(
+        t,
+        pipeline,
+        russian,
+        created=created,
+        fields=count_noun(len(plan.fields), "lead field", russian),
+        reasons=count_noun(len(plan.reasons), "reason", russian),
     )
-    if pipeline.segment is not None:
-        md.paragraph(t["segment"].format(text=pipeline.segment.value))
 
     before = [t["before_admin"], t["before_rate"]]
     if plan.reasons and plan.reasons_mode == "create":
@@ -994,37 +948,21 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
         outcomes.insert(0, t["outcome_142"].format(stage=q(won[0].name.value)))
     md.section(t["h_outcomes"], None, outcomes)
 
-    sla_items = []
-    for stage in pipeline.stages:
-        if stage.sla is None:
-            continue
-        target = timeout_target(pipeline, stage)
-        text = t["sla_item"].format(
-            stage=q(stage.name.value),
-            sla=duration_text(stage.sla, russian),
-            where=where(pipeline.id.name, target.id.name) if target else "—",
-        )
-        if stage.sla.unit.value == "bd":
-            text += t["sla_business"]
-        sla_items.append(text)
+    sla_items = [
+        sla_text(t, pipeline, stage, q(stage.name.value), where, russian)
+        for stage in pipeline.stages
+        if stage.sla is not None
+    ]
     md.section(t["h_sla"], t["sla_intro"], sla_items)
 
-    task_items = [
-        t["task_item"].format(stage=q(stage.name.value), task=one_line(task.value))
-        for stage in pipeline.stages
-        for task in stage.tasks
-    ]
-    md.section(t["h_tasks"], t["tasks_intro"], task_items)
+    def label(stage: Stage) -> str:
+        return q(stage.name.value)
 
-    probability_items = [
-        t["probability_item"].format(stage=q(s.name.value), value=s.probability)
-        for s in pipeline.stages
-        if s.probability is not None
-    ]
-    md.section(t["h_probability"], t["probability_intro"], probability_items)
-
-    key_items = [t["key_item"].format(stage=q(s.name.value)) for s in pipeline.stages if s.key]
-    md.section(t["h_key"], None, key_items)
+    md.section(t["h_tasks"], t["tasks_intro"], task_items(t, pipeline.stages, label))
+    md.section(
+        t["h_probability"], t["probability_intro"], probability_items(t, pipeline.stages, label)
+    )
+    key_section(md, t, pipeline, russian)
 
     lead = pipeline.lead
     if lead is not None:
@@ -1043,23 +981,9 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
             )
         if plan.lead_mode == "statuses":
             lead_items.append(t["inbox_item"].format(first=q(lead_open[0].name.value)))
-        intro = (
-            t["definition_intro"].format(text=one_line(lead.definition.value))
-            if lead.definition
-            else None
-        )
-        md.section(t["h_lead"], intro, lead_items)
+        md.section(t["h_lead"], definition_intro(t, lead), lead_items)
 
-    reason_items = []
-    for stage in lost_outcomes(pipeline):
-        listed = outcome_reasons(pipeline, stage)
-        if listed:
-            reason_items.append(
-                t["reasons_item"].format(
-                    stage=where(pipeline.id.name, stage.id.name),
-                    reasons=", ".join(q(r.name.value) for r in listed),
-                )
-            )
+    reason_items = reason_lists(t["reasons_item"], pipeline, where, russian)
     if plan.reasons:
         if plan.reasons_mode == "manual":
             reason_items.insert(
@@ -1069,40 +993,9 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
         reason_items.append(t["reasons_required"])
     md.section(t["h_reasons"], t["reasons_intro"], reason_items)
 
-    revive_items = [
-        t["revive_item"].format(
-            source=where(*m.source),
-            target=where(*m.target),
-            after=(t["after"].format(delay=duration_text(m.delay, russian)) if m.delay else ""),
-            label=f": {m.label}" if m.label else "",
-        )
-        for m in moves(project, pipeline, EdgeKind.REVIVE)
-    ]
-    md.section(t["h_revive"], t["revive_intro"], revive_items)
-
-    next_items = [
-        t["next_item"].format(source=where(*m.source), target=where(*m.target))
-        for m in moves(project, pipeline, EdgeKind.NEXT)
-    ]
-    md.section(t["h_next"], t["next_intro"], next_items)
-
-    edge_items = [
-        t["edge_item"].format(
-            source=q(_name(pipeline, m.source[1])),
-            target=where(*m.target),
-            label=f": {m.label}" if m.label else "",
-        )
-        for m in moves(project, pipeline, EdgeKind.EXPLICIT)
-    ]
-    edge_items += [
-        t["then_item"].format(
-            source=q(s.name.value),
-            target=where(pipeline.id.name, s.then.name),
-        )
-        for s in then_stages(pipeline)
-        if s.then is not None
-    ]
-    md.section(t["h_edges"], t["edges_intro"], edge_items)
+    move_sections(
+        md, t, project, pipeline, where, lambda stage_id: q(_name(pipeline, stage_id)), russian
+    )
 
     field_items = []
     for f in plan.fields:
@@ -1131,47 +1024,23 @@ def _name(pipeline: Pipeline, stage_id: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class AmoCrmTarget:
+class AmoCrmTarget(PlanTarget[Analysis]):
     """The ``amocrm`` target (see the module docstring)."""
 
     name: str = NAME
     description: str = "amoCRM (Kommo) API v4 import plan and manual steps per pipeline"
     capabilities: Mapping[str, str] = field(default_factory=lambda: dict(CAPABILITIES))
+    label: ClassVar[str] = LABEL
 
-    def check(self, project: Project, options: EmitOptions) -> list[Diagnostic]:
-        """Every limit of amoCRM the build exceeds, and everything it cannot express."""
-        return analyse(project, options).diagnostics
+    def analyse(self, project: Project, options: EmitOptions) -> Analysis:
+        return analyse(project, options)
 
-    def emit(self, project: Project, pipeline: Pipeline, options: EmitOptions) -> Emitted:
-        """``<pipeline>.json`` (the plan) and ``<pipeline>.md`` (the manual steps).  The
-        diagnostics were reported by :meth:`check`, which the build runs first."""
-        analysis = analyse(project, options)
+    def files(self, project: Project, analysis: Analysis, pipeline: Pipeline) -> PlanFiles:
         plan = analysis.plans[pipeline.id.name]
-        document = plan_document(project, plan)
-        if options.validate_output:
-            from .crm_common import validate_plan
-
-            errors = validate_plan(NAME, document)
-            if errors:
-                raise AssertionError(
-                    f"the amoCRM plan of `{pipeline.id.name}` does not match its schema (a bug "
-                    "in funnelc):\n" + "\n".join(errors)
-                )
-        return Emitted(
-            files={
-                f"{pipeline.id.name}.json": dump_plan(document),
-                f"{pipeline.id.name}.md": manual_steps(project, analysis, plan),
-            }
-        )
+        return plan_document(project, plan), manual_steps(project, analysis, plan)
 
 
 TARGET = AmoCrmTarget()
-
-if TYPE_CHECKING:
-    from funnelc.emit import CheckingTarget
-
-    _CONFORMS: Target = TARGET
-    _CHECKS: CheckingTarget = TARGET
 
 
 # ---- texts -------------------------------------------------------------------------------------

@@ -25,40 +25,53 @@ import re
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Label, sorted_diagnostics
-from funnelc.emit import EmitOptions, Emitted, Target
+from funnelc.emit import EmitOptions
 from funnelc.i18n import _
-from funnelc.model import EdgeKind, LossReason, Phase, Pipeline, Project, Stage, StageKind
 from funnelc.model import Field as FunnelField
+from funnelc.model import LossReason, Phase, Pipeline, Project, Stage, StageKind
 from funnelc.source import Span
 
 from .crm_common import (
     REASON_COLOUR,
-    Markdown,
+    FieldKey,
     Option,
     Options,
+    PlanFiles,
+    PlanTarget,
     assign_codes,
+    bad_characters,
+    capabilities,
+    chosen_lost_status,
     code_span,
     count_noun,
     default_colour,
-    dump_plan,
-    duration_text,
+    definition_intro,
+    field_key,
+    field_keys,
     is_russian,
+    key_section,
     lead_signature,
     lost_outcomes,
-    moves,
+    move_sections,
     multiple_won,
     one_line,
     outcome_reasons,
+    plan_header,
+    probability_items,
     quoted,
-    then_stages,
+    reason_lists,
+    sla_text,
+    steps_start,
+    task_items,
     timeout_target,
     unsupported,
     won_outcomes,
 )
+from .crm_common import Analysis as CrmAnalysis
 
 NAME = "bitrix24"
 LABEL = "Bitrix24"
@@ -137,28 +150,7 @@ OPTIONS = (
     Option("lead-cleanup", "bool", True, per_pipeline=False),
 )
 
-CAPABILITIES: dict[str, str] = {
-    "pipeline": "native",
-    "lead phase": "native",
-    "deal stages": "native",
-    "won": "native",
-    "lost outcomes": "native",
-    "pit": "native",
-    "loss reasons": "native",
-    "fields": "native",
-    "requires": "manual",
-    "sla": "manual",
-    "timeout": "manual",
-    "revive": "manual",
-    "next": "manual",
-    "explicit edges": "manual",
-    "then": "manual",
-    "probability": "manual",
-    "goal/exit/task": "manual",
-    "colour": "native",
-    "key stage": "manual",
-    "segment": "manual",
-}
+CAPABILITIES = capabilities({})
 
 CAT = "\x00CAT\x00"
 """Placeholder for the new category's id while commands are built; each batch replaces it by
@@ -230,18 +222,11 @@ class PipelinePlan:
     dropped: list[str] = field(default_factory=list)
 
 
-@dataclass
-class Analysis:
-    plans: dict[str, PipelinePlan]
-    diagnostics: list[Diagnostic]
+Analysis = CrmAnalysis[PipelinePlan]
 
 
 def _texts(russian: bool) -> Mapping[str, str]:
     return _RU if russian else _EN
-
-
-def _field_key(f: FunnelField) -> tuple[str, str, str, tuple[str, ...]]:
-    return (f.id.name, f.name.value, f.type.kind, f.type.options)
 
 
 def _error(diagnostics: list[Diagnostic], reason: str, hint: str = "") -> None:
@@ -384,7 +369,7 @@ def _lead_span(pipeline: Pipeline) -> Span:
 
 def _field_names(
     project: Project, opts: Options, diagnostics: list[Diagnostic]
-) -> dict[tuple[str, str, str, tuple[str, ...]], str]:
+) -> dict[FieldKey, str]:
     """FIELD_NAME (without ``UF_CRM_``) of every distinct field declaration of the build.
 
     User fields belong to the whole portal, so pipelines that see the same declaration share
@@ -392,12 +377,10 @@ def _field_names(
     """
     overrides = opts.table("field-names")
     declared: dict[str, FunnelField] = {}
-    keys: list[tuple[str, str, str, tuple[str, ...]]] = []
     for p in project.pipelines:
         for f in p.fields:
             declared.setdefault(f.id.name, f)
-            if _field_key(f) not in keys:
-                keys.append(_field_key(f))
+    keys = field_keys(project)
     taken: dict[str, str] = {}
     reason_field = opts.text("loss-reason-field").removeprefix(FIELD_PREFIX)
     checked: dict[str, str] = {}
@@ -444,17 +427,9 @@ def _check_field_name(
 ) -> bool:
     full = FIELD_PREFIX + name
     ok = True
-    bad = sorted({c for c in name if not _FIELD_NAME.fullmatch(c)})
-    if bad or not name:
-        diagnostics.append(
-            codes.make(
-                "F804",
-                span,
-                value=full,
-                field=owner,
-                bad=", ".join(f"`{c}`" for c in bad) if bad else _("nothing after `UF_CRM_`"),
-            )
-        )
+    bad = bad_characters(name, _FIELD_NAME, _("nothing after `UF_CRM_`"))
+    if bad is not None:
+        diagnostics.append(codes.make("F804", span, value=full, field=owner, bad=bad))
         ok = False
     if len(full) > FIELD_NAME_MAX:
         diagnostics.append(codes.make("F803", span, value=full, field=owner, length=str(len(full))))
@@ -468,7 +443,7 @@ def _map_pipeline(
     opts: Options,
     lead_mode: str,
     owner: str | None,
-    field_names: Mapping[tuple[str, str, str, tuple[str, ...]], str],
+    field_names: Mapping[FieldKey, str],
     digits: int,
     diagnostics: list[Diagnostic],
 ) -> PipelinePlan:
@@ -480,23 +455,10 @@ def _map_pipeline(
     deal_lost = lost_outcomes(pipeline, Phase.DEAL)
     in_deal = lead_mode == "deal-stages"
 
-    closing: Stage | None = deal_lost[0] if deal_lost else None
-    chosen = opts.get("lost-status", pipeline)
     allowed = (*lead_lost, *deal_lost) if in_deal else deal_lost
-    if isinstance(chosen, str):
-        candidate = pipeline.stage(chosen)
-        if candidate is None or candidate not in allowed:
-            _error(
-                diagnostics,
-                _("`{option}` must name a lost outcome of `{pipeline}`, not `{value}`").format(
-                    option=f"pipelines.{pipeline.id.name}.lost-status",
-                    pipeline=pipeline.id.name,
-                    value=chosen,
-                ),
-                _("lost outcomes: {names}").format(names=", ".join(s.id.name for s in allowed)),
-            )
-        else:
-            closing = candidate
+    closing = chosen_lost_status(pipeline, opts, allowed, diagnostics)
+    if closing is None:
+        closing = deal_lost[0] if deal_lost else None
     if closing is None and in_deal and lead_lost:
         closing = lead_lost[0]
 
@@ -635,7 +597,7 @@ def _map_pipeline(
             settings = {"ROWS": 5}
         fields.append(
             B24Field(
-                name=field_names[_field_key(f)],
+                name=field_names[field_key(f)],
                 label=f.name.value,
                 type=USER_TYPES[kind],
                 multiple=kind == "multichoice",
@@ -706,17 +668,9 @@ def _check_status_id(
     diagnostics: list[Diagnostic],
 ) -> bool:
     ok = True
-    bad = sorted({c for c in value if not _STATUS_ID.fullmatch(c)})
-    if bad or not value:
-        diagnostics.append(
-            codes.make(
-                "F802",
-                span,
-                value=value,
-                stage=ident,
-                bad=", ".join(f"`{c}`" for c in bad) if bad else _("nothing"),
-            )
-        )
+    bad = bad_characters(value, _STATUS_ID, _("nothing"))
+    if bad is not None:
+        diagnostics.append(codes.make("F802", span, value=value, stage=ident, bad=bad))
         ok = False
     if len(value) > limit:
         deal = directory.entity == "deal"
@@ -1125,15 +1079,7 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
             1,
         )
     return {
-        "$schema": SCHEMA_ID,
-        "format_version": FORMAT_VERSION,
-        "target": NAME,
-        "pipeline": {
-            "id": pipeline.id.name,
-            "name": pipeline.name.value,
-            "source": pipeline.span.path,
-            "language": "ru" if plan.russian else "en",
-        },
+        **plan_header(SCHEMA_ID, FORMAT_VERSION, NAME, pipeline, plan.russian),
         "api": {
             "webhook_url": "https://{portal}/rest/{user_id}/{webhook_code}/{method}",
             "oauth_url": "https://{portal}/rest/{method}",
@@ -1259,26 +1205,24 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
             text += t["in_category"].format(category=q(other.pipeline.name.value))
         return text
 
-    md = Markdown()
-    md.heading(t["title"].format(name=q(pipeline.name.value)), 1)
     lead_part = ""
     if plan.lead is not None:
         lead_part = t["intro_lead"].format(
             count=count_noun(len(plan.lead.stages), "status", russian)
         )
-    md.paragraph(
-        t["intro"].format(
-            id=code_span(pipeline.id.name),
-            source=code_span(pipeline.span.path),
-            plan=code_span(f"{pipeline.id.name}.json"),
-            category=q(pipeline.name.value),
-            stages=count_noun(len(plan.deal.stages), "stage", russian),
-            lead=lead_part,
-            fields=count_noun(len(plan.fields), "field", russian),
-        )
+
+    def own(stage_id: str) -> str:
+        return where(pipeline.id.name, stage_id)
+
+    md = steps_start(
+        t,
+        pipeline,
+        russian,
+        category=q(pipeline.name.value),
+        stages=count_noun(len(plan.deal.stages), "stage", russian),
+        lead=lead_part,
+        fields=count_noun(len(plan.fields), "field", russian),
     )
-    if pipeline.segment is not None:
-        md.paragraph(t["segment"].format(text=pipeline.segment.value))
 
     before = [t["before_admin"], t["before_rate"], t["before_presets"]]
     if plan.lead is not None:
@@ -1339,13 +1283,7 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
         if stage.sla is None or not mapped(stage):
             continue
         target = timeout_target(pipeline, stage)
-        text = t["sla_item"].format(
-            stage=where(pipeline.id.name, stage.id.name),
-            sla=duration_text(stage.sla, russian),
-            where=where(pipeline.id.name, target.id.name) if target else "—",
-        )
-        if stage.sla.unit.value == "bd":
-            text += t["sla_business"]
+        text = sla_text(t, pipeline, stage, own(stage.id.name), where, russian)
         source_directory = plan.places[stage.id.name][0]
         target_place = plan.places.get(target.id.name) if target else None
         if source_directory.entity == "lead" and target_place and target_place[0].entity == "deal":
@@ -1354,13 +1292,11 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
         sla_items.append(text)
     md.section(t["h_sla"], t["sla_intro"], sla_items)
 
-    task_items = [
-        t["task_item"].format(stage=where(pipeline.id.name, s.id.name), task=one_line(task.value))
-        for s in pipeline.stages
-        if mapped(s)
-        for task in s.tasks
-    ]
-    md.section(t["h_tasks"], t["tasks_intro"], task_items)
+    def label(stage: Stage) -> str:
+        return own(stage.id.name)
+
+    mapped_stages = [s for s in pipeline.stages if mapped(s)]
+    md.section(t["h_tasks"], t["tasks_intro"], task_items(t, mapped_stages, label))
 
     rules = []
     for s in pipeline.stages:
@@ -1375,15 +1311,10 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
             rules.append(f"{q(s.name.value)}: " + " ".join(parts))
     md.section(t["h_rules"], t["rules_intro"], rules)
 
-    probability_items = [
-        t["probability_item"].format(stage=where(pipeline.id.name, s.id.name), value=s.probability)
-        for s in pipeline.stages
-        if s.probability is not None and mapped(s)
-    ]
-    md.section(t["h_probability"], t["probability_intro"], probability_items)
-
-    key_items = [t["key_item"].format(stage=q(s.name.value)) for s in pipeline.stages if s.key]
-    md.section(t["h_key"], None, key_items)
+    md.section(
+        t["h_probability"], t["probability_intro"], probability_items(t, mapped_stages, label)
+    )
+    key_section(md, t, pipeline, russian)
 
     lead = pipeline.lead
     if lead is not None:
@@ -1417,59 +1348,14 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
                     conditions=conditions,
                 )
             )
-        intro = (
-            t["definition_intro"].format(text=one_line(lead.definition.value))
-            if lead.definition
-            else None
-        )
-        md.section(t["h_lead"], intro, lead_items)
+        md.section(t["h_lead"], definition_intro(t, lead), lead_items)
 
     reason_items: list[str] = []
     if plan.reasons_mode == "field":
-        for s in lost_outcomes(pipeline):
-            listed = outcome_reasons(pipeline, s)
-            if listed:
-                reason_items.append(
-                    t["reason_field_item"].format(
-                        stage=where(pipeline.id.name, s.id.name),
-                        reasons=", ".join(q(r.name.value) for r in listed),
-                    )
-                )
+        reason_items = reason_lists(t["reason_field_item"], pipeline, where, russian)
     md.section(t["h_reasons"], t["reasons_field_intro"] if reason_items else None, reason_items)
 
-    revive_items = [
-        t["revive_item"].format(
-            source=where(*m.source),
-            target=where(*m.target),
-            after=t["after"].format(delay=duration_text(m.delay, russian)) if m.delay else "",
-            label=f": {m.label}" if m.label else "",
-        )
-        for m in moves(project, pipeline, EdgeKind.REVIVE)
-    ]
-    md.section(t["h_revive"], t["revive_intro"], revive_items)
-
-    next_items = [
-        t["next_item"].format(source=where(*m.source), target=where(*m.target))
-        for m in moves(project, pipeline, EdgeKind.NEXT)
-    ]
-    md.section(t["h_next"], t["next_intro"], next_items)
-
-    edge_items = [
-        t["edge_item"].format(
-            source=where(*m.source),
-            target=where(*m.target),
-            label=f": {m.label}" if m.label else "",
-        )
-        for m in moves(project, pipeline, EdgeKind.EXPLICIT)
-    ]
-    edge_items += [
-        t["then_item"].format(
-            source=where(pipeline.id.name, s.id.name), target=where(pipeline.id.name, s.then.name)
-        )
-        for s in then_stages(pipeline)
-        if s.then is not None
-    ]
-    md.section(t["h_edges"], t["edges_intro"], edge_items)
+    move_sections(md, t, project, pipeline, where, own, russian)
 
     field_items = [
         t["field_text"].format(name=q(f.label), kind=f.source.type.kind)
@@ -1489,47 +1375,23 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
 
 
 @dataclass(frozen=True, slots=True)
-class Bitrix24Target:
+class Bitrix24Target(PlanTarget[Analysis]):
     """The ``bitrix24`` target (see the module docstring)."""
 
     name: str = NAME
     description: str = "Bitrix24 REST import plan (batch calls) and manual steps per pipeline"
     capabilities: Mapping[str, str] = field(default_factory=lambda: dict(CAPABILITIES))
+    label: ClassVar[str] = LABEL
 
-    def check(self, project: Project, options: EmitOptions) -> list[Diagnostic]:
-        """Every limit of Bitrix24 the build breaks, and everything it cannot express."""
-        return analyse(project, options).diagnostics
+    def analyse(self, project: Project, options: EmitOptions) -> Analysis:
+        return analyse(project, options)
 
-    def emit(self, project: Project, pipeline: Pipeline, options: EmitOptions) -> Emitted:
-        """``<pipeline>.json`` (the plan) and ``<pipeline>.md`` (the manual steps).  The
-        diagnostics were reported by :meth:`check`, which the build runs first."""
-        analysis = analyse(project, options)
+    def files(self, project: Project, analysis: Analysis, pipeline: Pipeline) -> PlanFiles:
         plan = analysis.plans[pipeline.id.name]
-        document = plan_document(project, plan)
-        if options.validate_output:
-            from .crm_common import validate_plan
-
-            errors = validate_plan(NAME, document)
-            if errors:
-                raise AssertionError(
-                    f"the Bitrix24 plan of `{pipeline.id.name}` does not match its schema (a "
-                    "bug in funnelc):\n" + "\n".join(errors)
-                )
-        return Emitted(
-            files={
-                f"{pipeline.id.name}.json": dump_plan(document),
-                f"{pipeline.id.name}.md": manual_steps(project, analysis, plan),
-            }
-        )
+        return plan_document(project, plan), manual_steps(project, analysis, plan)
 
 
 TARGET = Bitrix24Target()
-
-if TYPE_CHECKING:
-    from funnelc.emit import CheckingTarget
-
-    _CONFORMS: Target = TARGET
-    _CHECKS: CheckingTarget = TARGET
 
 
 # ---- texts -------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """What the CRM targets (``amocrm``, ``bitrix24``) share: reading their options, colour math,
-machine-code derivation, the language of the manual steps, the funnel facts both map, and
-writing plans.
+machine-code derivation, the language of the manual steps, the funnel facts both map, writing
+plans, the sections of the manual steps that read alike in both, and the target class itself.
 
 Neither CRM can import a pipeline configuration from a file, so both targets write an *import
 plan* (an ordered list of REST requests) and a checklist of *manual steps* for what the API
@@ -14,18 +14,19 @@ import functools
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Label, Severity, did_you_mean
-from funnelc.emit import EmitOptions
+from funnelc.emit import EmitOptions, Emitted
 from funnelc.i18n import _
 from funnelc.model import (
     Duration,
     DurationUnit,
     EdgeKind,
+    LeadPhase,
     LossReason,
     Phase,
     Pipeline,
@@ -33,6 +34,7 @@ from funnelc.model import (
     Stage,
     StageKind,
 )
+from funnelc.model import Field as FunnelField
 from funnelc.source import Span
 
 # ---- plans ---------------------------------------------------------------------------------
@@ -660,3 +662,340 @@ def code_span(text: str) -> str:
     fence = "``" if "`" in text else "`"
     pad = " " if fence == "``" else ""
     return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def bad_characters(value: str, allowed: re.Pattern[str], empty: str) -> str | None:
+    """The characters of ``value`` that ``allowed`` refuses, as a sorted list of code spans for
+    a diagnostic, or ``empty`` when there is no value at all (``None`` when it is fine).
+
+    Both targets check their machine codes (Bitrix24's STATUS_ID and FIELD_NAME) this way, so
+    the diagnostics list offending characters alike."""
+    bad = sorted({c for c in value if not allowed.fullmatch(c)})
+    if not bad and value:
+        return None
+    return ", ".join(f"`{c}`" for c in bad) if bad else empty
+
+
+def chosen_lost_status(
+    pipeline: Pipeline,
+    opts: Options,
+    allowed: Sequence[Stage],
+    diagnostics: list[Diagnostic],
+) -> Stage | None:
+    """The lost outcome ``lost-status`` names for ``pipeline`` if it is one of ``allowed``.
+
+    ``None`` when the option is not set, or when it names anything else; that is an F902,
+    and the target keeps its default choice."""
+    chosen = opts.get("lost-status", pipeline)
+    if not isinstance(chosen, str):
+        return None
+    found = pipeline.stage(chosen)
+    if found is not None and found in allowed:
+        return found
+    diagnostics.append(
+        codes.make(
+            "F902",
+            None,
+            target=opts.target,
+            reason=_("`{option}` must name a lost outcome of `{pipeline}`, not `{value}`").format(
+                option=f"pipelines.{pipeline.id.name}.lost-status",
+                pipeline=pipeline.id.name,
+                value=chosen,
+            ),
+            hint=_("lost outcomes: {names}").format(names=", ".join(s.id.name for s in allowed)),
+        )
+    )
+    return None
+
+
+FieldKey = tuple[str, str, str, tuple[str, ...]]
+"""What makes two field declarations one CRM field: id, name, type and its options."""
+
+
+def field_key(f: FunnelField) -> FieldKey:
+    return (f.id.name, f.name.value, f.type.kind, f.type.options)
+
+
+# ---- what both plans and both checklists share --------------------------------------------
+
+BASE_CAPABILITIES: Mapping[str, str] = {
+    "pipeline": "native",
+    "lead phase": "native",
+    "deal stages": "native",
+    "won": "native",
+    "lost outcomes": "native",
+    "pit": "native",
+    "loss reasons": "native",
+    "fields": "native",
+    "requires": "manual",
+    "sla": "manual",
+    "timeout": "manual",
+    "revive": "manual",
+    "next": "manual",
+    "explicit edges": "manual",
+    "then": "manual",
+    "probability": "manual",
+    "goal/exit/task": "manual",
+    "colour": "native",
+    "key stage": "manual",
+    "segment": "manual",
+}
+"""What both CRMs store natively and what goes to the manual steps; a target overrides the
+few constructs its API handles differently (:func:`capabilities`)."""
+
+
+def capabilities(overrides: Mapping[str, str]) -> dict[str, str]:
+    """:data:`BASE_CAPABILITIES` with a target's own answers, in the same order."""
+    return {**BASE_CAPABILITIES, **overrides}
+
+
+def plan_header(
+    schema_id: str, format_version: int, target: str, pipeline: Pipeline, russian: bool
+) -> dict[str, Any]:
+    """The first keys of every plan: what it is and which pipeline it builds."""
+    return {
+        "$schema": schema_id,
+        "format_version": format_version,
+        "target": target,
+        "pipeline": {
+            "id": pipeline.id.name,
+            "name": pipeline.name.value,
+            "source": pipeline.span.path,
+            "language": "ru" if russian else "en",
+        },
+    }
+
+
+def plan_files(
+    target: str,
+    label: str,
+    pipeline: Pipeline,
+    document: Mapping[str, Any],
+    steps: bytes,
+    options: EmitOptions,
+) -> Emitted:
+    """``<pipeline>.json`` (the plan) and ``<pipeline>.md`` (the manual steps), the plan
+    checked against its schema first when the build asks for it (a failure is a bug)."""
+    if options.validate_output:
+        errors = validate_plan(target, document)
+        if errors:
+            raise AssertionError(
+                f"the {label} plan of `{pipeline.id.name}` does not match its schema (a bug in "
+                "funnelc):\n" + "\n".join(errors)
+            )
+    return Emitted(
+        files={
+            f"{pipeline.id.name}.json": dump_plan(document),
+            f"{pipeline.id.name}.md": steps,
+        }
+    )
+
+
+Where = Callable[[str, str], str]
+"""How a checklist names a stage (pipeline id, stage id): in words, with its CRM place."""
+
+
+def steps_start(t: Mapping[str, str], pipeline: Pipeline, russian: bool, **intro: str) -> Markdown:
+    """A checklist's title, its introduction (``intro`` fills the target's own blanks) and the
+    pipeline's segment."""
+    md = Markdown()
+    md.heading(t["title"].format(name=quoted(pipeline.name.value, russian)), 1)
+    md.paragraph(
+        t["intro"].format(
+            id=code_span(pipeline.id.name),
+            source=code_span(pipeline.span.path),
+            plan=code_span(f"{pipeline.id.name}.json"),
+            **intro,
+        )
+    )
+    if pipeline.segment is not None:
+        md.paragraph(t["segment"].format(text=pipeline.segment.value))
+    return md
+
+
+def sla_text(
+    t: Mapping[str, str],
+    pipeline: Pipeline,
+    stage: Stage,
+    label: str,
+    where: Where,
+    russian: bool,
+) -> str:
+    """The checklist item of a stage's SLA: how long, and where a stuck deal goes."""
+    assert stage.sla is not None
+    target = timeout_target(pipeline, stage)
+    text = t["sla_item"].format(
+        stage=label,
+        sla=duration_text(stage.sla, russian),
+        where=where(pipeline.id.name, target.id.name) if target else "—",
+    )
+    if stage.sla.unit.value == "bd":
+        text += t["sla_business"]
+    return text
+
+
+def task_items(
+    t: Mapping[str, str], stages: Iterable[Stage], label: Callable[[Stage], str]
+) -> list[str]:
+    return [
+        t["task_item"].format(stage=label(s), task=one_line(task.value))
+        for s in stages
+        for task in s.tasks
+    ]
+
+
+def probability_items(
+    t: Mapping[str, str], stages: Iterable[Stage], label: Callable[[Stage], str]
+) -> list[str]:
+    return [
+        t["probability_item"].format(stage=label(s), value=s.probability)
+        for s in stages
+        if s.probability is not None
+    ]
+
+
+def key_section(md: Markdown, t: Mapping[str, str], pipeline: Pipeline, russian: bool) -> None:
+    key_items = [
+        t["key_item"].format(stage=quoted(s.name.value, russian)) for s in pipeline.stages if s.key
+    ]
+    md.section(t["h_key"], None, key_items)
+
+
+def definition_intro(t: Mapping[str, str], lead: LeadPhase) -> str | None:
+    """The lead section's introduction: the lead definition, when the pipeline has one."""
+    if not lead.definition:
+        return None
+    return t["definition_intro"].format(text=one_line(lead.definition.value))
+
+
+def reason_lists(template: str, pipeline: Pipeline, where: Where, russian: bool) -> list[str]:
+    """One item per lost outcome that lists loss reasons: the outcome and its reasons."""
+    items = []
+    for stage in lost_outcomes(pipeline):
+        listed = outcome_reasons(pipeline, stage)
+        if listed:
+            items.append(
+                template.format(
+                    stage=where(pipeline.id.name, stage.id.name),
+                    reasons=", ".join(quoted(r.name.value, russian) for r in listed),
+                )
+            )
+    return items
+
+
+def move_sections(
+    md: Markdown,
+    t: Mapping[str, str],
+    project: Project,
+    pipeline: Pipeline,
+    where: Where,
+    own: Callable[[str], str],
+    russian: bool,
+) -> None:
+    """The sections of the moves neither CRM stores: revival, ``next``, explicit edges and
+    ``then``.  ``own`` names a stage of this pipeline where a move starts."""
+    revive_items = [
+        t["revive_item"].format(
+            source=where(*m.source),
+            target=where(*m.target),
+            after=(t["after"].format(delay=duration_text(m.delay, russian)) if m.delay else ""),
+            label=f": {m.label}" if m.label else "",
+        )
+        for m in moves(project, pipeline, EdgeKind.REVIVE)
+    ]
+    md.section(t["h_revive"], t["revive_intro"], revive_items)
+
+    next_items = [
+        t["next_item"].format(source=where(*m.source), target=where(*m.target))
+        for m in moves(project, pipeline, EdgeKind.NEXT)
+    ]
+    md.section(t["h_next"], t["next_intro"], next_items)
+
+    edge_items = [
+        t["edge_item"].format(
+            source=own(m.source[1]),
+            target=where(*m.target),
+            label=f": {m.label}" if m.label else "",
+        )
+        for m in moves(project, pipeline, EdgeKind.EXPLICIT)
+    ]
+    edge_items += [
+        t["then_item"].format(source=own(s.id.name), target=where(pipeline.id.name, s.then.name))
+        for s in then_stages(pipeline)
+        if s.then is not None
+    ]
+    md.section(t["h_edges"], t["edges_intro"], edge_items)
+
+
+def field_keys(project: Project) -> list[FieldKey]:
+    """Every distinct field declaration of the build, in order of first appearance: custom
+    fields belong to the whole account (portal), so each becomes one CRM field."""
+    keys: list[FieldKey] = []
+    for p in project.pipelines:
+        for f in p.fields:
+            if field_key(f) not in keys:
+                keys.append(field_key(f))
+    return keys
+
+
+# ---- the targets ---------------------------------------------------------------------------
+
+
+class Analysed(Protocol):
+    """What a CRM target's analysis of a build holds: every problem found."""
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]: ...
+
+
+AnalysisT = TypeVar("AnalysisT", bound=Analysed)
+PlanT = TypeVar("PlanT")
+
+
+class PlanTarget(Generic[AnalysisT]):
+    """A CRM target: it analyses the whole build once per call, reports the limits the build
+    breaks from :meth:`check`, and writes a plan and manual steps per pipeline from
+    :meth:`emit`.  Both call :meth:`analyse`, so the plan always follows from exactly the
+    decisions the checks judged (the analysis is cheap: no I/O, linear in the build)."""
+
+    __slots__ = ()
+
+    name: str
+    description: str
+    label: ClassVar[str]
+
+    def analyse(self, project: Project, options: EmitOptions) -> AnalysisT:
+        raise NotImplementedError
+
+    def files(self, project: Project, analysis: AnalysisT, pipeline: Pipeline) -> PlanFiles:
+        raise NotImplementedError
+
+    def check(self, project: Project, options: EmitOptions) -> list[Diagnostic]:
+        """Every limit of the CRM the build exceeds, and everything it cannot express."""
+        return self.analyse(project, options).diagnostics
+
+    def emit(self, project: Project, pipeline: Pipeline, options: EmitOptions) -> Emitted:
+        """``<pipeline>.json`` (the plan) and ``<pipeline>.md`` (the manual steps).  The
+        diagnostics were reported by :meth:`check`, which the build runs first."""
+        document, steps = self.files(project, self.analyse(project, options), pipeline)
+        return plan_files(self.name, self.label, pipeline, document, steps, options)
+
+
+PlanFiles = tuple[dict[str, Any], bytes]
+"""A pipeline's plan document and its manual steps."""
+
+
+@dataclass
+class Analysis(Generic[PlanT]):
+    """A target's mapping of every pipeline of a build (its own plan type), and every problem
+    with it."""
+
+    plans: dict[str, PlanT]
+    diagnostics: list[Diagnostic]
+
+
+if TYPE_CHECKING:
+    from funnelc.emit import CheckingTarget, Target
+
+    def _conforms(target: PlanTarget[Any]) -> tuple[Target, CheckingTarget]:
+        return target, target

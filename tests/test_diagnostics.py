@@ -36,11 +36,13 @@ from funnelc.emit import EmitOptions
 from funnelc.render import TAB_WIDTH, render_human, render_json
 from funnelc.source import SourceFile
 from tests.conftest import ROOT, check_golden
+from tests.crm_sim.casefiles import blocks as _blocks
+from tests.crm_sim.casefiles import expected_codes
+from tests.crm_sim.casefiles import section as _section
 
 ERRORS = ROOT / "tests" / "errors"
 DOCS = ROOT / "docs" / "codes"
 
-_EXPECT = re.compile(r"# expect:((?: F\d{3})+)\s*$")
 _KNOWN_PROBLEM = re.compile(r"# known-problem: (.+)$")
 
 
@@ -56,9 +58,7 @@ class Case:
 
 def _read_case(name: str, main: Path) -> Case:
     lines = main.read_text(encoding="utf-8").splitlines()
-    match = _EXPECT.fullmatch(lines[0]) if lines else None
-    if match is None:
-        raise ValueError(f"{main.relative_to(ROOT)} must begin with `# expect: F…`")
+    expect = expected_codes(main, lines)
     known = None
     for line in lines[1:]:
         if not line.startswith("#"):
@@ -66,7 +66,7 @@ def _read_case(name: str, main: Path) -> Case:
         problem = _KNOWN_PROBLEM.match(line)
         if problem:
             known = problem.group(1)
-    return Case(name, main, tuple(match.group(1).split()), known)
+    return Case(name, main, expect, known)
 
 
 def _file_cases() -> list[Case]:
@@ -341,16 +341,6 @@ def test_every_catalogued_syntax_mistake_has_a_case() -> None:
     shown = "".join(p.read_text(encoding="utf-8") for p in ERRORS.glob("F00*.stderr"))
     missing = [m for m, _ in _MISTAKES if f"error[F001]: {m}\n" not in shown]
     assert not missing, f"no case shows: {missing}"
-
-
-def _section(text: str, title: str) -> str:
-    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, re.S | re.M)
-    assert match is not None, f"no `## {title}` section"
-    return match.group(1)
-
-
-def _blocks(section: str, language: str) -> list[str]:
-    return re.findall(rf"^```{language}\n(.*?)^```$", section, re.S | re.M)
 
 
 def _shown(text: str) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import functools
 import importlib
 import json
 from collections.abc import Callable
@@ -28,8 +27,19 @@ import funnelc
 from funnelc.build import emit_all
 from funnelc.emit import EmitOptions
 from funnelc.model import Phase, Pipeline, Project, StageKind
-from tests.conftest import EXAMPLES, ROOT, check_golden
+from tests.conftest import ROOT
 from tests.crm_sim.amocrm import PALETTE, Account, AmoError
+from tests.crm_sim.harness import (
+    build_target,
+    check_deterministic_text,
+    check_example_golden,
+    examples,
+    golden_names,
+    load_golden,
+    pipeline_ids,
+    plans,
+    project_of,
+)
 
 if TYPE_CHECKING:
     from targets import amocrm as amocrm_module
@@ -42,40 +52,13 @@ GOLDEN = ROOT / "tests" / "golden" / "amocrm"
 SCHEMA = ROOT / "targets" / "amocrm-plan.schema.json"
 
 
-@functools.cache
-def examples() -> funnelc.Result:
-    with contextlib.chdir(ROOT):
-        return funnelc.compile([EXAMPLES.relative_to(ROOT)])
-
-
-def project_of(result: funnelc.Result) -> Project:
-    assert result.project is not None, result.diagnostics
-    return result.project
-
-
 def build(
     project: Project, options: dict[str, Any] | None = None, unsupported: str = "warn"
 ) -> tuple[dict[str, bytes], list[str]]:
-    emit_options = EmitOptions(
-        unsupported=unsupported, target_options={"amocrm": options or {}}, validate_output=True
-    )
-    built = emit_all(project, ["amocrm"], emit_options)
-    errors = [d.message for d in built.diagnostics if d.is_error]
-    assert not errors, errors
-    return {k.removeprefix("amocrm/"): v for k, v in built.files.items()}, [
-        d.code for d in built.diagnostics
-    ]
+    return build_target("amocrm", project, options, unsupported)
 
 
-def plans(files: dict[str, bytes]) -> dict[str, dict[str, Any]]:
-    return {
-        name.removesuffix(".json"): json.loads(data)
-        for name, data in sorted(files.items())
-        if name.endswith(".json")
-    }
-
-
-PIPELINE_IDS = [p.id.name for p in project_of(examples()).pipelines]
+PIPELINE_IDS = pipeline_ids()
 
 
 # ---- goldens, schema, determinism ----------------------------------------------------------
@@ -85,12 +68,11 @@ PIPELINE_IDS = [p.id.name for p in project_of(examples()).pipelines]
 @pytest.mark.parametrize("ext", ["json", "md"])
 def test_golden(pipeline_id: str, ext: str, bless: bool) -> None:
     files, _ = build(project_of(examples()))
-    check_golden(GOLDEN / f"{pipeline_id}.{ext}", files[f"{pipeline_id}.{ext}"], bless)
+    check_example_golden(GOLDEN, files, pipeline_id, ext, bless)
 
 
 def test_goldens_cover_every_example_and_nothing_else() -> None:
-    expected = {f"{p}.{ext}" for p in PIPELINE_IDS for ext in ("json", "md")}
-    assert {p.name for p in GOLDEN.iterdir()} == expected
+    assert {p.name for p in GOLDEN.iterdir()} == golden_names(PIPELINE_IDS)
 
 
 def test_every_example_builds_with_warnings_only() -> None:
@@ -138,13 +120,7 @@ def test_schema_is_strict_and_versioned() -> None:
 
 
 def test_plans_are_deterministic_utf8_with_a_final_newline() -> None:
-    first, _ = build(project_of(examples()))
-    second, _ = build(project_of(examples()))
-    assert first == second
-    for name, data in first.items():
-        text = data.decode("utf-8")
-        assert text.endswith("\n") and not text.endswith("\n\n"), name
-        assert "\r" not in text and "\\u04" not in text, name
+    check_deterministic_text(build(project_of(examples()))[0], build(project_of(examples()))[0])
 
 
 def test_plan_header_names_the_rate_limit_and_the_unconfirmed_assumptions() -> None:
@@ -312,8 +288,7 @@ def test_manual_loss_reasons_are_not_created() -> None:
 
 
 def _golden(name: str) -> dict[str, Any]:
-    plan: dict[str, Any] = json.loads((GOLDEN / f"{name}.json").read_text(encoding="utf-8"))
-    return plan
+    return load_golden(GOLDEN, name)
 
 
 def _statuses(plan: dict[str, Any]) -> list[dict[str, Any]]:

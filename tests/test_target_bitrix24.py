@@ -11,9 +11,7 @@ reasons become failure stages.  Refresh with ``pytest --bless`` and review the d
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import functools
 import importlib
 import json
 import re
@@ -29,8 +27,19 @@ import funnelc
 from funnelc.build import emit_all
 from funnelc.emit import EmitOptions
 from funnelc.model import Phase, Pipeline, Project, StageKind
-from tests.conftest import EXAMPLES, ROOT, check_golden
+from tests.conftest import ROOT
 from tests.crm_sim.bitrix24 import B24Error, Portal, parse_query
+from tests.crm_sim.harness import (
+    build_target,
+    check_deterministic_text,
+    check_example_golden,
+    examples,
+    golden_names,
+    load_golden,
+    pipeline_ids,
+    plans,
+    project_of,
+)
 
 if TYPE_CHECKING:
     from targets import bitrix24 as bitrix24_module
@@ -43,39 +52,10 @@ GOLDEN = ROOT / "tests" / "golden" / "bitrix24"
 SCHEMA = ROOT / "targets" / "bitrix24-plan.schema.json"
 
 
-@functools.cache
-def examples() -> funnelc.Result:
-    with contextlib.chdir(ROOT):
-        return funnelc.compile([EXAMPLES.relative_to(ROOT)])
-
-
-def project_of(result: funnelc.Result) -> Project:
-    assert result.project is not None, result.diagnostics
-    return result.project
-
-
 def build(
     project: Project, options: dict[str, Any] | None = None, unsupported: str = "warn"
 ) -> tuple[dict[str, bytes], list[str]]:
-    emit_options = EmitOptions(
-        unsupported=unsupported,
-        target_options={"bitrix24": options or {}},
-        validate_output=True,
-    )
-    built = emit_all(project, ["bitrix24"], emit_options)
-    errors = [d.message for d in built.diagnostics if d.is_error]
-    assert not errors, errors
-    return {k.removeprefix("bitrix24/"): v for k, v in built.files.items()}, [
-        d.code for d in built.diagnostics
-    ]
-
-
-def plans(files: dict[str, bytes]) -> dict[str, dict[str, Any]]:
-    return {
-        name.removesuffix(".json"): json.loads(data)
-        for name, data in files.items()
-        if name.endswith(".json")
-    }
+    return build_target("bitrix24", project, options, unsupported)
 
 
 def ordered(files: dict[str, bytes], project: Project) -> list[dict[str, Any]]:
@@ -84,7 +64,7 @@ def ordered(files: dict[str, bytes], project: Project) -> list[dict[str, Any]]:
     return [by_id[p.id.name] for p in project.pipelines]
 
 
-PIPELINE_IDS = [p.id.name for p in project_of(examples()).pipelines]
+PIPELINE_IDS = pipeline_ids()
 
 
 # ---- goldens, schema, determinism ----------------------------------------------------------
@@ -94,12 +74,11 @@ PIPELINE_IDS = [p.id.name for p in project_of(examples()).pipelines]
 @pytest.mark.parametrize("ext", ["json", "md"])
 def test_golden(pipeline_id: str, ext: str, bless: bool) -> None:
     files, _ = build(project_of(examples()))
-    check_golden(GOLDEN / f"{pipeline_id}.{ext}", files[f"{pipeline_id}.{ext}"], bless)
+    check_example_golden(GOLDEN, files, pipeline_id, ext, bless)
 
 
 def test_goldens_cover_every_example_and_nothing_else() -> None:
-    expected = {f"{p}.{ext}" for p in PIPELINE_IDS for ext in ("json", "md")}
-    assert {p.name for p in GOLDEN.iterdir()} == expected
+    assert {p.name for p in GOLDEN.iterdir()} == golden_names(PIPELINE_IDS)
 
 
 def test_the_examples_build_with_one_warning_for_the_second_lead_phase() -> None:
@@ -162,8 +141,8 @@ def _command(plan: dict[str, Any], key: str) -> dict[str, Any]:
     raise KeyError(key)
 
 
-def test_plans_are_deterministic() -> None:
-    assert build(project_of(examples()))[0] == build(project_of(examples()))[0]
+def test_plans_are_deterministic_utf8_with_a_final_newline() -> None:
+    check_deterministic_text(build(project_of(examples()))[0], build(project_of(examples()))[0])
 
 
 def test_plan_header_names_the_rate_limit_and_the_unconfirmed_assumptions() -> None:
@@ -397,8 +376,7 @@ def test_loss_reasons_as_one_enumeration_field_shared_by_the_portal() -> None:
 
 
 def _golden(name: str) -> dict[str, Any]:
-    plan: dict[str, Any] = json.loads((GOLDEN / f"{name}.json").read_text(encoding="utf-8"))
-    return plan
+    return load_golden(GOLDEN, name)
 
 
 def _resend(plan: dict[str, Any]) -> None:

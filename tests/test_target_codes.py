@@ -36,11 +36,13 @@ from funnelc.diagnostics import Diagnostic, sorted_diagnostics
 from funnelc.emit import EmitOptions
 from funnelc.render import render_human
 from tests.conftest import ROOT, check_golden
+from tests.crm_sim.casefiles import blocks as _blocks
+from tests.crm_sim.casefiles import expected_codes
+from tests.crm_sim.casefiles import section as _section
 
 CASES = ROOT / "tests" / "errors" / "targets"
 DOCS = ROOT / "docs" / "codes"
 
-_EXPECT = re.compile(r"# expect:((?: F\d{3})+)\s*$")
 _HEADER = re.compile(r"# (target|unsupported|option): (.+)$")
 
 
@@ -56,9 +58,7 @@ class Case:
 
 def read_case(path: Path) -> Case:
     lines = path.read_text(encoding="utf-8").splitlines()
-    match = _EXPECT.fullmatch(lines[0]) if lines else None
-    if match is None:
-        raise ValueError(f"{path.relative_to(ROOT)} must begin with `# expect: F…`")
+    expect = expected_codes(path, lines)
     header: dict[str, list[str]] = {"target": [], "unsupported": [], "option": []}
     for line in lines[1:]:
         found = _HEADER.fullmatch(line)
@@ -68,7 +68,7 @@ def read_case(path: Path) -> Case:
     (target,) = header["target"]
     unsupported = header["unsupported"][0] if header["unsupported"] else "warn"
     options = tomllib.loads("\n".join(header["option"]))
-    return Case(path.stem, path, tuple(match.group(1).split()), target, unsupported, options)
+    return Case(path.stem, path, expect, target, unsupported, options)
 
 
 def case_files() -> list[Path]:
@@ -136,16 +136,6 @@ def test_the_unsupported_option_sets_the_severity_of_f901(monkeypatch: pytest.Mo
 
 
 # ---- the docs pages of the target codes ------------------------------------------------------
-
-
-def _section(text: str, title: str) -> str:
-    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, re.S | re.M)
-    assert match is not None, f"no `## {title}` section"
-    return match.group(1)
-
-
-def _blocks(section: str, language: str) -> list[str]:
-    return re.findall(rf"^```{language}\n(.*?)^```$", section, re.S | re.M)
 
 
 @dataclass(frozen=True)
