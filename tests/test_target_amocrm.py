@@ -266,8 +266,8 @@ def test_extra_lost_outcomes_as_statuses() -> None:
     amo = account.pipeline_named("B2B: входящие заявки")
     names = [s.name for s in amo.ordered()]
     assert names[-3:] == ["Сделка зависла (умиральная яма)", "Оплата получена", "Не реализовано"]
-    # The pit's own colour is a palette colour, kept as it is.
-    assert amo.by_name("Сделка зависла (умиральная яма)").color == "#e6e8ea"
+    # The pit has no colour of its own: the default for a lost outcome kept as a status.
+    assert amo.by_name("Сделка зависла (умиральная яма)").color == "#ffdbdb"
     assert "F703" not in found
 
 
@@ -442,11 +442,32 @@ def test_manual_steps_of_a_russian_pipeline_cover_every_construct() -> None:
         "## Возврат сделок (revive)",
         "## Следующая сделка (next)",
         "## Переходы вне основного порядка",
-        "## Не перенесено в план",
     ):
         assert heading in text
     assert "«Внедрение завершено»: 14 дней, затем — «Не реализовано» с причиной отказа" in text
     assert "- [ ] " in text
+
+
+def test_unsupported_constructs_are_listed_in_the_manual_steps() -> None:
+    """What the plan cannot carry (here: a colour on the won outcome, which is the system
+    status 142) is reported as F901 and listed for the admin, not silently dropped."""
+    result = funnelc.compile_text(
+        'pipeline p "Продажи" {\n'
+        "  deal {\n"
+        '    stage a "Встреча состоялась" { sla 2d }\n'
+        '    won w "Оплата получена" { color "#deff81" }\n'
+        '    lost l "Сделка проиграна"\n'
+        "  }\n"
+        "  timeout -> l\n"
+        "}\n",
+        "p.funnel",
+    )
+    assert result.project is not None
+    files, found = build(result.project)
+    assert "F901" in found
+    text = files["p.md"].decode("utf-8")
+    assert "## Не перенесено в план" in text
+    assert "«Оплата получена»" in text.split("## Не перенесено в план", 1)[1]
 
 
 # ---- helpers -----------------------------------------------------------------------------------
