@@ -236,6 +236,15 @@ class Pipeline:
     timeout: Ref | None = None
     edges: tuple[ExplicitEdge, ...] = ()
     revives: tuple[Revive, ...] = ()
+    _stage_index: Mapping[str, Stage] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Stage lookup by id is on every pass's hot path; the first stage of an id wins (a
+        # duplicate id is an error reported by resolve).
+        index: dict[str, Stage] = {}
+        for stage in self.stages:
+            index.setdefault(stage.id.name, stage)
+        object.__setattr__(self, "_stage_index", index)
 
     def stages_in(self, phase: Phase, kind: StageKind | None = StageKind.OPEN) -> tuple[Stage, ...]:
         return tuple(
@@ -253,10 +262,7 @@ class Pipeline:
         return opened[0] if opened else None
 
     def stage(self, stage_id: str) -> Stage | None:
-        for s in self.stages:
-            if s.id.name == stage_id:
-                return s
-        return None
+        return self._stage_index.get(stage_id)
 
     def field(self, field_id: str) -> Field | None:
         for f in self.fields:
@@ -345,13 +351,30 @@ class Project:
     pipelines: tuple[Pipeline, ...]
     edges: tuple[Edge, ...]
     sources: Mapping[str, SourceFile] = field(default_factory=dict, compare=False)
+    _edges_by_pipeline: Mapping[str, tuple[Edge, ...]] = field(
+        init=False, repr=False, compare=False
+    )
+    _pipeline_index: Mapping[str, Pipeline] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Per-pipeline views of the edges, built once: every pass and target asks for them
+        # pipeline by pipeline, and scanning all edges each time is quadratic in a large build.
+        by_pipeline: dict[str, list[Edge]] = {}
+        for edge in self.edges:
+            by_pipeline.setdefault(edge.source.pipeline, []).append(edge)
+            if edge.target.pipeline != edge.source.pipeline:
+                by_pipeline.setdefault(edge.target.pipeline, []).append(edge)
+        object.__setattr__(
+            self, "_edges_by_pipeline", {k: tuple(v) for k, v in by_pipeline.items()}
+        )
+        pipelines: dict[str, Pipeline] = {}
+        for pipeline in self.pipelines:
+            pipelines.setdefault(pipeline.id.name, pipeline)
+        object.__setattr__(self, "_pipeline_index", pipelines)
 
     def pipeline(self, pipeline_id: str) -> Pipeline | None:
-        for p in self.pipelines:
-            if p.id.name == pipeline_id:
-                return p
-        return None
+        return self._pipeline_index.get(pipeline_id)
 
     def edges_of(self, pipeline_id: str) -> tuple[Edge, ...]:
         """Edges that leave or enter ``pipeline_id`` (cross-pipeline ones included)."""
-        return tuple(e for e in self.edges if pipeline_id in (e.source.pipeline, e.target.pipeline))
+        return self._edges_by_pipeline.get(pipeline_id, ())

@@ -5,13 +5,32 @@ the diagram looks is decided here.  What it shows, left to right: the lead phase
 phase as two labelled clusters of stage boxes (name, SLA, probability; the key stage with a
 double bold border and "key stage"), the won outcomes in green, the lost ones in red, and the pit
 (a lost outcome that timeouts lead to) dark grey at the far right.  Forward moves are solid
-arrows, explicit back/skip edges dashed with their label, timeouts dotted grey with the SLA,
-revivals purple with their delay, ``next`` moves dashed to a plain node for the other pipeline.
+arrows, explicit back/skip edges dashed with their label, timeouts dotted grey, revivals purple
+with their delay, ``next`` moves dashed to a plain node for the other pipeline.
 
 Losing is possible from every open stage, so drawing each implicit ``lose`` edge would bury the
 diagram in red arrows (n stages × m lost outcomes).  Instead each lost outcome gets *one* edge
 that leaves the box around the stages it can be reached from (``ltail`` to a cluster),
 labelled "any stage".
+
+Timeouts are summarised the same way, and for a second reason: the layout.  Most stages time
+out into the pipeline's default target (``timeout -> pit``), which sits in the last rank, so
+one dotted edge per stage would cross every rank between its stage and the pit; Graphviz
+routes each through a virtual node per rank crossed, and the layout grew with the square of
+the stage count (a 100-stage pipeline took 4 s, a 1 000-stage one over a minute).  So the
+timeouts into the default target are drawn as *one* dotted edge, labelled "timeout: after
+each stage's SLA", that leaves the box of the stages that time out (a phase's, or the one
+around both phases, as for losses) from the last of them, so it is short.  The SLA of each of
+those timeouts is on its stage's box ("SLA 14d"): that is where the diagram meets the
+requirement "timeout edges labelled with the SLA" for them.  A stage whose own
+``timeout -> x`` leads elsewhere keeps its own dotted edge, "after 14d" by its start; one that
+names the default target again is drawn with the others, since its edge would say nothing
+new.  Such own edges still cross the diagram, and each costs the layout seconds in a pipeline
+of a thousand stages.
+
+Building the DOT is linear in the pipeline's size: the pipeline's edges come from
+``project.edges_of``, and stages, fields and reasons are looked up in dicts built once per
+diagram (:class:`_Lookup`), never searched once per stage or edge.
 
 The DOT is built with the ``graphviz`` package: :func:`build_graph` returns a
 ``graphviz.Digraph`` with the clusters as subgraphs, and :func:`dot_source` is its ``.source``.
@@ -90,7 +109,7 @@ def clean(text: str) -> str:
     Graphviz would copy them into the SVG and make it unparseable.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
-    if all(c == "\n" or c.isprintable() for c in text):
+    if text.replace("\n", "").isprintable():  # the common case, without a loop in Python
         return text
     return "".join(
         c if c == "\n" or not (unicodedata.category(c) == "Cc" or c in "\ufffe\uffff") else "\ufffd"
@@ -214,13 +233,50 @@ _ALL_STAGES = "cluster_stages"
 
 def pits(project: Project, pipeline: Pipeline) -> tuple[Stage, ...]:
     """The pipeline's pits: lost outcomes that some timeout edge leads to (M6)."""
+    return _pits(pipeline, project.edges_of(pipeline.id.name))
+
+
+def _pits(pipeline: Pipeline, edges: Iterable[Edge]) -> tuple[Stage, ...]:
+    """:func:`pits`, given the pipeline's edges (``project.edges_of``), so that a diagram
+    asks for them once."""
     pid = pipeline.id.name
     targets = {
         e.target.stage
-        for e in project.edges
+        for e in edges
         if e.kind is EdgeKind.TIMEOUT and e.source.pipeline == pid and e.target.pipeline == pid
     }
     return tuple(s for s in pipeline.stages if s.kind is StageKind.LOST and s.id.name in targets)
+
+
+@dataclass(frozen=True, slots=True)
+class _Lookup:
+    """A pipeline's stages, fields and loss reasons by id, built once per diagram.
+
+    Every name a diagram needs is looked up through these dicts, so drawing stays linear in
+    the pipeline's size whatever the cost of ``Pipeline.stage`` or ``Pipeline.field``.  The
+    first declaration of an id wins, as with those methods.
+    """
+
+    stages: dict[str, Stage]
+    fields: dict[str, str]
+    reasons: dict[str, str]
+    order: dict[str, int]
+    """Position of each stage in ``pipeline.stages``."""
+
+    @staticmethod
+    def of(pipeline: Pipeline) -> _Lookup:
+        stages: dict[str, Stage] = {}
+        order: dict[str, int] = {}
+        for index, stage in enumerate(pipeline.stages):
+            stages.setdefault(stage.id.name, stage)
+            order.setdefault(stage.id.name, index)
+        fields: dict[str, str] = {}
+        for found in pipeline.fields:
+            fields.setdefault(found.id.name, found.name.value)
+        reasons: dict[str, str] = {}
+        for reason in pipeline.reasons:
+            reasons.setdefault(reason.id.name, reason.name.value)
+        return _Lookup(stages, fields, reasons, order)
 
 
 def _stage_label(stage: Stage, pit: bool) -> str:
@@ -237,34 +293,26 @@ def _stage_label(stage: Stage, pit: bool) -> str:
     return name + ("\n" + "  ·  ".join(meta) if meta else "")
 
 
-def _stage_tooltip(pipeline: Pipeline, stage: Stage) -> str:
+def _stage_tooltip(lookup: _Lookup, stage: Stage) -> str:
     lines = [f"{stage.name.value} ({stage.id.name})"]
     if stage.goal is not None:
         lines.append(f"Goal: {stage.goal.value}")
     lines.extend(f"Exit: {text.value}" for text in stage.exits)
     if stage.requires:
         lines.append(
-            "Requires: " + ", ".join(_field_name(pipeline, r.name) for r in stage.requires)
+            "Requires: " + ", ".join(lookup.fields.get(r.name, r.name) for r in stage.requires)
         )
     lines.extend(f"Task: {text.value}" for text in stage.tasks)
     if stage.reasons:
-        lines.append("Reasons: " + ", ".join(_reason_name(pipeline, r.name) for r in stage.reasons))
+        lines.append(
+            "Reasons: " + ", ".join(lookup.reasons.get(r.name, r.name) for r in stage.reasons)
+        )
     return "\n".join(lines)
 
 
-def _field_name(pipeline: Pipeline, field_id: str) -> str:
-    found = pipeline.field(field_id)
-    return found.name.value if found is not None else field_id
-
-
-def _reason_name(pipeline: Pipeline, reason_id: str) -> str:
-    for reason in pipeline.reasons:
-        if reason.id.name == reason_id:
-            return reason.name.value
-    return reason_id
-
-
-def _stage_attrs(pipeline: Pipeline, stage: Stage, pit: bool) -> list[tuple[str, str]]:
+def _stage_attrs(
+    pipeline: Pipeline, lookup: _Lookup, stage: Stage, pit: bool
+) -> list[tuple[str, str]]:
     pid = pipeline.id.name
     if pit:
         fill, border = PIT_FILL, PIT_BORDER
@@ -281,7 +329,7 @@ def _stage_attrs(pipeline: Pipeline, stage: Stage, pit: bool) -> list[tuple[str,
         # ``id`` is an escString too; stage ids are plain ASCII identifiers.
         ("id", label_value("stage_" + node_id(StageKey(pid, stage.id.name), pid))),
         ("label", label_value(_stage_label(stage, pit))),
-        ("tooltip", tooltip_value(_stage_tooltip(pipeline, stage))),
+        ("tooltip", tooltip_value(_stage_tooltip(lookup, stage))),
         ("fillcolor", fill),
         ("color", border),
     ]
@@ -352,13 +400,13 @@ def _edge_attrs(edge: Edge, pipeline: Pipeline) -> list[tuple[str, str]]:
     ]
 
 
-def _then_lose(pipeline: Pipeline) -> set[tuple[str, str]]:
+def _then_lose(pipeline: Pipeline, lookup: _Lookup) -> set[tuple[str, str]]:
     """(stage, lost outcome) pairs where the stage's forward move (``then``) is a loss:
     those are drawn as real edges; every other ``lose`` edge is summarised."""
     pairs: set[tuple[str, str]] = set()
     for stage in pipeline.open_stages:
         if stage.then is not None and stage.then.pipeline is None:
-            target = pipeline.stage(stage.then.name)
+            target = lookup.stages.get(stage.then.name)
             if target is not None and target.kind is StageKind.LOST:
                 pairs.add((stage.id.name, target.id.name))
     return pairs
@@ -371,9 +419,13 @@ def build_graph(project: Project, pipeline: Pipeline) -> Any:
     import graphviz
 
     pid = pipeline.id.name
-    edges = [e for e in project.edges if pid in (e.source.pipeline, e.target.pipeline)]
-    pit_ids = {s.id.name for s in pits(project, pipeline)}
-    then_lose = _then_lose(pipeline)
+    edges = project.edges_of(pid)
+    lookup = _Lookup.of(pipeline)
+    pit_ids = {s.id.name for s in _pits(pipeline, edges)}
+    then_lose = _then_lose(pipeline, lookup)
+    summarised = default_timeouts(pipeline, edges)
+    summarised_set = {id(e) for e in summarised}
+    timeout_summary = _timeout_summary(pipeline, lookup, summarised)
 
     def nid(key: StageKey) -> str:
         return node_id(key, pid)
@@ -447,14 +499,15 @@ def build_graph(project: Project, pipeline: Pipeline) -> Any:
                 for stage in stages:
                     cluster.node(
                         nid(StageKey(pid, stage.id.name)),
-                        _attributes=_stage_attrs(pipeline, stage, False),
+                        _attributes=_stage_attrs(pipeline, lookup, stage, False),
                     )
 
     # Outcomes: won and lost ones as they come; each pit alone in the last rank.
     for stage in pipeline.stages:
         if stage.is_outcome and stage.id.name not in pit_ids:
             g.node(
-                nid(StageKey(pid, stage.id.name)), _attributes=_stage_attrs(pipeline, stage, False)
+                nid(StageKey(pid, stage.id.name)),
+                _attributes=_stage_attrs(pipeline, lookup, stage, False),
             )
     if pit_ids:
         with g.subgraph(name="pits") as sink:
@@ -463,7 +516,7 @@ def build_graph(project: Project, pipeline: Pipeline) -> Any:
                 if stage.id.name in pit_ids:
                     sink.node(
                         nid(StageKey(pid, stage.id.name)),
-                        _attributes=_stage_attrs(pipeline, stage, True),
+                        _attributes=_stage_attrs(pipeline, lookup, stage, True),
                     )
 
     # Stages of other pipelines that an edge leads to or comes from.
@@ -488,11 +541,21 @@ def build_graph(project: Project, pipeline: Pipeline) -> Any:
             ],
         )
 
-    # Edges in the order the resolver made them, implicit losses summarised.  A `then` into a
-    # lost outcome may come with the implicit loss between the same stages: draw it once.
+    # Edges in the order the resolver made them, implicit losses and the timeouts into the
+    # default target summarised (that summary where the first timeout it stands for was).  A
+    # `then` into a lost outcome may come with the implicit loss between the same stages: draw
+    # it once.
     drawn: set[tuple[str, str, tuple[tuple[str, str], ...]]] = set()
     for e in edges:
         if e.kind is EdgeKind.LOSE and (e.source.stage, e.target.stage) not in then_lose:
+            continue
+        if id(e) in summarised_set:
+            if e is summarised[0] and timeout_summary is not None:
+                g.edge(
+                    nid(StageKey(pid, timeout_summary.tail)),
+                    nid(timeout_summary.target),
+                    _attributes=timeout_summary.attrs(),
+                )
             continue
         attrs = _edge_attrs(e, pipeline)
         statement = (nid(e.source), nid(e.target), tuple(attrs))
@@ -500,7 +563,7 @@ def build_graph(project: Project, pipeline: Pipeline) -> Any:
             continue
         drawn.add(statement)
         g.edge(nid(e.source), nid(e.target), _attributes=attrs)
-    for tail, head, cluster_name in _loss_summaries(pipeline, edges, then_lose):
+    for tail, head, cluster_name in _loss_summaries(pipeline, lookup, edges, then_lose):
         g.edge(
             nid(StageKey(pid, tail)),
             nid(StageKey(pid, head)),
@@ -537,8 +600,105 @@ def _external_tooltip(project: Project, key: StageKey) -> str:
     return f"{other.name.value} ({key.pipeline})\n{stage.name.value} ({key.stage})"
 
 
+@dataclass(frozen=True, slots=True)
+class _TimeoutSummary:
+    """The one dotted edge that stands for every timeout into the pipeline's default target."""
+
+    tail: str
+    """The last stage that times out into ``target``: the edge starts there."""
+    target: StageKey
+    cluster: str
+    """The box the edge leaves: a phase's, or the one around both phases."""
+    stages: int
+    """How many stages it stands for (for the tooltip)."""
+    ltail: bool
+    """Whether the edge leaves the box: not when the target is an open stage inside it."""
+
+    def attrs(self) -> list[tuple[str, str]]:
+        scope = _scope(self.cluster) or "lead and deal "
+        if self.stages == 1:
+            tip = f"1 {scope}stage times out here: a deal leaves it when its SLA runs out"
+        else:
+            tip = (
+                f"{self.stages} {scope}stages time out here: a deal leaves each of them when "
+                "that stage's SLA runs out"
+            )
+        attrs = [("ltail", self.cluster)] if self.ltail else []
+        attrs.extend(
+            [
+                ("label", label_value(TIMEOUT_SUMMARY)),
+                ("style", "dotted"),
+                ("color", MUTED),
+                ("fontcolor", MUTED),
+                ("constraint", "false"),
+                ("tooltip", tooltip_value(f"{tip} (the SLA is on the stage's box)")),
+            ]
+        )
+        return attrs
+
+
+TIMEOUT_SUMMARY = "timeout: after each stage's SLA"
+"""The label of the edge that stands for the timeouts into the default target."""
+
+
+def default_timeouts(pipeline: Pipeline, edges: Iterable[Edge]) -> list[Edge]:
+    """The timeout edges of ``pipeline`` that lead to its default target (``timeout -> x``
+    outside any stage), whether a stage inherits the default or names it again: the ones the
+    summary edge stands for, in the order given."""
+    if pipeline.timeout is None:
+        return []
+    pid = pipeline.id.name
+    # The grammar allows only a local id after `timeout ->`.
+    target = StageKey(pid, pipeline.timeout.name)
+    return [
+        e
+        for e in edges
+        if e.kind is EdgeKind.TIMEOUT and e.source.pipeline == pid and e.target == target
+    ]
+
+
+def _timeout_summary(
+    pipeline: Pipeline, lookup: _Lookup, summarised: Sequence[Edge]
+) -> _TimeoutSummary | None:
+    """The summary edge of the timeouts into the default target, if any stage has one.
+
+    As for losses, it leaves the box of the phase whose stages time out, or the box around
+    both phases when stages of both do, and starts at the last of those stages, so the edge
+    is as short as it can be: one long edge across the diagram costs Graphviz seconds for a
+    pipeline of a thousand stages.  The edge leaves the box (``ltail``) unless the target is
+    an open stage inside it (a timeout into an open stage, which lint reports), where
+    Graphviz would ignore ``ltail`` with a warning.
+    """
+    if not summarised:
+        return None
+    target = summarised[0].target
+    sources = [e.source.stage for e in summarised]
+    phases = {stage.phase for s in sources if (stage := lookup.stages.get(s)) is not None}
+    cluster = _cluster_of(phases)
+    head = lookup.stages.get(target.stage)
+    inside = (
+        head is not None
+        and head.is_open
+        and (cluster == _ALL_STAGES or _cluster_of({head.phase}) == cluster)
+    )
+    tail = max(sources, key=lambda s: lookup.order.get(s, -1))
+    return _TimeoutSummary(tail, target, cluster, len(sources), not inside)
+
+
+def _cluster_of(phases: set[Phase]) -> str:
+    """The box around the open stages of ``phases``."""
+    if phases == {Phase.LEAD}:
+        return "cluster_lead"
+    if phases == {Phase.DEAL}:
+        return "cluster_deal"
+    return _ALL_STAGES
+
+
 def _loss_summaries(
-    pipeline: Pipeline, edges: Iterable[Edge], then_lose: set[tuple[str, str]]
+    pipeline: Pipeline,
+    lookup: _Lookup,
+    edges: Iterable[Edge],
+    then_lose: set[tuple[str, str]],
 ) -> list[tuple[str, str, str]]:
     """One (tail stage, lost outcome, cluster) per lost outcome, for its "any stage" edge.
 
@@ -556,17 +716,11 @@ def _loss_summaries(
             and (e.source.stage, e.target.stage) not in then_lose
         ):
             sources.setdefault(e.target.stage, []).append(e.source.stage)
-    order = {s.id.name: i for i, s in enumerate(pipeline.stages)}
+    order = lookup.order
     summaries: list[tuple[str, str, str]] = []
     for head in sorted(sources, key=lambda s: order.get(s, len(order))):
-        stages = [pipeline.stage(s) for s in sources[head]]
-        phases = {s.phase for s in stages if s is not None}
-        if phases == {Phase.LEAD}:
-            cluster = "cluster_lead"
-        elif phases == {Phase.DEAL}:
-            cluster = "cluster_deal"
-        else:
-            cluster = _ALL_STAGES
+        stages = [lookup.stages.get(s) for s in sources[head]]
+        cluster = _cluster_of({s.phase for s in stages if s is not None})
         tail = max(sources[head], key=lambda s: order.get(s, -1))
         summaries.append((tail, head, cluster))
     return summaries

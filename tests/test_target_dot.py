@@ -21,7 +21,7 @@ import pytest
 
 from funnelc import Result, compile, compile_text
 from funnelc.emit import EmitOptions, get_target
-from funnelc.model import EdgeKind, Phase, Pipeline, Project, StageKind
+from funnelc.model import Edge, EdgeKind, Phase, Pipeline, Project, StageKey, StageKind
 from tests.conftest import EXAMPLES, ROOT, TESTS, check_golden
 
 if TYPE_CHECKING:  # mypy knows the folder as `targets`; installed, it is `funnelc.targets`
@@ -205,6 +205,31 @@ def test_structure(source: str, pipeline_id: str) -> None:
         if attrs.get("label") == "any stage":
             assert attrs["ltail"] in {"cluster_lead", "cluster_deal", "cluster_stages"}
 
+    # No hairball of timeouts either: the timeouts into the default target are one dotted
+    # summary edge into it, leaving a box; only stages whose own `timeout ->` leads elsewhere
+    # have their own dotted edge.
+    into_default = summarised_timeouts(project, pipeline)
+    timeout_edges = [e for e in project.edges_of(pipeline_id) if e.kind is EdgeKind.TIMEOUT]
+    timeout_summaries = [
+        (a, b, attrs) for a, b, attrs in edges if attrs.get("label") == dot.TIMEOUT_SUMMARY
+    ]
+    assert len(timeout_summaries) == (1 if into_default else 0)
+    for a, b, attrs in timeout_summaries:
+        assert b == dot.node_id(into_default[0].target, pipeline_id)
+        assert a in {e.source.stage for e in into_default}
+        assert attrs["style"] == "dotted" and attrs["color"] == dot.MUTED
+        assert attrs.get("ltail", "cluster_stages") in {
+            "cluster_lead",
+            "cluster_deal",
+            "cluster_stages",
+        }
+        assert f"{len(into_default)} " in attrs["tooltip"]
+    dotted = [attrs for _, _, attrs in edges if attrs.get("style") == "dotted"]
+    assert len(dotted) == len(timeout_edges) - len(into_default) + len(timeout_summaries)
+    for e in into_default:
+        a, b = dot.node_id(e.source, pipeline_id), dot.node_id(e.target, pipeline_id)
+        assert not any((x, y) == (a, b) and "taillabel" in s for x, y, s in edges), e
+
     # No statement twice (a `then` into a loss can also be an implicit loss).
     arrows = [line for line in text.split("\n") if " -> " in line]
     assert len(arrows) == len(set(arrows))
@@ -212,7 +237,7 @@ def test_structure(source: str, pipeline_id: str) -> None:
     # Each other resolved edge is drawn, styled by kind.
     drawn = Counter((a, b) for a, b, _ in edges)
     for e in project.edges_of(pipeline_id):
-        if e.kind is EdgeKind.LOSE:
+        if e.kind is EdgeKind.LOSE or e in into_default:
             continue
         a = dot.node_id(e.source, pipeline_id)
         b = dot.node_id(e.target, pipeline_id)
@@ -220,7 +245,8 @@ def test_structure(source: str, pipeline_id: str) -> None:
         styles = [attrs for x, y, attrs in edges if (x, y) == (a, b)]
         if e.kind is EdgeKind.REVIVE:
             assert any(s.get("color") == dot.REVIVE and "revive" in s["label"] for s in styles)
-        if e.kind is EdgeKind.TIMEOUT:
+        if e.kind is EdgeKind.TIMEOUT and e not in into_default:
+            # A timeout that overrides the default is drawn alone, labelled with its SLA.
             assert any(
                 s.get("style") == "dotted" and s.get("taillabel") == f"after {e.sla}"
                 for s in styles
@@ -236,6 +262,22 @@ def test_structure(source: str, pipeline_id: str) -> None:
             shown = _words(style["label"])
             assert all(_words(dot.escape_label(c)) in shown for c in e.criteria)
             assert e.criteria or style["label"] == "handoff"
+
+
+def summarised_timeouts(project: Project, pipeline: Pipeline) -> list[Edge]:
+    """The pipeline's timeout edges into its default target (``timeout -> x`` outside any
+    stage): the ones the diagram summarises.  Written out here rather than taken from the
+    target, so the test checks the target's choice."""
+    if pipeline.timeout is None:
+        return []
+    pid = pipeline.id.name
+    return [
+        e
+        for e in project.edges_of(pid)
+        if e.kind is EdgeKind.TIMEOUT
+        and e.source.pipeline == pid
+        and e.target == StageKey(pid, pipeline.timeout.name)
+    ]
 
 
 def _words(escaped: str) -> str:
@@ -264,6 +306,22 @@ def test_fixture_full_shows_everything() -> None:
     assert nodes["qualified"]["penwidth"] == "2"
     # `offer` times out into lost_deal, which makes lost_deal a pit too.
     assert {p.id.name for p in dot.pits(project, pipeline)} == {"lost_deal", "pit"}
+    # 6 timeouts: `offer`'s own, labelled with its SLA, and 5 into the default `pit` (2 lead
+    # stages, 3 deal stages), drawn as one edge from the box around both phases, starting at
+    # the last of them.
+    assert sum(1 for e in project.edges_of("gv_full") if e.kind is EdgeKind.TIMEOUT) == 6
+    timeouts = [(a, b, attrs) for a, b, attrs in edges if attrs.get("style") == "dotted"]
+    assert [(a, b, attrs.get("taillabel")) for a, b, attrs in timeouts] == [
+        ("contract", "pit", None),
+        ("offer", "lost_deal", "after 5d"),
+    ]
+    summary = timeouts[0][2]
+    assert summary["label"] == "timeout: after each stage's SLA"
+    assert summary["ltail"] == "cluster_stages"
+    assert summary["tooltip"].startswith("5 lead and deal stages time out here")
+    # Each of them shows its SLA on its box instead.
+    for stage_id, sla in (("inquiry", "4h"), ("profiled", "1d"), ("accepted", "2bd")):
+        assert f"\\nSLA {sla}" in nodes[stage_id]["label"]
     # The handoff carries both acceptance criteria.
     (handoff,) = [a for x, y, a in edges if (x, y) == ("profiled", "accepted")]
     assert handoff["label"] == (
@@ -292,6 +350,98 @@ def test_fixture_after_shows_incoming_and_then_losses() -> None:
     red = [(a, b) for a, b, attrs in edges if attrs.get("color") == dot.LOST_BORDER]
     assert ("reorder", "churned") in red
     assert ("onboarded", "churned") in red  # the summary for the other stage
+
+
+def _timeout_edges(source: str) -> list[tuple[str, str, dict[str, str]]]:
+    result = compile_text(source, "t.funnel")
+    assert result.project is not None, [d.message for d in result.diagnostics]
+    text = dot.dot_source(result.project, result.project.pipelines[0])
+    return [(a, b, attrs) for a, b, attrs in statements(text)[1] if attrs.get("style") == "dotted"]
+
+
+def test_timeouts_into_the_default_stay_one_edge_however_many_stages() -> None:
+    # The hairball (and the quadratic layout) this prevents: one dotted edge per stage, each
+    # crossing every rank between its stage and the pit.
+    stages = "\n".join(f'stage s{i} "Этап {i} пройден" {{ sla {i + 1}d }}' for i in range(40))
+    source = f"""
+    pipeline p "P" {{
+      deal {{
+        {stages}
+        won w "W"
+        lost pit "Яма"
+      }}
+      timeout -> pit
+    }}
+    """
+    ((a, b, attrs),) = _timeout_edges(source)
+    assert (a, b) == ("s39", "pit")
+    assert attrs["ltail"] == "cluster_deal"
+    assert attrs["label"] == "timeout: after each stage's SLA"
+    assert attrs["tooltip"].startswith("40 deal stages time out here")
+
+
+def test_own_timeout_elsewhere_keeps_its_edge_and_naming_the_default_does_not() -> None:
+    source = """
+    pipeline p "P" {
+      lead {
+        stage new "Заявка получена" { sla 2h }
+        lost junk "Не наш клиент"
+      }
+      deal {
+        stage met "Встреча проведена" { sla 3d timeout -> pit }
+        stage offer "КП обсуждено" { sla 5d timeout -> lost }
+        stage signed "Договор подписан" { sla 1w }
+        won w "W"
+        lost lost "Проиграна"
+        lost pit "Яма"
+      }
+      timeout -> pit
+    }
+    """
+    edges = _timeout_edges(source)
+    assert [(a, b, attrs.get("taillabel"), attrs.get("ltail")) for a, b, attrs in edges] == [
+        # new, met (which names the default again) and signed: one edge from both boxes.
+        ("signed", "pit", None, "cluster_stages"),
+        ("offer", "lost", "after 5d", None),
+    ]
+    assert edges[0][2]["tooltip"].startswith("3 lead and deal stages time out here")
+
+
+def test_timeout_summary_of_one_phase_and_into_an_open_stage() -> None:
+    lead_only = """
+    pipeline p "P" {
+      lead {
+        stage new "Заявка получена" { sla 2h }
+        lost junk "Не наш клиент"
+      }
+      deal {
+        stage met "Встреча проведена"
+        won w "W"
+        lost lost "Проиграна"
+      }
+      timeout -> junk
+    }
+    """
+    ((a, b, attrs),) = _timeout_edges(lead_only)
+    assert (a, b, attrs["ltail"]) == ("new", "junk", "cluster_lead")
+    assert attrs["tooltip"].startswith("1 lead stage times out here")
+    # Into an open stage of the same box (lint's L006 reports it): Graphviz would ignore an
+    # `ltail` whose box holds the head, so there is none.
+    into_open = """
+    pipeline p "P" {
+      deal {
+        stage new "Клиент обратился"
+        stage met "Встреча проведена" { sla 3d }
+        stage agreed "Условия согласованы" { sla 2d }
+        won w "W"
+        lost lost "Проиграна"
+      }
+      timeout -> new
+    }
+    """
+    ((a, b, attrs),) = _timeout_edges(into_open)
+    assert (a, b) == ("agreed", "new") and "ltail" not in attrs
+    assert attrs["tooltip"].startswith("2 deal stages time out here")
 
 
 def test_fixture_tricky_escapes() -> None:

@@ -23,7 +23,7 @@ from funnelc.emit import EmitOptions, get_target
 from funnelc.model import EdgeKind, Phase, Pipeline, Project, StageKind
 from funnelc.renderer import RenderError, RenderTimeout, normalise_svg, render_svg
 from tests.conftest import check_golden
-from tests.test_target_dot import CASES, GOLDEN, case, fixture
+from tests.test_target_dot import CASES, GOLDEN, case, fixture, summarised_timeouts
 
 if TYPE_CHECKING:  # mypy knows the folder as `targets`; installed, it is `funnelc.targets`
     import targets.dot as dot
@@ -138,6 +138,15 @@ def test_drawing(source: str, pipeline_id: str) -> None:
     red = sum(1 for s in strokes if dot.LOST_BORDER in s)
     thens = sum(1 for s in pipeline.open_stages if s.then is not None)
     assert red <= len(lost) + thens
+
+    # Timeouts: one dotted grey edge, labelled, for all those into the default target; one
+    # more per stage whose own timeout leads elsewhere.
+    summarised = summarised_timeouts(project, pipeline)
+    timeouts = [e for e in project.edges_of(pipeline_id) if e.kind is EdgeKind.TIMEOUT]
+    grey = [g for g, s in zip(edges, strokes, strict=True) if dot.MUTED in s]
+    summary = [g for g in grey if texts(g) == [dot.TIMEOUT_SUMMARY]]
+    assert len(summary) == (1 if summarised else 0)
+    assert len(grey) == len(timeouts) - len(summarised) + len(summary)
 
 
 @pytest.mark.parametrize(("source", "pipeline_id"), CASES)

@@ -23,8 +23,8 @@ from collections.abc import Iterator, Mapping
 from funnelc.diagnostics import Label, Severity
 from funnelc.i18n import N_
 from funnelc.lint.rule import Finding, LintContext, Rule
-from funnelc.lint.rules._common import normalise, stems_pattern, string_list
-from funnelc.model import Pipeline, Stage
+from funnelc.lint.rules._common import facts, normalise, stems_pattern, string_list
+from funnelc.model import Field, Pipeline, Stage
 
 QUALIFICATION_WORDS: list[str] = ["квалифик", "qualif"]
 
@@ -47,21 +47,23 @@ CRITERIA: Mapping[str, tuple[str, ...]] = {
 _CRITERIA_PATTERNS = {name: stems_pattern(stems) for name, stems in CRITERIA.items()}
 
 
-def _texts(pipeline: Pipeline, stage: Stage) -> list[str]:
+def _texts(fields: Mapping[str, Field], stage: Stage) -> list[str]:
     texts = [stage.name.value]
     if stage.goal is not None:
         texts.append(stage.goal.value)
     texts.extend(t.value for t in stage.exits)
     for ref in stage.requires:
-        declared = pipeline.field(ref.name)
+        declared = fields.get(ref.name)
         if declared is not None:
             texts.append(declared.name.value)
     return texts
 
 
-def criteria_met(pipeline: Pipeline, stage: Stage) -> list[str]:
-    """Which of M9's criteria the stage's name, goal, exits and required fields establish."""
-    text = normalise(" | ".join(_texts(pipeline, stage)))
+def criteria_met(fields: Mapping[str, Field], stage: Stage) -> list[str]:
+    """Which of M9's criteria the stage's name, goal, exits and required fields establish;
+    ``fields`` are the pipeline's fields by id (:attr:`PipelineFacts.fields`), looked up
+    rather than searched, so checking every stage stays linear."""
+    text = normalise(" | ".join(_texts(fields, stage)))
     return [name for name, pattern in _CRITERIA_PATTERNS.items() if pattern.search(text)]
 
 
@@ -72,13 +74,17 @@ def _said(stage: Stage) -> list[str]:
     return said
 
 
-def _qualifies(pipeline: Pipeline, stage: Stage, words: re.Pattern[str], minimum: int) -> bool:
+def _qualifies(
+    fields: Mapping[str, Field], stage: Stage, words: re.Pattern[str], minimum: int
+) -> bool:
     if any(words.search(normalise(text)) for text in _said(stage)):
         return True
-    return minimum <= 0 or len(criteria_met(pipeline, stage)) >= minimum
+    return minimum <= 0 or len(criteria_met(fields, stage)) >= minimum
 
 
-def _candidate(pipeline: Pipeline, words: re.Pattern[str], minimum: int) -> Stage | None:
+def _candidate(
+    pipeline: Pipeline, fields: Mapping[str, Field], words: re.Pattern[str], minimum: int
+) -> Stage | None:
     """The open stage (not marked key) that looks most like the qualification: one that says
     so, else the one that establishes the most criteria (at least ``minimum``, and one)."""
     best: tuple[int, Stage] | None = None
@@ -87,7 +93,7 @@ def _candidate(pipeline: Pipeline, words: re.Pattern[str], minimum: int) -> Stag
             continue
         if any(words.search(normalise(text)) for text in _said(stage)):
             return stage
-        met = len(criteria_met(pipeline, stage))
+        met = len(criteria_met(fields, stage))
         if met >= max(minimum, 1) and (best is None or met > best[0]):
             best = (met, stage)
     return best[1] if best is not None else None
@@ -98,10 +104,11 @@ def check(context: LintContext) -> Iterator[Finding]:
     words = stems_pattern(string_list(context.option("qualification-words")))
     minimum = context.option("min-criteria")
     assert isinstance(minimum, int)
+    fields = facts(context.project, pipeline).fields
     keys = [s for s in pipeline.stages if s.key]
-    if keys and _qualifies(pipeline, keys[0], words, minimum):
+    if keys and _qualifies(fields, keys[0], words, minimum):
         return
-    candidate = _candidate(pipeline, words, minimum)
+    candidate = _candidate(pipeline, fields, words, minimum)
     if not keys:
         if candidate is not None:
             help_line = N_(

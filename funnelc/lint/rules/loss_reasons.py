@@ -12,13 +12,14 @@ from collections.abc import Iterator
 from funnelc.diagnostics import Severity
 from funnelc.i18n import N_
 from funnelc.lint.rule import Finding, LintContext, Rule
-from funnelc.lint.rules._common import pits
+from funnelc.lint.rules._common import facts
 from funnelc.model import StageKind
 
 
 def check(context: LintContext) -> Iterator[Finding]:
     pipeline = context.pipeline
-    pit_ids = {s.id.name for s in pits(context.project, pipeline)}
+    known = facts(context.project, pipeline)
+    pit_ids = {s.id.name for s in known.pits}
     available = [r.id.name for r in pipeline.reasons]
     args_base = {"reasons": ", ".join(available[:4])}
     help_line = (
@@ -33,8 +34,7 @@ def check(context: LintContext) -> Iterator[Finding]:
         if stage.kind is not StageKind.LOST or stage.reasons:
             continue
         if stage.id.name in pit_ids:
-            siblings = pipeline.stages_in(stage.phase, StageKind.LOST)
-            if len(siblings) > 1:
+            if known.lost.get(stage.phase, 0) > 1:  # other lost outcomes in its phase
                 continue
             yield Finding(
                 stage.id.span,

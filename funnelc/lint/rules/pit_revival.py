@@ -12,19 +12,16 @@ from collections.abc import Iterator
 from funnelc.diagnostics import Severity
 from funnelc.i18n import N_
 from funnelc.lint.rule import Finding, LintContext, Rule
-from funnelc.lint.rules._common import edges_from, pits
+from funnelc.lint.rules._common import facts
 from funnelc.model import EdgeKind
 
 
 def check(context: LintContext) -> Iterator[Finding]:
     pipeline = context.pipeline
-    revived = {
-        edge.source.stage
-        for edge in edges_from(context.project, pipeline)
-        if edge.kind is EdgeKind.REVIVE
-    }
+    known = facts(context.project, pipeline)
+    revived = {edge.source.stage for edge in known.edges(EdgeKind.REVIVE)}
     entry = pipeline.entry
-    for pit in pits(context.project, pipeline):
+    for pit in known.pits:
         if pit.id.name in revived:
             continue
         yield Finding(

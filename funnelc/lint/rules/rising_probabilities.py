@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from funnelc.diagnostics import Label, Severity
 from funnelc.i18n import N_
 from funnelc.lint.rule import Finding, LintContext, Rule
-from funnelc.lint.rules._common import edges_from, main_path
+from funnelc.lint.rules._common import facts, main_path
 from funnelc.model import EdgeKind, Stage
 
 
@@ -55,8 +55,7 @@ def check(context: LintContext) -> Iterator[Finding]:
         return
     last = path[-1]
     wins = any(
-        e.kind is EdgeKind.WIN and e.source.stage == last.id.name
-        for e in edges_from(context.project, pipeline)
+        e.source.stage == last.id.name for e in facts(context.project, pipeline).edges(EdgeKind.WIN)
     )
     if wins and previous is not None and (previous.probability or 0) >= 100:
         yield Finding(

@@ -13,15 +13,15 @@ from collections.abc import Iterator
 from funnelc.diagnostics import Label, Severity
 from funnelc.i18n import N_
 from funnelc.lint.rule import Finding, LintContext, Rule
-from funnelc.lint.rules._common import pits, stages_by_id
+from funnelc.lint.rules._common import facts
 from funnelc.model import Phase, Ref, Stage
 
 
 def check(context: LintContext) -> Iterator[Finding]:
     pipeline = context.pipeline
-    stages = stages_by_id(context.project, pipeline)
-    found = pits(context.project, pipeline)
-    pit = found[0].id.name if found else None
+    known = facts(context.project, pipeline)  # the pit is found once, not per stage
+    stages = known.stages
+    pit = known.pits[0].id.name if known.pits else None
     for stage in pipeline.stages_in(Phase.DEAL):
         if stage.sla is not None:
             continue
