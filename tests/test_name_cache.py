@@ -3,6 +3,7 @@ verdicts; a corrupt or unwritable cache only costs time."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,7 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("FUNNELC_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(name_cache, "_memory", None)
     monkeypatch.setattr(name_cache, "_dirty", False)
+    monkeypatch.setattr(name_cache, "_used", {})
     return tmp_path
 
 
@@ -63,3 +65,18 @@ def test_warm_check_does_not_load_pymorphy3(tmp_path: Path) -> None:
     warm = subprocess.run([sys.executable, "-c", env_code], capture_output=True, text=True)
     assert cold.stdout.split() == ["True", "True"], cold.stderr
     assert warm.stdout.split() == ["True", "False"], warm.stderr
+
+
+def test_the_file_keeps_the_names_in_use_and_stays_small(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(name_cache, "LIMIT", 3)
+    for name in ["Квалификация", "Переговоры", "Договор подписан", "Встреча проведена"]:
+        name_cache.classify(name)
+    name_cache.flush()
+    monkeypatch.setattr(name_cache, "_memory", None)
+    monkeypatch.setattr(name_cache, "_used", {})
+    name_cache.classify("Звонок")
+    name_cache.flush()
+    kept = list(json.loads(name_cache._path().read_text(encoding="utf-8")))
+    assert kept == ["Звонок", "Квалификация", "Переговоры"]

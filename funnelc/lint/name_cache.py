@@ -24,6 +24,11 @@ from funnelc.version import __version__
 
 _memory: dict[str, NameVerdict] | None = None
 _dirty = False
+_used: dict[str, None] = {}
+
+LIMIT = 2000
+"""Verdicts kept on disk: the names used by the last run first, then older ones.  Loading is
+what a warm run pays, so the file is kept small (≈2 ms to read) rather than complete."""
 
 
 def _enabled() -> bool:
@@ -59,7 +64,7 @@ def _path() -> Path:
 
 
 def _load() -> dict[str, NameVerdict]:
-    global _memory
+    global _memory, _dirty
     if _memory is not None:
         return _memory
     _memory = {}
@@ -77,6 +82,7 @@ def _load() -> dict[str, NameVerdict]:
             )
     except (OSError, ValueError, KeyError, TypeError):
         _memory = {}
+    _dirty = len(_memory) > LIMIT
     return _memory
 
 
@@ -84,6 +90,7 @@ def classify(text: str) -> NameVerdict:
     """The verdict on ``text``, from the cache or from the classifier."""
     global _dirty
     memory = _load()
+    _used[text] = None
     found = memory.get(text)
     if found is None:
         from funnelc.lint.names import classify as run_classifier
@@ -99,7 +106,9 @@ def flush() -> None:
     if not _dirty or _memory is None or not _enabled():
         return
     _dirty = False
-    data = {text: {**asdict(v), "kind": v.kind.value} for text, v in sorted(_memory.items())}
+    memory = _memory
+    keep = [*_used, *(text for text in memory if text not in _used)][:LIMIT]
+    data = {text: {**asdict(memory[text]), "kind": memory[text].kind.value} for text in keep}
     with contextlib.suppress(OSError):
         path = _path()
         path.parent.mkdir(parents=True, exist_ok=True)
