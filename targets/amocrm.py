@@ -7,7 +7,7 @@ statuses, the lead custom fields and the account's loss reasons (described by
 (SLAs, timeouts, tasks, revival, ``next``…), in the pipeline's language.
 
 The mapping is documented construct by construct in ``docs/targets/amocrm.md``; the API facts
-it relies on (and which of them are unconfirmed) in ``/work/shared/crm-apis.md`` §1.  In short:
+it relies on (and which of them are unconfirmed) in ``../shared/crm-apis.md`` §1.  In short:
 one amoCRM pipeline per funnel pipeline; the lead phase becomes its first statuses with the
 "Неразобранное" inbox on (or a separate qualification pipeline); the won outcome renames
 status 142 and the first lost outcome of the deal phase renames 143; other lost outcomes become

@@ -8,7 +8,7 @@ commands that refer to earlier results with ``$result[…]``) described by
 language.
 
 The mapping is documented construct by construct in ``docs/targets/bitrix24.md``; the API facts
-it relies on (and which are unconfirmed) in ``/work/shared/crm-apis.md`` §2.  In short: the deal
+it relies on (and which are unconfirmed) in ``../shared/crm-apis.md`` §2.  In short: the deal
 phase becomes a deal category (``crm.category.add``, ``entityTypeId=2``) whose preset stages are
 renamed (NEW, WON, LOSE) or deleted, and whose other stages are added with ``SEMANTICS`` and an
 ordered ``SORT``; the lead phase becomes the portal's lead statuses (``ENTITY_ID=STATUS``) — a

@@ -1,7 +1,7 @@
 """The stage-name classifier behind lint rules M1, M2 and M3 (funnelc/lint/names.py).
 
 Accuracy is measured on a labelled corpus, tests/lint/stage_names.tsv: real-looking Russian and
-English stage names labelled by the methodology's definitions (/work/shared/methodology.md), not
+English stage names labelled by the methodology's definitions (../shared/methodology.md), not
 by what the classifier says.  For each decision a lint rule takes (result-named, in progress,
 manager action) the tests compute precision and recall, print them, attach them to the test
 report with ``record_property`` (they appear in ``--junitxml`` output) and put them in the

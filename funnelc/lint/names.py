@@ -11,7 +11,7 @@ such as "КП отправлено" is grammatically a result, but M3 is the mor
 "В работе" is the worst naming mistake of all, so it wins over everything.
 
 Russian is analysed with pymorphy3 (OpenCorpora dictionary).  The result rule is the tie-aware
-rule measured in /work/shared/deps.md §4: a name is a result when some word has a top-scored
+rule measured in ../shared/deps.md §4: a name is a result when some word has a top-scored
 parse, *ties included*, that is a perfective past participle or verb.  Ties matter because
 bi-aspectual verbs in -овать ("реализовано", "квалифицирован") get tied impf/perf parses whose
 first entry is the imperfective one.  A finite present-tense verb ("проверяются") makes the name
