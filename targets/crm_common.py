@@ -296,19 +296,6 @@ def outcome_reasons(pipeline: Pipeline, stage: Stage) -> tuple[LossReason, ...]:
     return tuple(seen.values())
 
 
-def used_reasons(pipeline: Pipeline, outcomes: Iterable[Stage]) -> tuple[LossReason, ...]:
-    """The loss reasons the given lost outcomes list, in order of first mention."""
-    seen: dict[str, LossReason] = {}
-    for stage in outcomes:
-        for reason in outcome_reasons(pipeline, stage):
-            seen.setdefault(reason.id.name, reason)
-    return tuple(seen.values())
-
-
-def requiring_stages(pipeline: Pipeline, field_id: str) -> tuple[Stage, ...]:
-    return tuple(s for s in pipeline.stages if any(r.name == field_id for r in s.requires))
-
-
 @dataclass(frozen=True, slots=True)
 class Move:
     """An edge the CRMs cannot store, as the manual steps describe it."""

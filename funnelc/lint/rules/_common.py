@@ -154,11 +154,6 @@ def _compute_facts(project: Project, pipeline: Pipeline) -> PipelineFacts:
     )
 
 
-def stages_by_id(project: Project, pipeline: Pipeline) -> Mapping[str, Stage]:
-    """The pipeline's stages by id (``Pipeline.stage`` may be a linear search)."""
-    return facts(project, pipeline).stages
-
-
 def pits(project: Project, pipeline: Pipeline) -> list[Stage]:
     """The pipeline's dying pits: its lost outcomes that some SLA times out into (M6, M7)."""
     return list(facts(project, pipeline).pits)
@@ -224,10 +219,6 @@ def string_list(value: object) -> Sequence[str]:
     if isinstance(value, list | tuple):
         return [str(v) for v in value]
     return []
-
-
-def quoted_ids(stages: Iterable[Stage]) -> str:
-    return ", ".join(f"`{s.id.name}`" for s in stages)
 
 
 def _no_verdicts(project: Project) -> dict[str, NameVerdict]:
