@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from funnelc import codes
-from funnelc.diagnostics import Diagnostic, Severity, did_you_mean, has_errors
+from funnelc.diagnostics import Diagnostic, Severity, has_errors, suggest
 from funnelc.emit import REGISTRY, EmitOptions, get_target
 from funnelc.i18n import _
 from funnelc.model import Project
@@ -43,11 +43,8 @@ def check_targets(names: Sequence[str]) -> list[Diagnostic]:
     diagnostics = []
     for name in names:
         if name not in REGISTRY:
-            guess = did_you_mean(name, REGISTRY)
-            hint = (
-                _("did you mean `{name}`?").format(name=guess)
-                if guess
-                else _("targets: {targets}").format(targets=", ".join(sorted(REGISTRY)))
+            hint = suggest(
+                name, REGISTRY, _("targets: {targets}").format(targets=", ".join(sorted(REGISTRY)))
             )
             diagnostics.append(codes.make("F603", None, name=name, hint=hint))
     return diagnostics

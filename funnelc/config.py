@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from funnelc import codes
-from funnelc.diagnostics import Diagnostic, did_you_mean
+from funnelc.diagnostics import Diagnostic, suggest
 from funnelc.i18n import _
 from funnelc.source import display_path
 
@@ -94,12 +94,7 @@ def load_config(path: Path) -> tuple[Config, list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
     for key in data:
         if key not in _KEYS:
-            guess = did_you_mean(key, _KEYS)
-            hint = (
-                _("did you mean `{name}`?").format(name=guess)
-                if guess
-                else _("known keys: {keys}").format(keys=", ".join(_KEYS))
-            )
+            hint = suggest(key, _KEYS, _("known keys: {keys}").format(keys=", ".join(_KEYS)))
             diagnostics.append(_error(path, _("unknown key `{key}`").format(key=key), hint))
 
     sources = _strings(data.get("sources", []))

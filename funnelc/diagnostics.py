@@ -90,6 +90,19 @@ def sorted_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     return sorted(unique, key=Diagnostic.sort_key)
 
 
+def suggest(name: str, candidates: Iterable[str], fallback: str = "") -> str:
+    """The help line for an unknown ``name``: "did you mean `x`?" when a candidate is close
+    enough (see :func:`did_you_mean`), else ``fallback``.  Translated, like every help line."""
+    return suggestion(did_you_mean(name, candidates), fallback)
+
+
+def suggestion(guess: str | None, fallback: str = "") -> str:
+    """ "did you mean `guess`?" for a guess found some other way, else ``fallback``."""
+    from funnelc.i18n import _
+
+    return _("did you mean `{name}`?").format(name=guess) if guess else fallback
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """The candidate closest to ``name``, if one is close enough to be a likely typo."""
     pool = sorted(set(candidates))

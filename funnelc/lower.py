@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from lark import Token, Tree
 
 from funnelc import codes
-from funnelc.diagnostics import Diagnostic, Label, did_you_mean
+from funnelc.diagnostics import Diagnostic, Label, did_you_mean, suggest, suggestion
 from funnelc.i18n import N_, _
 from funnelc.model import (
     FIELD_TYPES,
@@ -198,11 +198,8 @@ class _Lowerer:
             return Text(value, raw.span)
         if value in NAMED_COLOURS:
             return Text(NAMED_COLOURS[value], raw.span)
-        guess = did_you_mean(value, NAMED_COLOURS)
-        hint = (
-            _("did you mean `{name}`?").format(name=guess)
-            if guess
-            else _("write a hex code such as `#2e7d32`, or a name such as `green`")
+        hint = suggest(
+            value, NAMED_COLOURS, _("write a hex code such as `#2e7d32`, or a name such as `green`")
         )
         self.diagnostics.append(codes.make("F403", raw.span, value=raw.value, hint=hint))
         return raw
@@ -220,11 +217,9 @@ class _Lowerer:
             options = tuple(self.text(o).value for o in options_node.children)
         kind = str(kind_token)
         if kind not in FIELD_TYPES:
-            guess = _TYPE_ALIASES.get(kind.lower()) or did_you_mean(kind, FIELD_TYPES)
-            hint = (
-                _("did you mean `{name}`?").format(name=guess)
-                if guess
-                else _("types are {types}").format(types=", ".join(FIELD_TYPES))
+            hint = suggestion(
+                _TYPE_ALIASES.get(kind.lower()) or did_you_mean(kind, FIELD_TYPES),
+                _("types are {types}").format(types=", ".join(FIELD_TYPES)),
             )
             self.diagnostics.append(codes.make("F106", self.span(kind_token), name=kind, hint=hint))
         elif options and kind not in ("choice", "multichoice"):

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from funnelc import codes
-from funnelc.diagnostics import Diagnostic, Label, did_you_mean
+from funnelc.diagnostics import Diagnostic, Label, suggest
 from funnelc.i18n import N_, _
 from funnelc.model import (
     Edge,
@@ -34,11 +34,6 @@ from funnelc.model import (
     StageKind,
 )
 from funnelc.source import Span
-
-
-def _hint(name: str, candidates: Iterable[str], fallback: str = "") -> str:
-    guess = did_you_mean(name, candidates)
-    return _("did you mean `{name}`?").format(name=guess) if guess else fallback
 
 
 def _unique(
@@ -146,7 +141,7 @@ class _Resolver:
                     "F105",
                     _pipeline_part(ref),
                     name=ref.pipeline,
-                    hint=_hint(
+                    hint=suggest(
                         ref.pipeline,
                         self.pipelines,
                         _(
@@ -181,7 +176,7 @@ class _Resolver:
                             "F103",
                             ref.span,
                             name=ref.name,
-                            hint=_hint(
+                            hint=suggest(
                                 ref.name,
                                 names,
                                 _('declare it: `field {name} "<name>" text`').format(name=ref.name),
@@ -209,7 +204,7 @@ class _Resolver:
                             "F104",
                             ref.span,
                             name=ref.name,
-                            hint=_hint(
+                            hint=suggest(
                                 ref.name,
                                 names,
                                 _('declare it: `reason {name} "<name>"`').format(name=ref.name),
@@ -518,7 +513,7 @@ def _pipeline_part(ref: Ref) -> Span:
 def _stage_hint(name: str, pipeline: Pipeline, fallback: str = "") -> str:
     """ "did you mean" for a stage id, or else the pipeline's stage ids."""
     ids = [s.id.name for s in pipeline.stages]
-    hint = _hint(name, ids, fallback)
+    hint = suggest(name, ids, fallback)
     if hint or not ids:
         return hint
     shown = ", ".join(f"`{i}`" for i in ids[:8]) + (", …" if len(ids) > 8 else "")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from funnelc import codes
-from funnelc.diagnostics import Diagnostic, Label, Severity, did_you_mean
+from funnelc.diagnostics import Diagnostic, Label, Severity, suggest
 from funnelc.emit import EmitOptions, Emitted
 from funnelc.i18n import _
 from funnelc.model import (
@@ -386,12 +386,11 @@ class Options:
                     continue
                 for pipeline_id, table in value.items():
                     if pipeline_id not in pipeline_ids:
-                        guess = did_you_mean(str(pipeline_id), pipeline_ids)
                         self.error(
                             _("`{option}` names no pipeline of the build").format(
                                 option=f"pipelines.{pipeline_id}"
                             ),
-                            _("did you mean `{name}`?").format(name=guess) if guess else "",
+                            suggest(str(pipeline_id), pipeline_ids),
                         )
                         continue
                     if not isinstance(table, Mapping):
@@ -441,12 +440,9 @@ class Options:
         spec = self.specs.get(name)
         if spec is None:
             known = [*self.specs, *([] if prefix else ["pipelines"])]
-            guess = did_you_mean(name, known)
             self.error(
                 _("unknown option `{option}`").format(option=prefix + name),
-                _("did you mean `{name}`?").format(name=guess)
-                if guess
-                else _("options: {names}").format(names=", ".join(sorted(known))),
+                suggest(name, known, _("options: {names}").format(names=", ".join(sorted(known)))),
             )
         return spec
 

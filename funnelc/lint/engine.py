@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from funnelc import codes
-from funnelc.diagnostics import Diagnostic, Label, Severity, did_you_mean
+from funnelc.diagnostics import Diagnostic, Label, Severity, suggest
 from funnelc.i18n import N_, _
 from funnelc.lint.rule import PRESETS, Finding, LintContext, Rule
 from funnelc.lint.suppress import Suppression, covers, parse_suppressions
@@ -53,12 +53,7 @@ def find_rule(code_or_name: str) -> Rule | None:
 
 def _rule_hint(name: str) -> str:
     pool = [r.code for r in all_rules()] + [r.name for r in all_rules()]
-    guess = did_you_mean(name, pool)
-    return (
-        _("did you mean `{name}`?").format(name=guess)
-        if guess
-        else _("`funnelc rules` lists the rules")
-    )
+    return suggest(name, pool, _("`funnelc rules` lists the rules"))
 
 
 def config_from_table(
@@ -75,11 +70,7 @@ def config_from_table(
     known = ("preset", "select", "ignore", "strict", "rules")
     for key in table:
         if key not in known:
-            guess = did_you_mean(key, known)
-            bad(
-                _("unknown key `lint.{key}`").format(key=key),
-                _("did you mean `{name}`?").format(name=guess) if guess else "",
-            )
+            bad(_("unknown key `lint.{key}`").format(key=key), suggest(key, known))
     preset = table.get("preset", "recommended")
     if preset not in PRESETS:
         bad(_("`lint.preset` must be one of {presets}").format(presets=", ".join(PRESETS)))
