@@ -182,32 +182,23 @@ def localised(command: Callable[..., None]) -> Callable[..., None]:
     return run
 
 
-def _config(config: Path | None) -> Config:
+def _config(config: Path | None, strict: bool) -> tuple[Config, LintConfig]:
+    """The project config and its ``[lint]`` table, read once; a problem in either is a usage
+    error (exit 2).  ``--strict`` on the command line adds to the config's ``strict``."""
     from funnelc.config import discover_config
+    from funnelc.lint.engine import LintConfig, config_from_table
 
     loaded, problems = discover_config(Path.cwd(), config)
-    lint_problems: list[Diagnostic] = []
+    lint = LintConfig()
     if loaded.path is not None and not problems:
-        from funnelc.lint.engine import config_from_table
-
-        _settings, lint_problems = config_from_table(loaded.lint, loaded.path)
-    if problems or lint_problems:
+        lint, lint_problems = config_from_table(loaded.lint, loaded.path)
+        problems = [*problems, *lint_problems]
+    if problems:
         from funnelc.render import render_human
 
-        sys.stderr.write(
-            render_human(
-                [*problems, *lint_problems], {}, color=use_color(ColorChoice.auto, sys.stderr)
-            )
-        )
+        sys.stderr.write(render_human(problems, {}, color=use_color(ColorChoice.auto, sys.stderr)))
         raise typer.Exit(2)
-    return loaded
-
-
-def _lint_config(settings: Config, strict: bool) -> LintConfig:
-    from funnelc.lint.engine import config_from_table
-
-    lint, _problems = config_from_table(settings.lint, settings.path or Path("funnelc.toml"))
-    return replace(lint, strict=lint.strict or strict)
+    return loaded, replace(lint, strict=lint.strict or strict)
 
 
 def _inputs(paths: list[Path] | None, config: Config) -> list[Path]:
@@ -233,8 +224,7 @@ def check(
     from funnelc.compiler import compile
     from funnelc.lint.engine import fails
 
-    settings = _config(config)
-    lint = _lint_config(settings, strict)
+    settings, lint = _config(config, strict)
     result = compile(_inputs(paths, settings), lint=lint)
     _emit_diagnostics(result.diagnostics, result.sources, fmt, color)
     raise typer.Exit(1 if fails(result.diagnostics, lint.strict) else 0)
@@ -293,13 +283,12 @@ def build(
     from funnelc.emit import DEFAULT_TARGETS, EmitOptions
     from funnelc.lint.engine import fails
 
-    settings = _config(config)
+    settings, lint = _config(config, strict)
     targets = list(target or settings.targets or DEFAULT_TARGETS)
     unknown = check_targets(targets)
     if unknown:
         _emit_diagnostics(unknown, {}, fmt, color)
         raise typer.Exit(2)
-    lint = _lint_config(settings, strict)
     result = compile(_inputs(paths, settings), lint=lint)
     if not result.ok or result.project is None or fails(result.diagnostics, lint.strict):
         _emit_diagnostics(result.diagnostics, result.sources, fmt, color)
