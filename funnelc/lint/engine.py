@@ -189,11 +189,11 @@ def lint(project: Project, config: LintConfig | None = None) -> list[Diagnostic]
                 raw.append((rule, _diagnostic(rule, finding, severity)))
     if "funnelc.lint.name_cache" in sys.modules:
         sys.modules["funnelc.lint.name_cache"].flush()
-    return _apply_suppressions(project, raw, config)
+    return _apply_suppressions(project, raw, config, {r.name for r in rules})
 
 
 def _apply_suppressions(
-    project: Project, raw: Iterable[tuple[Rule, Diagnostic]], config: LintConfig
+    project: Project, raw: Iterable[tuple[Rule, Diagnostic]], config: LintConfig, enabled: set[str]
 ) -> list[Diagnostic]:
     suppressions = parse_suppressions(project, project.sources)
     used: set[int] = set()
@@ -277,7 +277,6 @@ def _apply_suppressions(
                     ),
                 )
             )
-    enabled = {r.name for r in selected_rules(config)}
     kept.extend(d for name, d in problems if name in enabled)
     return kept
 
