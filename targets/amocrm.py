@@ -20,7 +20,7 @@ The limits (50 pipelines, 100 statuses, one won outcome, 1000-character descript
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -31,6 +31,7 @@ from funnelc.i18n import _
 from funnelc.model import Field as FunnelField
 from funnelc.model import Phase, Pipeline, Project, Stage, StageKind
 
+from . import markdown
 from .crm_common import Analysis as CrmAnalysis
 from .crm_common import (
     FieldKey,
@@ -51,6 +52,7 @@ from .crm_common import (
     is_russian,
     key_section,
     lost_outcomes,
+    md_line,
     move_sections,
     multiple_won,
     nearest_colour,
@@ -624,14 +626,21 @@ def _descriptions(
     return tuple((level, text) for level, text in levels if text)
 
 
-def _place_text(places: Mapping[str, Place], stage: Stage, t: Mapping[str, str]) -> str:
+def _place_text(
+    places: Mapping[str, Place],
+    stage: Stage,
+    t: Mapping[str, str],
+    escape: Callable[[str], str] = str,
+) -> str:
+    """Where a stage lives in amoCRM, in words.  ``escape`` is applied to every name: plain
+    for a status description (amoCRM text), :func:`.markdown.inline` for the manual steps."""
     place = places.get(stage.id.name)
     if place is None:
-        return t["q"].format(name=stage.name.value)
-    status = t["q"].format(name=place.status.name)
+        return t["q"].format(name=escape(stage.name.value))
+    status = t["q"].format(name=escape(place.status.name))
     if place.reason is not None:
         return t["closed_with_reason"].format(
-            status=status, reason=t["q"].format(name=place.reason)
+            status=status, reason=t["q"].format(name=escape(place.reason))
         )
     return status
 
@@ -902,7 +911,7 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
             return code_span(f"{pipeline_id}.{stage_id}")
         stage = other.pipeline.stage(stage_id)
         assert stage is not None
-        text = _place_text(other.places, stage, t)
+        text = _place_text(other.places, stage, t, markdown.inline)
         place = other.places.get(stage_id)
         if pipeline_id != pipeline.id.name or len(other.amo) > 1:
             amo_name = place.pipeline.name if place else other.pipeline.name.value
@@ -970,7 +979,7 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
         lead_open = pipeline.stages_in(Phase.LEAD)
         deal_open = pipeline.stages_in(Phase.DEAL)
         if lead_open and deal_open:
-            conditions = "; ".join(one_line(a.value) for a in lead.accept) or t["no_conditions"]
+            conditions = "; ".join(md_line(a.value) for a in lead.accept) or t["no_conditions"]
             key = "handoff_pipeline" if plan.lead_mode == "pipeline" else "handoff_statuses"
             lead_items.append(
                 t[key].format(

@@ -56,9 +56,9 @@ from .crm_common import (
     key_section,
     lead_signature,
     lost_outcomes,
+    md_line,
     move_sections,
     multiple_won,
-    one_line,
     outcome_reasons,
     plan_header,
     probability_items,
@@ -1304,9 +1304,9 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
             continue
         parts = []
         if s.goal is not None:
-            parts.append(t["goal"].format(text=one_line(s.goal.value)))
+            parts.append(t["goal"].format(text=md_line(s.goal.value)))
         if s.exits:
-            parts.append(t["exits"].format(text="; ".join(one_line(e.value) for e in s.exits)))
+            parts.append(t["exits"].format(text="; ".join(md_line(e.value) for e in s.exits)))
         if parts:
             rules.append(f"{q(s.name.value)}: " + " ".join(parts))
     md.section(t["h_rules"], t["rules_intro"], rules)
@@ -1321,7 +1321,7 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
         lead_items = []
         lead_open = pipeline.stages_in(Phase.LEAD)
         deal_open = pipeline.stages_in(Phase.DEAL)
-        conditions = "; ".join(one_line(a.value) for a in lead.accept) or t["no_conditions"]
+        conditions = "; ".join(md_line(a.value) for a in lead.accept) or t["no_conditions"]
         first = where(pipeline.id.name, deal_open[0].id.name) if deal_open else "—"
         if plan.lead_mode in ("statuses", "shared"):
             lead_items.append(t["convert"].format(first=first, conditions=conditions))

@@ -37,6 +37,8 @@ from funnelc.model import (
 from funnelc.model import Field as FunnelField
 from funnelc.source import Span
 
+from . import markdown
+
 # ---- plans ---------------------------------------------------------------------------------
 
 
@@ -106,8 +108,16 @@ def one_line(text: str) -> str:
 
 
 def quoted(name: str, russian: bool) -> str:
-    """A display name in the quotation marks of the language: «…» or “…”."""
-    return f"«{name}»" if russian else f"“{name}”"
+    """A display name for the manual steps, Markdown-escaped (:func:`.markdown.inline`), in the
+    quotation marks of the language: «…» or “…”."""
+    text = markdown.inline(name)
+    return f"«{text}»" if russian else f"“{text}”"
+
+
+def md_line(text: str) -> str:
+    """A user text (a goal, a task, a condition) for the manual steps: on one line
+    (:func:`one_line`) and Markdown-escaped (:func:`.markdown.inline`)."""
+    return markdown.inline(one_line(text))
 
 
 def plural_ru(n: int, one: str, few: str, many: str) -> str:
@@ -641,10 +651,8 @@ class Markdown:
 
 
 def code_span(text: str) -> str:
-    """Inline code in Markdown, safe for backticks in the text."""
-    fence = "``" if "`" in text else "`"
-    pad = " " if fence == "``" else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
+    """Inline code in Markdown, safe for any text (:func:`.markdown.code`)."""
+    return markdown.code(text)
 
 
 def bad_characters(value: str, allowed: re.Pattern[str], empty: str) -> str | None:
@@ -792,7 +800,7 @@ def steps_start(t: Mapping[str, str], pipeline: Pipeline, russian: bool, **intro
         )
     )
     if pipeline.segment is not None:
-        md.paragraph(t["segment"].format(text=pipeline.segment.value))
+        md.paragraph(t["segment"].format(text=md_line(pipeline.segment.value)))
     return md
 
 
@@ -821,7 +829,7 @@ def task_items(
     t: Mapping[str, str], stages: Iterable[Stage], label: Callable[[Stage], str]
 ) -> list[str]:
     return [
-        t["task_item"].format(stage=label(s), task=one_line(task.value))
+        t["task_item"].format(stage=label(s), task=md_line(task.value))
         for s in stages
         for task in s.tasks
     ]
@@ -848,7 +856,7 @@ def definition_intro(t: Mapping[str, str], lead: LeadPhase) -> str | None:
     """The lead section's introduction: the lead definition, when the pipeline has one."""
     if not lead.definition:
         return None
-    return t["definition_intro"].format(text=one_line(lead.definition.value))
+    return t["definition_intro"].format(text=md_line(lead.definition.value))
 
 
 def reason_lists(template: str, pipeline: Pipeline, where: Where, russian: bool) -> list[str]:
@@ -882,7 +890,7 @@ def move_sections(
             source=where(*m.source),
             target=where(*m.target),
             after=(t["after"].format(delay=duration_text(m.delay, russian)) if m.delay else ""),
-            label=f": {m.label}" if m.label else "",
+            label=f": {markdown.inline(m.label)}" if m.label else "",
         )
         for m in moves(project, pipeline, EdgeKind.REVIVE)
     ]
@@ -898,7 +906,7 @@ def move_sections(
         t["edge_item"].format(
             source=own(m.source[1]),
             target=where(*m.target),
-            label=f": {m.label}" if m.label else "",
+            label=f": {markdown.inline(m.label)}" if m.label else "",
         )
         for m in moves(project, pipeline, EdgeKind.EXPLICIT)
     ]
