@@ -75,14 +75,17 @@ from .crm_common import Analysis as CrmAnalysis
 
 NAME = "bitrix24"
 LABEL = "Bitrix24"
-SCHEMA_ID = "urn:funnelc:schema:bitrix24-plan:v1"
-FORMAT_VERSION = 1
+SCHEMA_ID = "urn:funnelc:schema:bitrix24-plan:v2"
+FORMAT_VERSION = 2
 
 MAX_BATCH = 50
 DEAL_STATUS_ID_MAX = 22
 """``STATUS_ID`` of a deal stage, the ``C{id}:`` prefix of a non-default category included."""
 LEAD_STATUS_ID_MAX = 21
-FIELD_NAME_MAX = 20
+FIELD_NAME_MAX = 50
+"""``FIELD_NAME`` of a user field, the ``UF_CRM_`` prefix included (crm-apis.md §0)."""
+STAGE_NAME_MAX = 100
+"""A stage or status ``NAME`` (``statustable.php``, ``configureSize(100)``; crm-apis.md §0)."""
 FIELD_PREFIX = "UF_CRM_"
 CATEGORY_NAME_MAX = 255
 SUCCESS_SORT = 9000
@@ -151,12 +154,6 @@ OPTIONS = (
 )
 
 CAPABILITIES = capabilities({})
-
-CAT = "\x00CAT\x00"
-"""Placeholder for the new category's id while commands are built; each batch replaces it by
-``$result[cat][category][id]`` (the batch that creates the category) or by the plan reference
-``{{deal:cat.category.id}}`` (later batches)."""
-
 
 # ---- the mapping -----------------------------------------------------------------------------
 
@@ -783,12 +780,83 @@ def _explicit(stage: Stage) -> str | None:
 
 # ---- the plan ------------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"(\$result(?:\[[^\]]*\])+|\{\{[^}]*\}\})")
+
+@dataclass(frozen=True, slots=True)
+class BatchRef:
+    r"""A reference to the reply of an earlier command of the same batch, which Bitrix24
+    substitutes itself: ``$result[key][0][ID]``.
+
+    It is only ever a *whole* value.  ``CRestUtil::processBatchElement``
+    (``modules/rest/classes/general/rest_util.php``, crm-apis.md §0) matches
+    ``/\$(result|next|total|time|error)([^\s]*)/i`` and replaces the whole match, so a
+    reference inside a longer value eats what follows it, and older cores skip a non-string
+    result inside a longer value altogether; as a whole value the reply's value is sent as it
+    is (an empty lookup sends ``[]``, which the method refuses)."""
+
+    key: str
+    path: tuple[str | int, ...]
+
+    def readable(self) -> dict[str, Any]:
+        return {"$result": self.key, "path": list(self.path)}
+
+    def encoded(self) -> str:
+        return f"$result[{self.key}]" + "".join(f"[{part}]" for part in self.path)
 
 
-def _flatten(params: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+@dataclass(frozen=True, slots=True)
+class ReplyRef:
+    """A reference to the reply of an earlier *request* of the plan (the new category's id),
+    which the pusher substitutes, as a literal, before it sends the batch:
+    ``prefix{{request:path}}suffix``.  Bitrix24 never sees it, so it may sit inside a value
+    (``DEAL_STAGE_{{category:category.id}}``, ``C{{category:category.id}}:NEW``): the id is read
+    back and sent literally, which works on every server version (crm-apis.md §0)."""
+
+    request: str
+    path: tuple[str, ...]
+    prefix: str = ""
+    suffix: str = ""
+
+    def readable(self) -> dict[str, Any]:
+        item: dict[str, Any] = {"$reply": self.request, "path": list(self.path)}
+        if self.prefix:
+            item["prefix"] = self.prefix
+        if self.suffix:
+            item["suffix"] = self.suffix
+        return item
+
+    def encoded(self) -> str:
+        token = "{{" + self.request + ":" + ".".join(self.path) + "}}"
+        return _quote(self.prefix) + token + _quote(self.suffix)
+
+
+Reference = BatchRef | ReplyRef
+
+
+def category_ref(prefix: str = "", suffix: str = "") -> ReplyRef:
+    """The new deal category's id, from the reply of the ``category`` request."""
+    return ReplyRef("category", ("category", "id"), prefix, suffix)
+
+
+_KEY = re.compile(r"[A-Za-z0-9_]+(\[[A-Za-z0-9_]+\])*")
+_BATCH_KEYS = re.compile(r"\$(result|next|total|time|error)(\S*)", re.IGNORECASE)
+_BATCH_PATH = re.compile(r"\[([^\]]+)\]")
+
+
+def substituted_by_batch(value: str) -> bool:
+    """Whether Bitrix24's ``batch`` would treat part of the user text ``value`` as a
+    reference and replace it (``$result[x]``, ``$RESULT[a][b]``, ``$next[y]``…).
+
+    Percent-encoding does not protect such a text: ``CRestUtil::ParseBatchQuery``
+    (``modules/rest/classes/general/rest_util.php``) runs ``parse_str`` on the command's query
+    *first*, which decodes every value, and only then ``processBatchStructure`` →
+    ``processBatchElement`` looks for references in the decoded values.  So a value that matches
+    is refused at compile time (F807) instead of being sent."""
+    return any(_BATCH_PATH.search(match.group(2)) for match in _BATCH_KEYS.finditer(value))
+
+
+def _flatten(params: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     """PHP-style query pairs: ``{"fields": {"NAME": "x"}}`` → ``fields[NAME]=x``."""
-    pairs: list[tuple[str, str]] = []
+    pairs: list[tuple[str, Any]] = []
     for key, value in params.items():
         name = f"{prefix}[{key}]" if prefix else str(key)
         if isinstance(value, Mapping):
@@ -798,42 +866,74 @@ def _flatten(params: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str
                 if isinstance(item, Mapping):
                     pairs += _flatten(item, f"{name}[{i}]")
                 else:
-                    pairs.append((f"{name}[{i}]", str(item)))
+                    pairs.append((f"{name}[{i}]", item))
         else:
-            pairs.append((name, str(value)))
+            pairs.append((name, value))
     return pairs
 
 
-def _encode(value: str) -> str:
-    """URL-encode a value, but leave ``$result[…]`` and ``{{…}}`` references as they are:
-    Bitrix24 replaces the former inside the batch, the pusher the latter before sending."""
-    return "".join(
-        part if _TOKEN.fullmatch(part) else urllib.parse.quote(part, safe="")
-        for part in _TOKEN.split(value)
-        if part
-    )
+def _quote(value: str) -> str:
+    """Every character but ``[A-Za-z0-9_.~-]`` percent-encoded: ``& = + % $ [ ] { } #`` and
+    spaces never reach the query string as themselves, so no user value can add a parameter,
+    end its own, or look like a reference to the pusher (``{{…}}``)."""
+    return urllib.parse.quote(value, safe="")
+
+
+def _encode(value: Any) -> str:
+    if isinstance(value, BatchRef | ReplyRef):
+        return value.encoded()
+    if isinstance(value, bool):
+        raise TypeError("a bool in a Bitrix24 command")  # Y/N are written as strings
+    return _quote(str(value))
 
 
 def command_string(method: str, params: Mapping[str, Any]) -> str:
-    """A batch command as Bitrix24 expects it: ``method?key=value&…``, values URL-encoded."""
-    query = "&".join(f"{key}={_encode(value)}" for key, value in _flatten(params))
+    """A batch command as Bitrix24 expects it: ``method?key=value&…``.
+
+    Keys are the plan's own (``fields[NAME]``), never user text; every value is
+    percent-encoded in full, except a reference, which is written by its own rule."""
+    pairs = _flatten(params)
+    for key, _value in pairs:
+        if not _KEY.fullmatch(key):
+            raise ValueError(f"not a parameter name funnelc writes: {key!r}")
+    query = "&".join(f"{key}={_encode(value)}" for key, value in pairs)
     return f"{method}?{query}" if query else method
 
 
-def _substitute(value: Any, cat: str) -> Any:
-    if isinstance(value, str):
-        return value.replace(CAT, cat)
+def readable(value: Any) -> Any:
+    """A command's parameters as the plan shows them: references as typed objects."""
+    if isinstance(value, BatchRef | ReplyRef):
+        return value.readable()
     if isinstance(value, Mapping):
-        return {k: _substitute(v, cat) for k, v in value.items()}
+        return {k: readable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(v, cat) for v in value]
+        return [readable(v) for v in value]
+    return value
+
+
+def typed(value: Any) -> Any:
+    """The inverse of :func:`readable`: a plan's ``commands`` parameters with their reference
+    objects as :class:`BatchRef` / :class:`ReplyRef` again (what a pusher re-encodes)."""
+    if isinstance(value, Mapping) and "$result" in value:
+        return BatchRef(str(value["$result"]), tuple(value["path"]))
+    if isinstance(value, Mapping) and "$reply" in value:
+        return ReplyRef(
+            str(value["$reply"]),
+            tuple(value["path"]),
+            str(value.get("prefix", "")),
+            str(value.get("suffix", "")),
+        )
+    if isinstance(value, Mapping):
+        return {k: typed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [typed(v) for v in value]
     return value
 
 
 Command = dict[str, Any]
 
 
-def _lookup(key: str, entity_id: str, status_id: str) -> Command:
+def _lookup(key: str, entity_id: str | ReplyRef, status_id: str | ReplyRef) -> Command:
     return {
         "key": key,
         "method": "crm.status.list",
@@ -846,8 +946,6 @@ def _batches(
     purpose: str,
     groups: Sequence[Sequence[Command]],
     halt: int,
-    *,
-    creates_category: bool = False,
 ) -> list[dict[str, Any]]:
     """Pack command groups (a lookup and the write that uses it stay together) into batches
     of at most 50 commands, in order."""
@@ -858,19 +956,12 @@ def _batches(
         batches[-1].extend(group)
     requests = []
     for n, commands in enumerate(batches, start=1):
-        first = n == 1
-        cat = (
-            "$result[cat][category][id]"
-            if creates_category and first
-            else ("{{deal:cat.category.id}}")
-        )
-        commands = [_substitute(c, cat) for c in commands]
         request: dict[str, Any] = {
             "id": request_id if n == 1 else f"{request_id}.{n}",
             "purpose": purpose if n == 1 else f"{purpose} (continued)",
             "method": "batch",
             "halt": halt,
-            "commands": commands,
+            "commands": [readable(c) for c in commands],
             "body": {
                 "halt": halt,
                 "cmd": {c["key"]: command_string(c["method"], c["params"]) for c in commands},
@@ -883,8 +974,9 @@ def _batches(
 def _status_fields(directory: Directory, b: B24Stage, *, add: bool) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if add:
-        entity = f"DEAL_STAGE_{CAT}" if directory.entity == "deal" else "STATUS"
-        fields["ENTITY_ID"] = entity
+        fields["ENTITY_ID"] = (
+            category_ref("DEAL_STAGE_") if directory.entity == "deal" else "STATUS"
+        )
         fields["STATUS_ID"] = b.code
     if b.renamed:
         fields["NAME"] = b.name
@@ -901,13 +993,13 @@ def _directory_groups(directory: Directory) -> list[list[Command]]:
     preset failure stage, then the success stage, then the start stage (so the SORT order
     in-progress < success < failure holds after every command), then add the rest."""
     deal = directory.entity == "deal"
-    entity = f"DEAL_STAGE_{CAT}" if deal else "STATUS"
+    entity = category_ref("DEAL_STAGE_") if deal else "STATUS"
     groups: list[list[Command]] = []
     system = {b.code: b for b in directory.stages if b.system}
     order = ("LOSE", "WON", "NEW") if deal else ("JUNK", "CONVERTED", "NEW")
     for code in order:
         b = system[code]
-        status_id = f"C{CAT}:{code}" if deal else code
+        status_id = category_ref("C", f":{code}") if deal else code
         key = code.lower()
         groups.append(
             [
@@ -916,7 +1008,7 @@ def _directory_groups(directory: Directory) -> list[list[Command]]:
                     "key": f"set_{key}",
                     "method": "crm.status.update",
                     "params": {
-                        "id": f"$result[find_{key}][0][ID]",
+                        "id": BatchRef(f"find_{key}", (0, "ID")),
                         "fields": _status_fields(directory, b, add=False),
                     },
                 },
@@ -937,18 +1029,19 @@ def _directory_groups(directory: Directory) -> list[list[Command]]:
     return groups
 
 
-def _delete_groups(entity: str, codes_: Sequence[str], deal: bool) -> list[list[Command]]:
+def _delete_groups(codes_: Sequence[str], deal: bool) -> list[list[Command]]:
+    entity = category_ref("DEAL_STAGE_") if deal else "STATUS"
     groups = []
     for code in codes_:
         key = code.lower()
-        status_id = f"C{CAT}:{code}" if deal else code
+        status_id = category_ref("C", f":{code}") if deal else code
         groups.append(
             [
                 _lookup(f"find_{key}", entity, status_id),
                 {
                     "key": f"del_{key}",
                     "method": "crm.status.delete",
-                    "params": {"id": f"$result[find_{key}][0][ID]", "params": {"FORCED": "Y"}},
+                    "params": {"id": BatchRef(f"find_{key}", (0, "ID")), "params": {"FORCED": "Y"}},
                 },
             ]
         )
@@ -1019,33 +1112,32 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
                 "params": {},
             }
         )
-    category: list[Command] = [
+    # The category is a call of its own (a JSON body, outside any batch), so its id is read back
+    # and every later command refers to it by a literal value (crm-apis.md §0).
+    requests.append(
         {
-            "key": "cat",
+            "id": "category",
+            "purpose": "Create the deal category; later requests use its id.",
             "method": "crm.category.add",
             "params": {
                 "entityTypeId": 2,
                 "fields": {"name": pipeline.name.value, "sort": category_sort},
             },
+            "expect": {"category.id": {"at_most": 10**digits - 1}},
         }
-    ]
+    )
     groups = [
-        category,
-        *_delete_groups(f"DEAL_STAGE_{CAT}", DEAL_PRESETS_DELETED, True),
+        *_delete_groups(DEAL_PRESETS_DELETED, True),
         *_directory_groups(plan.deal),
     ]
     stage_count = len(plan.deal.stages)
-    deal_requests = _batches(
+    requests += _batches(
         "deal",
-        f"Create the deal category «{pipeline.name.value}»; delete its preset stages "
-        f"{', '.join(DEAL_PRESETS_DELETED)}; rename NEW, WON and LOSE; add the other stages "
-        f"({stage_count} stages in all).",
+        f"Delete the new category's preset stages {', '.join(DEAL_PRESETS_DELETED)}; rename "
+        f"NEW, WON and LOSE; add the other stages ({stage_count} stages in all).",
         groups,
         1,
-        creates_category=True,
     )
-    deal_requests[0]["expect"] = {"cat.category.id": {"at_most": 10**digits - 1}}
-    requests += deal_requests
     if deal_fields:
         requests += _batches(
             "deal_fields",
@@ -1067,7 +1159,7 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
                 "Delete the default in-progress lead statuses "
                 f"{', '.join(LEAD_DEFAULTS_DELETED)} if they exist and are empty; errors here "
                 "are expected and harmless (see the manual steps).",
-                _delete_groups("STATUS", LEAD_DEFAULTS_DELETED, False),
+                _delete_groups(LEAD_DEFAULTS_DELETED, False),
                 0,
             )
     if lead_fields:
@@ -1133,27 +1225,25 @@ def _notes(plan: PipelinePlan) -> list[str]:
     digits = plan.category_id_digits
     notes = [
         "Send the requests in order, at most 2 per second (a batch counts as one request).",
-        "Inside a batch, $result[key][…] refers to the reply of an earlier command of the same "
-        "batch (Bitrix24 substitutes it). {{<request id>:<path>}} refers to the reply of an "
-        "earlier request (batch replies by command key): the pusher substitutes it before "
-        "sending.",
-        "Each batch is given twice: `commands` (readable) and `body` (what is sent: values "
-        "URL-encoded, references left as they are). They say the same thing.",
+        "References are typed objects in `commands`, never text inside a value: "
+        '{"$result": key, "path": [...]} is the reply of an earlier command of the same batch; '
+        "Bitrix24 substitutes it, and it is always a whole value ($result[key][0][ID] in `body`). "
+        '{"$reply": request, "path": [...], "prefix", "suffix"} is the reply of an earlier '
+        "request (the new category's id): the pusher substitutes the literal value for "
+        "{{<request>:<path>}} in `body` before sending.",
+        "Each batch is given twice: `commands` (readable) and `body` (what is sent: every value "
+        "percent-encoded, references written as above). They say the same thing.",
         "`expect` lists checks on a reply: stop the plan if one fails.",
         "unless_exists: before sending, drop every command whose `match` the reply of the "
         "`from` request already holds (user fields belong to the whole portal and pipelines "
         "share them). merge: LIST — if the field exists, add the list values it lacks with "
         "crm.deal.userfield.update instead.",
-        "[UNCONFIRMED] A new deal category is assumed to start with the stages of the default "
-        f"deal directory ({', '.join(DEAL_PRESETS)}); the `deal` batch halts at the first "
+        "A new deal category starts with the stages of the default deal directory "
+        f"({', '.join(DEAL_PRESETS)}; crm-apis.md §0); the `deal` batch halts at the first "
         "preset it cannot find, before anything but the empty category is created.",
-        "[UNCONFIRMED] $result inside ENTITY_ID and STATUS_ID values of a batch is assumed to "
-        "work as it does in other values.",
-        f"[UNCONFIRMED] STATUS_IDs fit 22 characters with the prefix of a category id of up to "
-        f"{digits} digits (C{'9' * digits}:); the `deal` batch expects such an id.",
-        "[UNCONFIRMED] That one success stage per funnel holds for deal categories is inferred "
-        "from the smart-process docs; the plan has exactly one.",
-        "[UNCONFIRMED] No maximum length is documented for stage names.",
+        f"STATUS_IDs fit 22 characters with the prefix of a category id of up to {digits} "
+        f"digits (C{'9' * digits}:); the `category` request expects such an id.",
+        "A directory has one success stage (crm-apis.md §0); the plan has exactly one.",
         "Per-stage required fields, SLAs, robots and tasks have no REST method: they are in the "
         "manual steps.",
     ]

@@ -112,7 +112,7 @@ def test_every_plan_validates_and_replays(options: dict[str, Any]) -> None:
 
 def test_schema_is_strict_and_versioned() -> None:
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-    assert schema["$id"] == bitrix24_module.SCHEMA_ID == "urn:funnelc:schema:bitrix24-plan:v1"
+    assert schema["$id"] == bitrix24_module.SCHEMA_ID == "urn:funnelc:schema:bitrix24-plan:v2"
     assert schema["additionalProperties"] is False
     plan = plans(build(project_of(examples()))[0])["service"]
 
@@ -149,15 +149,25 @@ def test_plan_header_names_the_rate_limit_and_the_unconfirmed_assumptions() -> N
     plan = plans(build(project_of(examples()))[0])["b2b_inbound"]
     assert plan["api"]["rate_limit"]["requests_per_second"] == 2
     assert plan["api"]["batch_max_commands"] == 50
+    notes = " ".join(plan["notes"])
+    for topic in ("new deal category", "C99999:", "whole value", "{{<request>:<path>}}"):
+        assert topic in notes
     unconfirmed = " ".join(n for n in plan["notes"] if n.startswith("[UNCONFIRMED]"))
-    for topic in ("new deal category", "$result inside ENTITY_ID", "C99999:", "lead statuses"):
-        assert topic in unconfirmed
+    assert "lead statuses" in unconfirmed
 
 
 # ---- batch commands --------------------------------------------------------------------------
 
 
 def _stringify(value: Any) -> Any:
+    """A command's readable parameters as the query string must carry them: every value a
+    string, a reference in the form it is written in (``$result[k][0][ID]`` for Bitrix24,
+    ``prefix{{category:category.id}}suffix`` for the pusher)."""
+    if isinstance(value, dict) and "$result" in value:
+        return f"$result[{value['$result']}]" + "".join(f"[{p}]" for p in value["path"])
+    if isinstance(value, dict) and "$reply" in value:
+        token = "{{" + value["$reply"] + ":" + ".".join(value["path"]) + "}}"
+        return value.get("prefix", "") + token + value.get("suffix", "")
     if isinstance(value, dict):
         return {k: _stringify(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -196,13 +206,23 @@ def test_command_strings_round_trip(name: str, label: str, sort: int) -> None:
     assert parse_query(query) == _stringify(params)
 
 
-def test_references_are_left_unencoded() -> None:
+def test_references_are_structural_and_whole_values() -> None:
     text = bitrix24_module.command_string(
         "crm.status.update",
-        {"id": "$result[find_won][0][ID]", "fields": {"NAME": "Оплата & счёт"}},
+        {
+            "id": bitrix24_module.BatchRef("find_won", (0, "ID")),
+            "fields": {"NAME": "Оплата & счёт"},
+        },
     )
     assert text.startswith("crm.status.update?id=$result[find_won][0][ID]&fields[NAME]=")
     assert "%26" in text and "Оплата" not in text
+    # The same text as a user value is encoded in full: it is no reference.
+    text = bitrix24_module.command_string(
+        "crm.status.update", {"fields": {"NAME": "$result[find_won][0][ID]"}}
+    )
+    assert text == "crm.status.update?fields[NAME]=%24result%5Bfind_won%5D%5B0%5D%5BID%5D"
+    ref = bitrix24_module.category_ref("C", ":NEW")
+    assert bitrix24_module.command_string("m", {"x": ref}) == "m?x=C{{category:category.id}}%3ANEW"
 
 
 # ---- replays on the in-memory portal ---------------------------------------------------------
@@ -287,7 +307,7 @@ def test_replay_of_every_example_gives_exactly_the_funnels() -> None:
         "COMPANY",
         "INN",
         "WEBSITE",
-        "TASK_DESCRIPT",
+        "TASK_DESCRIPTION",
     }
     assert len(required_in_leads) == 6
 
@@ -384,7 +404,9 @@ def _resend(plan: dict[str, Any]) -> None:
     for request in plan["requests"]:
         if request["method"] == "batch":
             request["body"]["cmd"] = {
-                c["key"]: bitrix24_module.command_string(c["method"], c["params"])
+                c["key"]: bitrix24_module.command_string(
+                    c["method"], bitrix24_module.typed(c["params"])
+                )
                 for c in request["commands"]
             }
 
@@ -416,15 +438,16 @@ def _resend(plan: dict[str, Any]) -> None:
         ),
         (
             lambda p: _command(p, "set_won").update(
-                method="crm.status.delete", params={"id": "$result[find_won][0][ID]"}
+                method="crm.status.delete",
+                params={"id": {"$result": "find_won", "path": [0, "ID"]}},
             ),
             "FORCED",
         ),
         (
             lambda p: _command(p, "field_upsell_amount")["params"]["fields"].update(
-                FIELD_NAME="UPSELL_AMOUNTS"
+                FIELD_NAME="UPSELL_" + "X" * 37
             ),
-            "longer than 20",
+            "longer than 50",
         ),
         (
             lambda p: _command(p, "add_feedback")["params"]["fields"].update(STATUS_ID="NEW"),
@@ -450,6 +473,12 @@ def test_the_portal_refuses_a_tampered_plan(tamper: Any, error: str) -> None:
 def test_a_category_id_longer_than_assumed_is_refused() -> None:
     plan = _golden("buyers_remote")  # ARRIVAL_CONFIRM: 15 characters, the most C{5 digits}: allows
     Portal(first_category_id=99999).run_plan(plan)
+    portal = Portal(first_category_id=100000)
+    with pytest.raises(B24Error, match=r"category\.id = 100000 is above 99999"):
+        portal.run_plan(plan)
+    assert portal.directory("DEAL_STAGE_100000")[0].name == "New"  # stopped before any stage
+    # Without the check, the portal itself refuses the first STATUS_ID that no longer fits.
+    del next(r for r in plan["requests"] if r["id"] == "category")["expect"]
     with pytest.raises(B24Error, match="longer than 22"):
         Portal(first_category_id=100000).run_plan(plan)
 
@@ -485,8 +514,9 @@ def test_more_than_fifty_commands_go_in_several_batches() -> None:
     batches = [r for r in plan["requests"] if r["id"].startswith("deal")]
     assert [r["id"] for r in batches] == ["deal", "deal.2"]
     assert all(len(r["commands"]) <= 50 for r in batches)
-    assert "{{deal:cat.category.id}}" in json.dumps(batches[1]["body"])
-    assert "$result[cat]" not in json.dumps(batches[1])
+    for batch in batches:  # the category id is read back and sent literally in every batch
+        assert "DEAL_STAGE_{{category:category.id}}" in json.dumps(batch["body"])
+        assert "$result[cat" not in json.dumps(batch)
     portal = Portal(first_category_id=3)
     portal.run_plan(plan)
     rows = portal.directory("DEAL_STAGE_3")

@@ -1,4 +1,4 @@
-"""A Bitrix24 portal in memory, and a pusher that replays an import plan on it.
+r"""A Bitrix24 portal in memory, and a pusher that replays an import plan on it.
 
 Modelled rules (crm-apis.md §2): ``batch`` takes at most 50 commands, substitutes
 ``$result[key][…]`` from earlier commands of the same batch and stops at the first error when
@@ -10,8 +10,16 @@ the ``C{id}:`` prefix that a category adds included; it is unique in its directo
 as is ``SEMANTICS``; ``crm.status.update`` accepts only NAME, SORT and COLOR; a directory has
 exactly one success stage, and SORT puts every in-progress stage before it and every failure
 stage after it; system stages need ``FORCED=Y`` to be deleted; a user field's ``FIELD_NAME``
-is ``[A-Z0-9_]`` and at most 20 characters with ``UF_CRM_``; the portal's lead statuses start
-as NEW, ASSIGNED, IN_PROCESS, PROCESSED, CONVERTED (S) and JUNK (F).
+is ``[A-Z0-9_]`` and at most 50 characters with ``UF_CRM_`` (crm-apis.md §0); a stage ``NAME``
+is at most 100 characters (``statustable.php`` ``configureSize(100)``, §0); the portal's lead
+statuses start as NEW, ASSIGNED, IN_PROCESS, PROCESSED, CONVERTED (S) and JUNK (F).
+
+``batch`` follows ``CRestUtil::ParseBatchQuery`` (``modules/rest/classes/general/
+rest_util.php``, §0): each command's query is decoded first (``parse_str``), and only then are
+references looked for in the decoded values, by ``/\$(result|next|total|time|error)(\S*)/i``,
+greedily; a reference that is the whole value gets the raw reply value (a list stays a list),
+one inside a longer value is replaced only when it resolves to a string; a path that does not
+resolve stops at the last value found.
 """
 
 from __future__ import annotations
@@ -48,8 +56,40 @@ USER_TYPES = frozenset(
 )
 _STATUS_ID = re.compile(r"[A-Za-z0-9_-]+")
 _FIELD_NAME = re.compile(r"UF_CRM_[A-Z0-9_]+")
-_RESULT = re.compile(r"\$result((?:\[[^\]]*\])+)")
+_REFERENCE = re.compile(r"\$(result|next|total|time|error)(\S*)", re.IGNORECASE)
+_PATH = re.compile(r"\[([^\]]+)\]")
 _PLACEHOLDER = re.compile(r"\{\{([a-z_.0-9]+):([A-Za-z0-9_.]+)\}\}")
+NAME_MAX = 100
+FIELD_NAME_MAX = 50
+
+
+def process_batch_element(value: str, replies: dict[str, Any]) -> Any:
+    """``CRestUtil::processBatchElement`` on one decoded value (see the module docstring)."""
+    for match in list(_REFERENCE.finditer(value)):
+        path = _PATH.findall(match.group(2))
+        if not path:
+            continue
+        node: Any = replies[match.group(1).lower()]
+        for part in path:
+            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            elif isinstance(node, dict) and part in node:
+                node = node[part]
+            else:
+                break
+        if match.group(0) == value:
+            return node
+        if isinstance(node, str):
+            value = value.replace(match.group(0), node)
+    return value
+
+
+def _process_structure(node: Any, replies: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        return {k: _process_structure(v, replies) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_process_structure(v, replies) for v in node]
+    return process_batch_element(node, replies)
 
 
 class B24Error(Exception):
@@ -205,6 +245,8 @@ class Portal:
             raise B24Error(f"STATUS_ID {full} exists")
         if not fields.get("NAME"):
             raise B24Error("NAME is required")
+        if not isinstance(fields["NAME"], str) or len(fields["NAME"]) > NAME_MAX:
+            raise B24Error(f"NAME is longer than {NAME_MAX}")
         semantics = fields.get("SEMANTICS", "")
         if semantics not in ("", "S", "F"):
             raise B24Error(f"bad SEMANTICS {semantics!r}")
@@ -245,6 +287,8 @@ class Portal:
         if set(fields) - {"NAME", "SORT", "COLOR"}:
             extra = sorted(set(fields) - {"NAME", "SORT", "COLOR"})
             raise B24Error(f"crm.status.update cannot change {extra}")
+        if len(str(fields.get("NAME", ""))) > NAME_MAX:
+            raise B24Error(f"NAME is longer than {NAME_MAX}")
         before = (row.name, row.sort, row.color)
         row.name = fields.get("NAME", row.name)
         row.sort = int(fields.get("SORT", row.sort))
@@ -282,8 +326,8 @@ class Portal:
         full = name if name.startswith("UF_CRM_") else "UF_CRM_" + name
         if not _FIELD_NAME.fullmatch(full):
             raise B24Error(f"FIELD_NAME {full} has characters Bitrix24 does not allow")
-        if len(full) > 20:
-            raise B24Error(f"FIELD_NAME {full} is longer than 20")
+        if len(full) > FIELD_NAME_MAX:
+            raise B24Error(f"FIELD_NAME {full} is longer than {FIELD_NAME_MAX}")
         if full in self.fields[entity]:
             raise B24Error(f"{full} exists")
         if fields.get("USER_TYPE_ID") not in USER_TYPES:
@@ -344,21 +388,10 @@ class Portal:
         errors: dict[str, str] = {}
         for key, text in cmd.items():
             method, _, query = text.partition("?")
-
-            def sub(match: re.Match[str]) -> str:
-                path = re.findall(r"\[([^\]]*)\]", match.group(0))
-                node: Any = results
-                for part in path:
-                    if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                        node = node[int(part)]
-                    elif isinstance(node, dict) and part in node:
-                        node = node[part]
-                    else:
-                        raise B24Error(f"unresolvable {match.group(0)}")
-                return urllib.parse.quote(str(node), safe="")
-
             try:
-                params = parse_query(_RESULT.sub(sub, query)) if query else {}
+                decoded = parse_query(query) if query else {}
+                replies = {"result": results, "next": {}, "total": {}, "time": {}, "error": errors}
+                params = _process_structure(decoded, replies)
                 results[key] = self.call(method, params)
             except B24Error as error:
                 errors[key] = str(error)
@@ -374,13 +407,17 @@ class Portal:
         tolerated: list[dict[str, Any]] = []
         for request in plan["requests"]:
             if request["method"] != "batch":
+                # A plain call: a JSON body, which Bitrix24 never scans for references.
                 result = self.call(request["method"], request["params"])
-                replies[request["id"]] = result
+                replies[request["id"]] = {"result": result}
                 names = (
-                    {c["name"] for c in result["categories"]} if "categories" in result else set()
+                    {c["name"] for c in result["categories"]}
+                    if isinstance(result, dict) and "categories" in result
+                    else set()
                 )
                 if set(request.get("expect", {}).get("names_absent", [])) & names:
                     raise B24Error("a category with this name exists")
+                self._expect(request, result)
                 continue
             cmd = dict(request["body"]["cmd"])
             for command in request["commands"]:
@@ -389,7 +426,7 @@ class Portal:
                     continue
                 existing = [
                     f
-                    for f in replies[rule["from"]]
+                    for f in replies[rule["from"]]["result"]
                     if f["FIELD_NAME"] == rule["match"]["FIELD_NAME"]
                 ]
                 if not existing:
@@ -413,7 +450,7 @@ class Portal:
                 node: Any = replies[match.group(1)]["result"]
                 for part in match.group(2).split("."):
                     node = node[part]
-                return str(node)
+                return urllib.parse.quote(str(node), safe="")
 
             cmd = {k: _PLACEHOLDER.sub(placeholder, v) for k, v in cmd.items()}
             reply = self.batch(request["body"]["halt"], cmd)
@@ -422,13 +459,19 @@ class Portal:
                 if request["body"]["halt"]:
                     raise B24Error(f"{request['id']}: {reply['result_error']}")
                 tolerated.append(reply["result_error"])
-            for path, rule in request.get("expect", {}).items():
-                node = reply["result"]
-                for part in path.split("."):
-                    node = node[part]
-                if node > rule["at_most"]:
-                    raise B24Error(f"{path} = {node} is above {rule['at_most']}")
+            self._expect(request, reply["result"])
         return tolerated
+
+    @staticmethod
+    def _expect(request: dict[str, Any], result: Any) -> None:
+        for path, rule in request.get("expect", {}).items():
+            if path == "names_absent":
+                continue
+            node = result
+            for part in path.split("."):
+                node = node[part]
+            if node > rule["at_most"]:
+                raise B24Error(f"{path} = {node} is above {rule['at_most']}")
 
     def category_named(self, name: str) -> int:
         (found,) = [cid for cid, c in self.categories.items() if c["name"] == name]
