@@ -61,10 +61,10 @@ TARGET_CODES: tuple[Code, ...] = (
     Code(
         "F803",
         "bitrix24-field-name-too-long",
-        "a Bitrix24 user field name longer than 20 characters with its `UF_CRM_` prefix",
+        "a Bitrix24 user field name longer than 50 characters with its `UF_CRM_` prefix",
         "FIELD_NAME `{value}` of field `{field}` is {length} characters long, but Bitrix24 "
-        "allows 20, `UF_CRM_` included",
-        "choose a name of at most 13 characters after `UF_CRM_` in `field-names`",
+        "allows 50, `UF_CRM_` included",
+        "choose a name of at most 43 characters after `UF_CRM_` in `field-names`",
     ),
     Code(
         "F804",
