@@ -42,6 +42,14 @@ TARGET_CODES: tuple[Code, ...] = (
         "more than 1000",
         "shorten the stage's goal, exit criteria or tasks; the description is built from them",
     ),
+    Code(
+        "F705",
+        "amocrm-name-length",
+        "a name the amoCRM plan sends that is blank or longer than the 255 characters funnelc "
+        "knows to work",
+        "{what} is {length} characters long: {rule}",
+        "shorten the display name (or give it one); the name is written as it is in the source",
+    ),
     # --- Bitrix24 -----------------------------------------------------------------------
     Code(
         "F801",
@@ -87,6 +95,22 @@ TARGET_CODES: tuple[Code, ...] = (
         "{what} `{value}` is given to both `{first}` and `{second}`",
         "codes must be unique in their directory; change one in the target's options",
     ),
+    Code(
+        "F807",
+        "bitrix24-batch-reference-in-name",
+        "a name that Bitrix24 would replace inside a batch, as if it were a `$result` reference",
+        "{what} contains `{reference}`, which Bitrix24 replaces inside a batch",
+        "Bitrix24 decodes a batch command before it looks for `$result[…]`, `$next[…]`, "
+        "`$total[…]`, `$time[…]` and `$error[…]`, so no encoding protects it: reword the name "
+        "(a space after `$`, or other brackets)",
+    ),
+    Code(
+        "F808",
+        "bitrix24-name-length",
+        "a Bitrix24 stage, status or category name that is blank or longer than Bitrix24 stores",
+        "{what} is {length} characters long, but Bitrix24 takes {bounds}",
+        "shorten the display name (or give it one); Bitrix24 stores it as it is",
+    ),
     # --- shared by the CRM targets ------------------------------------------------------
     Code(
         "F901",
@@ -110,5 +134,12 @@ TARGET_CODES: tuple[Code, ...] = (
         "pipeline `{pipeline}` has {count} won outcomes, but {target} has one won stage per "
         "pipeline",
         "merge them into one won outcome and record the difference in a field",
+    ),
+    Code(
+        "F904",
+        "plan-schema-mismatch",
+        "an import plan that does not match its own schema: a bug in funnelc, not in the funnel",
+        "the {target} plan of `{pipeline}` does not match its schema (a bug in funnelc): {errors}",
+        "please report it with the funnel that caused it; no file was written for this pipeline",
     ),
 )

@@ -30,6 +30,7 @@ from funnelc.emit import EmitOptions
 from funnelc.i18n import _
 from funnelc.model import Field as FunnelField
 from funnelc.model import Phase, Pipeline, Project, Stage, StageKind
+from funnelc.source import Span
 
 from . import markdown
 from .crm_common import Analysis as CrmAnalysis
@@ -281,7 +282,62 @@ def analyse(project: Project, emit_options: EmitOptions) -> Analysis:
                 ),
             )
         )
+    for plan in plans.values():
+        _check_names(plan, diagnostics)
     return Analysis(plans, sorted_diagnostics(diagnostics))
+
+
+MAX_NAME = 255
+"""amoCRM documents no maximum for names (crm-apis.md §1.3, §4): funnelc sends at most 255
+characters, the most it knows to work (and the plan schema says so)."""
+
+
+def _check_names(plan: PipelinePlan, diagnostics: list[Diagnostic]) -> None:
+    """F705 for every name the plan sends that is blank (amoCRM requires names) or longer than
+    :data:`MAX_NAME` (no limit is documented, and none longer is known to be kept)."""
+    pipeline = plan.pipeline
+    for a in plan.amo:
+        _name_length(
+            diagnostics,
+            _("the name of the amoCRM pipeline made from `{pipeline}`").format(
+                pipeline=pipeline.id.name
+            ),
+            a.name,
+            pipeline.name.span,
+        )
+        for status in a.statuses:
+            if not status.renamed or status.stage is None:
+                continue
+            _name_length(
+                diagnostics,
+                _("the name of stage `{stage}`").format(stage=status.stage.id.name),
+                status.name,
+                status.stage.name.span,
+            )
+    for f in plan.fields:
+        what = _("the name of field `{field}`").format(field=f.source.id.name)
+        _name_length(diagnostics, what, f.source.name.value, f.source.name.span)
+        for value in f.source.type.options:
+            what = _("an option of field `{field}`").format(field=f.source.id.name)
+            _name_length(diagnostics, what, value, f.source.name.span)
+    sent = {name for _ref, name in plan.reasons}
+    for reason in pipeline.reasons:
+        if reason.name.value in sent:
+            what = _("the name of loss reason `{reason}`").format(reason=reason.id.name)
+            _name_length(diagnostics, what, reason.name.value, reason.name.span)
+
+
+def _name_length(diagnostics: list[Diagnostic], what: str, value: str, span: Span | None) -> None:
+    if not value.strip():
+        rule = _("amoCRM requires a name")
+    elif len(value) > MAX_NAME:
+        rule = _(
+            "amoCRM documents no maximum, and names above {limit} characters are not known to "
+            "be kept"
+        ).format(limit=MAX_NAME)
+    else:
+        return
+    diagnostics.append(codes.make("F705", span, what=what, length=str(len(value)), rule=rule))
 
 
 def _map_pipeline(

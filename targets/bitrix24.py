@@ -267,7 +267,65 @@ def analyse(project: Project, emit_options: EmitOptions) -> Analysis:
             plan.dropped.append(
                 _texts(plan.russian)["dropped_lead"].format(owner=code_span(str(owner)))
             )
+    for plan in plans.values():
+        _check_texts(plan, diagnostics)
     return Analysis(plans, sorted_diagnostics(diagnostics))
+
+
+def _check_texts(plan: PipelinePlan, diagnostics: list[Diagnostic]) -> None:
+    """Every text the plan sends fits what Bitrix24 stores (F808: the category name 1–255
+    characters, stage and status names 1–100; field labels and list values not blank), and none
+    that goes into a batch command would be read by Bitrix24 as a reference (F807)."""
+    pipeline = plan.pipeline
+    _length(
+        diagnostics,
+        _("the category name"),
+        pipeline.name.value,
+        pipeline.name.span,
+        CATEGORY_NAME_MAX,
+    )
+    for directory in (plan.deal, *([plan.lead] if plan.lead is not None else [])):
+        for b in directory.stages:
+            if not b.renamed:
+                continue
+            source = b.stage.name if b.stage is not None else b.reason.name if b.reason else None
+            span = source.span if source is not None else None
+            if b.stage is not None:
+                what = _("the name of stage `{stage}`").format(stage=b.stage.id.name)
+            elif b.reason is not None:
+                what = _("the name of loss reason `{reason}`").format(reason=b.reason.id.name)
+            else:
+                what = _("the name of the preset stage {code}").format(code=b.code)
+            _length(diagnostics, what, b.name, span, STAGE_NAME_MAX)
+            _reference(diagnostics, what, b.name, span)
+    for f in plan.fields:
+        span = f.source.name.span if f.source is not None else None
+        what = _("the label of field `{field}`").format(field=f.name)
+        _length(diagnostics, what, f.label, span, None)
+        _reference(diagnostics, what, f.label, span)
+        for value in f.values:
+            what = _("a list value of field `{field}`").format(field=f.name)
+            _length(diagnostics, what, value, span, None)
+            _reference(diagnostics, what, value, span)
+
+
+def _length(
+    diagnostics: list[Diagnostic], what: str, value: str, span: Span | None, limit: int | None
+) -> None:
+    if value.strip() and (limit is None or len(value) <= limit):
+        return
+    bounds = (
+        _("1 to {limit} characters").format(limit=limit)
+        if limit is not None
+        else _("a name that is not blank")
+    )
+    diagnostics.append(codes.make("F808", span, what=what, length=str(len(value)), bounds=bounds))
+
+
+def _reference(diagnostics: list[Diagnostic], what: str, value: str, span: Span | None) -> None:
+    found = substituted_by_batch(value)
+    if found is not None:
+        diagnostics.append(codes.make("F807", span, what=what, reference=found))
 
 
 def _lead_modes(
@@ -842,16 +900,19 @@ _BATCH_KEYS = re.compile(r"\$(result|next|total|time|error)(\S*)", re.IGNORECASE
 _BATCH_PATH = re.compile(r"\[([^\]]+)\]")
 
 
-def substituted_by_batch(value: str) -> bool:
-    """Whether Bitrix24's ``batch`` would treat part of the user text ``value`` as a
-    reference and replace it (``$result[x]``, ``$RESULT[a][b]``, ``$next[y]``…).
+def substituted_by_batch(value: str) -> str | None:
+    """The part of the user text ``value`` that Bitrix24's ``batch`` would treat as a
+    reference and replace (``$result[x]``, ``$RESULT[a][b]``, ``$next[y]``…), or ``None``.
 
     Percent-encoding does not protect such a text: ``CRestUtil::ParseBatchQuery``
     (``modules/rest/classes/general/rest_util.php``) runs ``parse_str`` on the command's query
     *first*, which decodes every value, and only then ``processBatchStructure`` →
     ``processBatchElement`` looks for references in the decoded values.  So a value that matches
     is refused at compile time (F807) instead of being sent."""
-    return any(_BATCH_PATH.search(match.group(2)) for match in _BATCH_KEYS.finditer(value))
+    for match in _BATCH_KEYS.finditer(value):
+        if _BATCH_PATH.search(match.group(2)):
+            return match.group(0)
+    return None
 
 
 def _flatten(params: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:

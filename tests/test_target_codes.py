@@ -8,6 +8,7 @@ what to expect and how to build it::
     # target: bitrix24
     # unsupported: error                       (optional; default warn)
     # option: pipelines.b2b.status-ids.x = "X" (optional, repeatable: TOML for [targets.<t>])
+    # inject: what bug                         (optional: F904, a plan funnelc itself breaks)
 
 Its rendered diagnostics are compared with ``<case>.stderr``; ``pytest --bless`` rewrites them.
 
@@ -20,8 +21,11 @@ code has one, and leaves these pages to this module.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +47,7 @@ from tests.crm_sim.casefiles import section as _section
 CASES = ROOT / "tests" / "errors" / "targets"
 DOCS = ROOT / "docs" / "codes"
 
-_HEADER = re.compile(r"# (target|unsupported|option): (.+)$")
+_HEADER = re.compile(r"# (target|unsupported|option|inject): (.+)$")
 
 
 @dataclass(frozen=True)
@@ -54,12 +58,13 @@ class Case:
     target: str
     unsupported: str
     options: dict[str, Any]
+    inject: bool = False
 
 
 def read_case(path: Path) -> Case:
     lines = path.read_text(encoding="utf-8").splitlines()
     expect = expected_codes(path, lines)
-    header: dict[str, list[str]] = {"target": [], "unsupported": [], "option": []}
+    header: dict[str, list[str]] = {"target": [], "unsupported": [], "option": [], "inject": []}
     for line in lines[1:]:
         found = _HEADER.fullmatch(line)
         if found is None:
@@ -68,7 +73,7 @@ def read_case(path: Path) -> Case:
     (target,) = header["target"]
     unsupported = header["unsupported"][0] if header["unsupported"] else "warn"
     options = tomllib.loads("\n".join(header["option"]))
-    return Case(path.stem, path, expect, target, unsupported, options)
+    return Case(path.stem, path, expect, target, unsupported, options, bool(header["inject"]))
 
 
 def case_files() -> list[Path]:
@@ -78,14 +83,47 @@ def case_files() -> list[Path]:
 CASE_LIST = [read_case(p) for p in case_files()]
 
 
+INTERNAL = frozenset({"F904"})
+"""Codes no funnel can cause (a bug in funnelc): their case and their page inject the bug."""
+
+
+@contextlib.contextmanager
+def injected_bug(target: str) -> Iterator[None]:
+    """A plan builder that writes a blank name into its first stage command (what F904 is for:
+    ``check`` let through a funnel whose plan breaks the schema)."""
+    module = importlib.import_module(f"funnelc.targets.{target}")
+    original = module.plan_document
+
+    def broken(*args: Any) -> dict[str, Any]:
+        document: dict[str, Any] = original(*args)
+        for request in document["requests"]:
+            for command in request.get("commands", []):
+                if "NAME" in command["params"].get("fields", {}):
+                    command["params"]["fields"]["NAME"] = ""
+                    return document
+        raise AssertionError("no stage command to break")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, "plan_document", broken)
+        yield
+
+
 def build(
-    result: funnelc.Result, target: str, unsupported: str, options: dict[str, Any]
+    result: funnelc.Result,
+    target: str,
+    unsupported: str,
+    options: dict[str, Any],
+    inject: bool = False,
 ) -> list[Diagnostic]:
-    """Compile errors, or else what ``funnelc build --target <target>`` reports."""
+    """Compile errors, or else what ``funnelc build --target <target>`` reports (with
+    ``inject``, under :func:`injected_bug` and ``FUNNELC_DEBUG=1``, which validates plans)."""
     if result.project is None:
         return list(result.diagnostics)
-    emit_options = EmitOptions(unsupported=unsupported, target_options={target: options})
-    built = emit_all(result.project, [target], emit_options)
+    emit_options = EmitOptions(
+        unsupported=unsupported, target_options={target: options}, validate_output=inject
+    )
+    with injected_bug(target) if inject else contextlib.nullcontext():
+        built = emit_all(result.project, [target], emit_options)
     return sorted_diagnostics([*result.diagnostics, *built.diagnostics])
 
 
@@ -94,7 +132,7 @@ def test_case(case: Case, bless: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     result = funnelc.compile(case.path.relative_to(ROOT))
     assert result.ok, render_human(result.diagnostics, result.sources)
-    diagnostics = build(result, case.target, case.unsupported, case.options)
+    diagnostics = build(result, case.target, case.unsupported, case.options, case.inject)
     rendered = render_human(diagnostics, result.sources)
     check_golden(CASES / f"{case.name}.stderr", rendered.encode("utf-8"), bless)
     assert tuple(d.code for d in diagnostics) == case.expect
@@ -179,7 +217,8 @@ def _render(page: Path) -> tuple[Example, str, list[Diagnostic]]:
     shown = example(_section(text, "Example"))
     result = funnelc.compile_text(shown.funnel, "example.funnel")
     assert result.ok, render_human(result.diagnostics, result.sources)
-    diagnostics = build(result, shown.target, shown.unsupported, shown.options)
+    inject = page.stem in INTERNAL
+    diagnostics = build(result, shown.target, shown.unsupported, shown.options, inject)
     mine = [d for d in diagnostics if d.code == page.stem]
     return shown, render_human(mine, result.sources), diagnostics
 
