@@ -300,11 +300,12 @@ def _check_texts(plan: PipelinePlan, diagnostics: list[Diagnostic]) -> None:
             _reference(diagnostics, what, b.name, span)
     for f in plan.fields:
         span = f.source.name.span if f.source is not None else None
-        what = _("the label of field `{field}`").format(field=f.name)
+        field_id = f.source.id.name if f.source is not None else FIELD_PREFIX + f.name
+        what = _("the label of field `{field}`").format(field=field_id)
         _length(diagnostics, what, f.label, span, None)
         _reference(diagnostics, what, f.label, span)
         for value in f.values:
-            what = _("a list value of field `{field}`").format(field=f.name)
+            what = _("a list value of field `{field}`").format(field=field_id)
             _length(diagnostics, what, value, span, None)
             _reference(diagnostics, what, value, span)
 
