@@ -255,3 +255,76 @@ NAMES = st.one_of(
 @example(name="{{a:b}}", target="bitrix24")
 def test_any_name_gives_a_valid_plan_or_a_target_error(name: str, target: str) -> None:
     _check(name, target)
+
+
+# ---- one test per limit and place ------------------------------------------------------------
+
+PLACES = ("pipeline", "lead", "stage", "won", "lost", "reason", "field", "option")
+
+
+def _placed(place: str, value: str) -> str:
+    names = {p: f"Имя {p}" for p in PLACES} | {place: value}
+    n = {p: _lit(v) for p, v in names.items()}
+    return f"""
+reason r1 {n["reason"]}
+pipeline p {n["pipeline"]} {{
+  field f1 {n["field"]} choice({n["option"]}, "другое")
+  lead {{
+    stage l1 {n["lead"]}
+    lost l2 "Отказ лида"
+  }}
+  deal {{
+    stage d1 {n["stage"]} {{ requires f1 }}
+    won w {n["won"]}
+    lost x {n["lost"]} {{ reasons r1 }}
+  }}
+}}
+"""
+
+
+def _codes(text: str, target: str) -> list[str]:
+    result = funnelc.compile_text(text, "limit.funnel")
+    assert result.project is not None, [d.message for d in result.diagnostics]
+    built = emit_all(result.project, [target], EmitOptions(validate_output=True))
+    if not any(d.is_error for d in built.diagnostics):
+        for name, data in built.files.items():
+            if name.endswith(".json"):
+                assert common_module.validate_plan(target, json.loads(data)) == [], name
+    return sorted({d.code for d in built.diagnostics if d.is_error})
+
+
+BITRIX24_LIMITS = [
+    ("pipeline", 255),  # the category name
+    ("lead", 100),  # a lead status NAME
+    ("stage", 100),  # a deal stage NAME
+    ("won", 100),
+    ("lost", 100),
+    ("reason", 100),  # a loss reason becomes a failure stage
+]
+
+
+@pytest.mark.parametrize(("place", "limit"), BITRIX24_LIMITS)
+def test_bitrix24_limit_per_place(place: str, limit: int) -> None:
+    assert _codes(_placed(place, "я" * limit), "bitrix24") == []
+    assert _codes(_placed(place, "я" * (limit + 1)), "bitrix24") == ["F808"]
+    assert _codes(_placed(place, "я" * 300), "bitrix24") == ["F808"]
+
+
+@pytest.mark.parametrize("place", PLACES)
+def test_bitrix24_blank_names_are_refused(place: str) -> None:
+    """Blank names (which lower refuses too) never make a plan that fails its schema."""
+    assert _codes(_placed(place, " "), "bitrix24") == ["F808"]
+
+
+@pytest.mark.parametrize("place", PLACES)
+def test_bitrix24_batch_references_are_refused(place: str) -> None:
+    found = _codes(_placed(place, "x $result[cat][category][name] y"), "bitrix24")
+    # The category name travels in a plain call (a JSON body), which Bitrix24 does not scan.
+    assert found == ([] if place == "pipeline" else ["F807"])
+
+
+@pytest.mark.parametrize("place", PLACES)
+def test_amocrm_limit_per_place(place: str) -> None:
+    assert _codes(_placed(place, "я" * 255), "amocrm") == []
+    assert _codes(_placed(place, "я" * 256), "amocrm") == ["F705"]
+    assert _codes(_placed(place, " "), "amocrm") == ["F705"]
