@@ -1576,10 +1576,9 @@ _RU: dict[str, str] = {
     "before_rate": "Не больше 2 запросов в секунду (пакет batch — один запрос; запас — 50, на "
     "тарифе Enterprise 5 в секунду и 250): при превышении Bitrix24 отвечает 503 "
     "QUERY_LIMIT_EXCEEDED.",
-    "before_presets": "План считает, что новое направление создаётся со стадиями по умолчанию "
-    "(NEW, PREPARATION, PREPAYMENT_INVOICE, EXECUTING, FINAL_INVOICE, WON, LOSE, APOLOGY) "
-    "[UNCONFIRMED]; если пакет `deal` остановится на поиске такой стадии, удалите пустое "
-    "направление и сообщите об этом.",
+    "before_presets": "Новое направление создаётся со стадиями по умолчанию (NEW, PREPARATION, "
+    "PREPAYMENT_INVOICE, EXECUTING, FINAL_INVOICE, WON, LOSE, APOLOGY); если пакет `deal` "
+    "остановится на поиске такой стадии, удалите пустое направление и сообщите об этом.",
     "before_lead": "Статусы лидов общие для всего портала: план переименует NEW, CONVERTED и "
     "JUNK и добавит новые статусы. Предупредите всех, кто работает с лидами.",
     "before_shared": "Статусы лидов задаёт план воронки {owner} (лид-фаза та же): запустите "
@@ -1694,10 +1693,9 @@ _EN: dict[str, str] = {
     "stages and user fields.",
     "before_rate": "At most 2 requests per second (a batch is one request; burst 50, on "
     "Enterprise 5 per second and 250): above that Bitrix24 answers 503 QUERY_LIMIT_EXCEEDED.",
-    "before_presets": "The plan assumes a new category starts with the default stages (NEW, "
-    "PREPARATION, PREPAYMENT_INVOICE, EXECUTING, FINAL_INVOICE, WON, LOSE, APOLOGY) "
-    "[UNCONFIRMED]; if the `deal` batch stops at looking one up, delete the empty category and "
-    "report it.",
+    "before_presets": "A new category starts with the default stages (NEW, PREPARATION, "
+    "PREPAYMENT_INVOICE, EXECUTING, FINAL_INVOICE, WON, LOSE, APOLOGY); if the `deal` batch "
+    "stops at looking one up, delete the empty category and report it.",
     "before_lead": "Lead statuses belong to the whole portal: the plan renames NEW, CONVERTED "
     "and JUNK and adds statuses. Warn everyone who works with leads.",
     "before_shared": "The lead statuses are set by the plan of {owner} (same lead phase): run "
