@@ -50,6 +50,8 @@ HOSTILE = [
     "$ result[x] (a space: no reference)",
     "DEAL_STAGE_%7B%7B",
     "Я" * 100,
+    "\x00CAT\x00",  # the old internal placeholder of the category id: now only text
+    "tab\there\x1b[31m",
 ]
 
 _PARSER = MarkdownIt("commonmark").enable(["table", "strikethrough"])
