@@ -141,9 +141,11 @@ def _emit_diagnostics(
     sources: Mapping[str, SourceFile],
     fmt: Format,
     color: ColorChoice,
+    root: Path | None = None,
 ) -> None:
     """Print diagnostics: machine formats on stdout and nothing else there; the human format
-    and its summary line on stderr."""
+    and its summary line on stderr.  ``root`` is the project root SARIF locations are
+    relative to."""
     from funnelc.render import render_human, render_json, summary
 
     if fmt is Format.json:
@@ -152,7 +154,7 @@ def _emit_diagnostics(
     if fmt is Format.sarif:
         from funnelc.sarif import render_sarif
 
-        sys.stdout.write(render_sarif(diagnostics, sources))
+        sys.stdout.write(render_sarif(diagnostics, sources, root=root))
         return
     if fmt is Format.github:
         from funnelc.sarif import render_github
@@ -201,6 +203,11 @@ def _config(config: Path | None, strict: bool) -> tuple[Config, LintConfig]:
     return loaded, replace(lint, strict=lint.strict or strict)
 
 
+def _root(config: Config) -> Path | None:
+    """The project root: the directory of the config file (``None``: the inputs' root)."""
+    return config.path.parent if config.path is not None else None
+
+
 def _inputs(paths: list[Path] | None, config: Config) -> list[Path]:
     if paths:
         return list(paths)
@@ -225,8 +232,8 @@ def check(
     from funnelc.lint.engine import fails
 
     settings, lint = _config(config, strict)
-    result = compile(_inputs(paths, settings), lint=lint)
-    _emit_diagnostics(result.diagnostics, result.sources, fmt, color)
+    result = compile(_inputs(paths, settings), lint=lint, root=_root(settings))
+    _emit_diagnostics(result.diagnostics, result.sources, fmt, color, result.root)
     raise typer.Exit(1 if fails(result.diagnostics, lint.strict) else 0)
 
 
@@ -289,9 +296,9 @@ def build(
     if unknown:
         _emit_diagnostics(unknown, {}, fmt, color)
         raise typer.Exit(2)
-    result = compile(_inputs(paths, settings), lint=lint)
+    result = compile(_inputs(paths, settings), lint=lint, root=_root(settings))
     if not result.ok or result.project is None or fails(result.diagnostics, lint.strict):
-        _emit_diagnostics(result.diagnostics, result.sources, fmt, color)
+        _emit_diagnostics(result.diagnostics, result.sources, fmt, color, result.root)
         raise typer.Exit(1)
     options = EmitOptions(
         renderer=(renderer.value if renderer else settings.renderer or "pure"),
@@ -303,7 +310,7 @@ def build(
     out_dir = out or settings.out or Path("build")
     built = run_build(result.project, targets, out_dir, options, strict=lint.strict)
     diagnostics = (*result.diagnostics, *built.diagnostics)
-    _emit_diagnostics(diagnostics, result.sources, fmt, color)
+    _emit_diagnostics(diagnostics, result.sources, fmt, color, result.root)
     if fails(built.diagnostics, lint.strict):
         if fmt is Format.human:
             written_some = any(d.code == "F605" for d in built.diagnostics)

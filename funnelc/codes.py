@@ -113,6 +113,14 @@ _COMPILER_CODES: tuple[Code, ...] = (
         "`{attr}` is given more than once in {owner}",
         "{hint}",
     ),
+    Code(
+        "F110",
+        "case-collision",
+        "two pipeline ids that differ only in letter case",
+        "pipeline ids `{name}` and `{other}` differ only in letter case",
+        "their output files (`{name}.json`, `{other}.json`) would be one file on macOS and "
+        "Windows, whose file names ignore case; rename one",
+    ),
     # --- pipeline structure -------------------------------------------------------------
     Code(
         "F201",
@@ -312,6 +320,47 @@ _COMPILER_CODES: tuple[Code, ...] = (
         "nothing to compile",
         "no `.funnel` files found in {paths}",
         "pass a file or a directory that contains some",
+    ),
+    Code(
+        "F506",
+        "link-outside-root",
+        "an input file that is a link leading out of the directory tree it was found in",
+        "`{path}` is a link that leads outside `{root}`; it is not read",
+        "replace the link with a copy of the file, or pass the file it points to",
+    ),
+    Code(
+        "F507",
+        "lone-surrogate",
+        "text from the API holds a lone UTF-16 surrogate, which is not a character",
+        "the text holds a lone UTF-16 surrogate, which is not a character; it was replaced "
+        "with U+FFFD",
+        "the editor or client split a character in two (often an emoji); send the text as "
+        "whole characters",
+        Severity.WARNING,
+    ),
+    Code(
+        "F508",
+        "not-utf8",
+        "a file that is not UTF-8 text",
+        "`{path}` is not UTF-8: byte {byte} at line {line}, column {column} cannot be read",
+        "save it as UTF-8 (in the editor: “Save with Encoding”, UTF-8)",
+    ),
+    Code(
+        "F509",
+        "empty-file",
+        "a file that declares nothing",
+        "`{path}` is empty: it declares no pipeline, field, loss reason or import",
+        "write a pipeline in it, or delete it",
+        Severity.WARNING,
+    ),
+    Code(
+        "F510",
+        "no-pipelines",
+        "an input under which no pipeline is declared",
+        "no pipeline is declared in `{path}`: there is nothing to build from it",
+        'a pipeline is written `pipeline id "Name" {{ … }}`; a file of shared fields and '
+        "loss reasons is imported by the files that use them",
+        Severity.WARNING,
     ),
     # --- outputs -------------------------------------------------------------------------
     Code(

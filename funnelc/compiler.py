@@ -35,6 +35,9 @@ class Result:
     project: Project | None
     diagnostics: tuple[Diagnostic, ...]
     sources: Mapping[str, SourceFile]
+    root: Path | None = None
+    """The project root that the sources' ``project_path`` is relative to (``None`` for
+    in-memory sources)."""
 
     @property
     def ok(self) -> bool:
@@ -85,7 +88,7 @@ def _run(load: Callable[[], Loaded], lint: LintConfig | bool) -> Result:
 def _passes(loaded: Loaded, lint: LintConfig | bool) -> Result:
     diagnostics = list(loaded.diagnostics)
     if has_errors(diagnostics):
-        return Result(None, tuple(sorted_diagnostics(diagnostics)), loaded.sources)
+        return Result(None, tuple(sorted_diagnostics(diagnostics)), loaded.sources, loaded.root)
     project, resolve_diagnostics = resolve(loaded.modules, loaded.imports)
     project = replace(project, sources=dict(loaded.sources))
     diagnostics.extend(resolve_diagnostics)
@@ -97,18 +100,32 @@ def _passes(loaded: Loaded, lint: LintConfig | bool) -> Result:
 
         diagnostics.extend(run_lint(project, lint if isinstance(lint, _LintConfig) else None))
     ok = not has_errors(diagnostics)
-    return Result(project if ok else None, tuple(sorted_diagnostics(diagnostics)), loaded.sources)
+    return Result(
+        project if ok else None,
+        tuple(sorted_diagnostics(diagnostics)),
+        loaded.sources,
+        loaded.root,
+    )
 
 
-def compile(paths: Sequence[str | Path] | str | Path, *, lint: LintConfig | bool = False) -> Result:
+def compile(
+    paths: Sequence[str | Path] | str | Path,
+    *,
+    lint: LintConfig | bool = False,
+    root: str | Path | None = None,
+) -> Result:
     """Compile the ``.funnel`` files named by ``paths`` (files or directories).
 
     ``lint`` runs the methodology rules after validation: ``True`` with the default
     configuration (the ``recommended`` preset), or a :class:`~funnelc.lint.engine.LintConfig`.
+    ``root`` is the project root, to which the paths written into outputs are relative (the
+    CLI passes the directory of the config file); by default the inputs' root, the deepest
+    directory holding every input (see :func:`funnelc.loader.inputs_root`).
     """
     if isinstance(paths, str | Path):
         paths = [paths]
-    return _run(lambda: load_files([Path(p) for p in paths]), lint)
+    given = [Path(p) for p in paths]
+    return _run(lambda: load_files(given, Path(root) if root is not None else None), lint)
 
 
 def compile_text(

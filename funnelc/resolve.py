@@ -12,6 +12,7 @@ file imports, directly or not.  Stages of other pipelines are reached as ``pipel
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -530,6 +531,27 @@ def _is_lead_entry(pipeline: Pipeline, stage: Stage) -> bool:
     return stage is pipeline.entry
 
 
+def _case_collisions(pipelines: Sequence[Pipeline], resolver: _Resolver) -> None:
+    """F110 for pipeline ids equal but for letter case (Unicode case folding): their output
+    files ``<target>/<id>.<ext>`` would be one file on a case-insensitive file system."""
+    seen: dict[str, Ident] = {}
+    for pipeline in pipelines:
+        key = unicodedata.normalize("NFC", pipeline.id.name).casefold()
+        other = seen.get(key)
+        if other is None:
+            seen[key] = pipeline.id
+            continue
+        resolver.report(
+            codes.make(
+                "F110",
+                pipeline.id.span,
+                labels=(Label(other.span, _("the other pipeline")),),
+                name=pipeline.id.name,
+                other=other.name,
+            )
+        )
+
+
 def resolve(
     modules: Sequence[Module], imports: dict[str, tuple[str, ...]]
 ) -> tuple[Project, list[Diagnostic]]:
@@ -540,6 +562,7 @@ def resolve(
     first = _unique(
         ((p.id, "") for _module, p in all_pipelines), N_("pipeline"), resolver.diagnostics
     )
+    _case_collisions([p for _module, p in all_pipelines if first[p.id.name] is p.id], resolver)
     for module in modules:
         # Duplicates among a file's own declarations, even if no pipeline sees them.
         _unique(((f.id, "") for f in module.fields), N_("field"), resolver.diagnostics)

@@ -4,18 +4,26 @@ SARIF columns are counted in Unicode code points (``columnKind``), like every po
 prints, so a caret under a Cyrillic letter and the column GitHub highlights agree.  Every code
 that appears in the results — compiler codes and lint rules alike — is described once in
 ``tool.driver.rules`` with its name, summary and default level.
+
+Locations are relative to the project root: ``artifactLocation.uri`` is the file's path within
+the project (``/``-separated, percent-encoded) with ``uriBaseId`` ``%SRCROOT%``, and
+``run.originalUriBaseIds`` gives that root as an absolute ``file:`` URI when it is known, so the
+same findings have the same locations from any working directory.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from urllib.parse import quote
 
 from funnelc.diagnostics import Diagnostic, Severity
-from funnelc.source import SourceFile, Span
+from funnelc.source import SourceFile, Span, without_surrogates
 from funnelc.version import __version__
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+ROOT_ID = "%SRCROOT%"
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
@@ -49,8 +57,14 @@ def _region(source: SourceFile | None, span: Span) -> dict[str, int]:
 def _location(
     span: Span, sources: Mapping[str, SourceFile], message: str = ""
 ) -> dict[str, object]:
-    physical: dict[str, object] = {"artifactLocation": {"uri": span.path}}
-    region = _region(sources.get(span.path), span)
+    source = sources.get(span.path)
+    artifact: dict[str, object] = {
+        "uri": quote(source.project_path if source else without_surrogates(span.path), safe="/")
+    }
+    if source is not None:
+        artifact["uriBaseId"] = ROOT_ID
+    physical: dict[str, object] = {"artifactLocation": artifact}
+    region = _region(source, span)
     if region:
         physical["region"] = region
     location: dict[str, object] = {"physicalLocation": physical}
@@ -60,8 +74,12 @@ def _location(
 
 
 def to_sarif(
-    diagnostics: Sequence[Diagnostic], sources: Mapping[str, SourceFile]
+    diagnostics: Sequence[Diagnostic],
+    sources: Mapping[str, SourceFile],
+    root: Path | None = None,
 ) -> dict[str, object]:
+    """The SARIF log; ``root`` is the project root (the files' ``project_path`` is relative
+    to it), given in ``originalUriBaseIds`` when known."""
     codes_used = sorted({d.code for d in diagnostics})
     rules = []
     for code in codes_used:
@@ -98,27 +116,29 @@ def to_sarif(
             if related:
                 result["relatedLocations"] = related
         results.append(result)
-    return {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "funnelc",
-                        "version": __version__,
-                        "rules": rules,
-                    }
-                },
-                "columnKind": "unicodeCodePoints",
-                "results": results,
+    run: dict[str, object] = {
+        "tool": {
+            "driver": {
+                "name": "funnelc",
+                "version": __version__,
+                "rules": rules,
             }
-        ],
+        },
     }
+    if root is not None:
+        uri = Path(root).resolve().as_uri()
+        run["originalUriBaseIds"] = {ROOT_ID: {"uri": uri if uri.endswith("/") else uri + "/"}}
+    run["columnKind"] = "unicodeCodePoints"
+    run["results"] = results
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
-def render_sarif(diagnostics: Sequence[Diagnostic], sources: Mapping[str, SourceFile]) -> str:
-    return json.dumps(to_sarif(diagnostics, sources), ensure_ascii=False, indent=2) + "\n"
+def render_sarif(
+    diagnostics: Sequence[Diagnostic],
+    sources: Mapping[str, SourceFile],
+    root: Path | None = None,
+) -> str:
+    return json.dumps(to_sarif(diagnostics, sources, root), ensure_ascii=False, indent=2) + "\n"
 
 
 def _escape_data(text: str) -> str:

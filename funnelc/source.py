@@ -10,9 +10,15 @@ expanded only by the renderer that draws carets.
 from __future__ import annotations
 
 import bisect
+import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
 
 
 class Span(NamedTuple):
@@ -37,19 +43,37 @@ class Position:
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:
-    """The text of one ``.funnel`` file as it was read, and its display path.
+    """The text of one ``.funnel`` file as it was read, and its paths.
 
     ``path`` is the path shown to the user (relative to the working directory where possible);
-    it is also the key under which spans refer to this file.
+    it is also the key under which spans refer to this file.  ``project_path`` is the path
+    written into outputs (JSON ``source``, plans, SARIF): relative to the project root with
+    ``/`` separators, so that it does not depend on the working directory or the OS; it
+    defaults to ``path`` (in-memory sources).
+
+    Text that arrives through the API (an editor, JSON-RPC) may hold lone UTF-16 surrogates,
+    which no UTF-8 output can encode.  They are replaced with U+FFFD here, the one place every
+    text passes through, and their offsets are kept in ``surrogates`` so that the loader can
+    report them (F507).
     """
 
     path: str
     text: str
+    project_path: str = ""
+    surrogates: tuple[int, ...] = field(init=False, repr=False, compare=False)
     _line_starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        starts = [0]
+        found: tuple[int, ...] = ()
         text = self.text
+        if not text.isascii() and _SURROGATE.search(text):
+            found = tuple(m.start() for m in _SURROGATE.finditer(text))
+            text = _SURROGATE.sub(REPLACEMENT, text)
+            object.__setattr__(self, "text", text)
+        object.__setattr__(self, "surrogates", found)
+        object.__setattr__(self, "path", without_surrogates(self.path))
+        object.__setattr__(self, "project_path", without_surrogates(self.project_path) or self.path)
+        starts = [0]
         index = text.find("\n")
         while index != -1:
             starts.append(index + 1)
@@ -79,6 +103,34 @@ class SourceFile:
 
     def span(self, start: int, end: int) -> Span:
         return Span(self.path, start, end)
+
+
+def without_surrogates(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD (it can then be encoded)."""
+    return text if text.isascii() else _SURROGATE.sub(REPLACEMENT, text)
+
+
+def output_path(sources: Mapping[str, SourceFile], path: str) -> str:
+    """The path to write into an output for the file whose spans use ``path``: its
+    project-relative path when the file is known, else ``path`` itself."""
+    source = sources.get(path)
+    return source.project_path if source is not None else without_surrogates(path)
+
+
+def relative_to_root(path: Path, root: Path) -> str:
+    """``path`` relative to the project ``root`` (both resolved), with ``/`` separators.
+
+    A file outside the root is written with ``..`` steps; only when no relative path exists
+    (another drive on Windows) is it the absolute path."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(root).as_posix()
+    except ValueError:
+        pass
+    try:
+        return Path(os.path.relpath(resolved, root)).as_posix()
+    except ValueError:
+        return resolved.as_posix()
 
 
 def display_path(path: Path) -> str:

@@ -65,6 +65,7 @@ from .crm_common import (
     reason_lists,
     severity_for,
     sla_text,
+    source_path,
     steps_start,
     task_items,
     timeout_target,
@@ -861,7 +862,14 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
                 }
             )
     return {
-        **plan_header(SCHEMA_ID, FORMAT_VERSION, NAME, pipeline, plan.russian),
+        **plan_header(
+            SCHEMA_ID,
+            FORMAT_VERSION,
+            NAME,
+            pipeline,
+            plan.russian,
+            source_path(project, pipeline),
+        ),
         "api": {
             "base_url": "https://{subdomain}.amocrm.ru",
             "kommo_base_url": "https://{subdomain}.kommo.com",
@@ -984,6 +992,7 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
         t,
         pipeline,
         russian,
+        source_path(project, pipeline),
         created=created,
         fields=count_noun(len(plan.fields), "lead field", russian),
         reasons=count_noun(len(plan.reasons), "reason", russian),

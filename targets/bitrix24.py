@@ -65,6 +65,7 @@ from .crm_common import (
     quoted,
     reason_lists,
     sla_text,
+    source_path,
     steps_start,
     task_items,
     timeout_target,
@@ -1140,7 +1141,6 @@ def _field_command(f: B24Field, entity: str, index: int) -> Command:
 
 def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
     """The import plan of one pipeline (see ``docs/targets/bitrix24.md`` and the schema)."""
-    del project
     pipeline = plan.pipeline
     digits = plan.category_id_digits
     category_sort = plan.options["category-sort"]
@@ -1233,7 +1233,14 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
             1,
         )
     return {
-        **plan_header(SCHEMA_ID, FORMAT_VERSION, NAME, pipeline, plan.russian),
+        **plan_header(
+            SCHEMA_ID,
+            FORMAT_VERSION,
+            NAME,
+            pipeline,
+            plan.russian,
+            source_path(project, pipeline),
+        ),
         "api": {
             "webhook_url": "https://{portal}/rest/{user_id}/{webhook_code}/{method}",
             "oauth_url": "https://{portal}/rest/{method}",
@@ -1370,6 +1377,7 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
         t,
         pipeline,
         russian,
+        source_path(project, pipeline),
         category=q(pipeline.name.value),
         stages=count_noun(len(plan.deal.stages), "stage", russian),
         lead=lead_part,

@@ -35,7 +35,7 @@ from funnelc.model import (
     StageKind,
 )
 from funnelc.model import Field as FunnelField
-from funnelc.source import Span
+from funnelc.source import Span, output_path
 
 from . import markdown
 
@@ -754,10 +754,22 @@ def capabilities(overrides: Mapping[str, str]) -> dict[str, str]:
     return {**BASE_CAPABILITIES, **overrides}
 
 
+def source_path(project: Project, pipeline: Pipeline) -> str:
+    """The file ``pipeline`` is declared in, relative to the project root with ``/`` (the
+    same from any working directory and OS)."""
+    return output_path(project.sources, pipeline.span.path)
+
+
 def plan_header(
-    schema_id: str, format_version: int, target: str, pipeline: Pipeline, russian: bool
+    schema_id: str,
+    format_version: int,
+    target: str,
+    pipeline: Pipeline,
+    russian: bool,
+    source: str,
 ) -> dict[str, Any]:
-    """The first keys of every plan: what it is and which pipeline it builds."""
+    """The first keys of every plan: what it is and which pipeline it builds (``source``: its
+    file, from :func:`source_path`)."""
     return {
         "$schema": schema_id,
         "format_version": format_version,
@@ -765,7 +777,7 @@ def plan_header(
         "pipeline": {
             "id": pipeline.id.name,
             "name": pipeline.name.value,
-            "source": pipeline.span.path,
+            "source": source,
             "language": "ru" if russian else "en",
         },
     }
@@ -802,15 +814,17 @@ Where = Callable[[str, str], str]
 """How a checklist names a stage (pipeline id, stage id): in words, with its CRM place."""
 
 
-def steps_start(t: Mapping[str, str], pipeline: Pipeline, russian: bool, **intro: str) -> Markdown:
-    """A checklist's title, its introduction (``intro`` fills the target's own blanks) and the
-    pipeline's segment."""
+def steps_start(
+    t: Mapping[str, str], pipeline: Pipeline, russian: bool, source: str, **intro: str
+) -> Markdown:
+    """A checklist's title, its introduction (``intro`` fills the target's own blanks;
+    ``source`` is the pipeline's file, from :func:`source_path`) and the pipeline's segment."""
     md = Markdown()
     md.heading(t["title"].format(name=quoted(pipeline.name.value, russian)), 1)
     md.paragraph(
         t["intro"].format(
             id=code_span(pipeline.id.name),
-            source=code_span(pipeline.span.path),
+            source=code_span(source),
             plan=code_span(f"{pipeline.id.name}.json"),
             **intro,
         )

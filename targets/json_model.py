@@ -36,7 +36,7 @@ from funnelc.model import (
     StageKind,
 )
 from funnelc.schema import FORMAT_VERSION, SCHEMA_ID
-from funnelc.source import SourceFile, Span
+from funnelc.source import SourceFile, Span, output_path
 
 Document = dict[str, Any]
 
@@ -49,7 +49,12 @@ class _Locator:
 
     def __call__(self, span: Span) -> dict[str, Any]:
         position = self._sources[span.path].position(span.start)
-        return {"file": span.path, "line": position.line, "column": position.column}
+        # The path within the project, so the output is the same from any directory and OS.
+        return {
+            "file": output_path(self._sources, span.path),
+            "line": position.line,
+            "column": position.column,
+        }
 
 
 def _duration(duration: Duration | None) -> dict[str, Any] | None:

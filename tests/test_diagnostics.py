@@ -115,7 +115,8 @@ def _compiled(*inputs: str) -> Rendered:
 
 def _not_utf8(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Rendered:
     # A file saved by an old editor in Windows-1251.
-    (tmp / "reasons.funnel").write_bytes('reason no_budget "Нет бюджета"\n'.encode("cp1251"))
+    text = '# Причины отказа\nreason no_budget "Нет бюджета"\n'
+    (tmp / "reasons.funnel").write_bytes(text.encode("cp1251"))
     return _compiled("reasons.funnel")
 
 
@@ -123,6 +124,46 @@ def _not_utf8_imported(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Rendered:
     _not_utf8(tmp, monkeypatch)
     (tmp / "main.funnel").write_text('import "reasons.funnel"\n', encoding="utf-8")
     return _compiled("main.funnel")
+
+
+def _not_utf8_latin1(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Rendered:
+    # Latin-1 also decodes as Windows-1251 (é → й), but not into Russian words.
+    text = 'reason budget "No budget"\nreason other "Autre raison, déjà vue"\n'
+    (tmp / "reasons.funnel").write_bytes(text.encode("latin-1"))
+    return _compiled("reasons.funnel")
+
+
+_SECRET = "FUNNELC_FAKE_SECRET=hunter2-do-not-print"
+
+
+def _link_outside(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Rendered:
+    # A checked-out repository with a link to a file elsewhere (like /proc/self/environ).
+    (tmp / "secrets").mkdir()
+    (tmp / "secrets" / "environ").write_text(f"{_SECRET}\n", encoding="utf-8")
+    (tmp / "funnels").mkdir()
+    (tmp / "funnels" / "b2b.funnel").write_text(_VALID, encoding="utf-8")
+    (tmp / "funnels" / "x.funnel").symlink_to(tmp / "secrets" / "environ")
+    return _compiled("funnels")
+
+
+def _lone_surrogate(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Rendered:
+    # What a language server can receive over JSON-RPC: half of the pair of an emoji.
+    text = _VALID.replace("B2B: входящие заявки", "B2B \ud83d входящие")
+    result = funnelc.compile_text(text, "b2b.funnel")
+    return result.diagnostics, result.sources
+
+
+def _empty_file(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Rendered:
+    (tmp / "b2b.funnel").write_text("\n", encoding="utf-8")
+    return _compiled("b2b.funnel")
+
+
+def _no_pipelines(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Rendered:
+    (tmp / "funnels").mkdir()
+    (tmp / "funnels" / "reasons.funnel").write_text(
+        'reason no_budget "Нет бюджета"\n', encoding="utf-8"
+    )
+    return _compiled("funnels")
 
 
 def _no_such_file(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Rendered:
@@ -196,10 +237,15 @@ def _render_timeout(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Rendered:
 Setup = Callable[[Path, pytest.MonkeyPatch], Rendered]
 
 RUNTIME_CASES: dict[str, tuple[tuple[str, ...], Setup]] = {
-    "F504-not-utf8": (("F504",), _not_utf8),
-    "F504-not-utf8-imported": (("F504",), _not_utf8_imported),
     "F504-no-such-file": (("F504",), _no_such_file),
     "F505-no-input-files": (("F505",), _no_input_files),
+    "F506-link-outside-root": (("F506",), _link_outside),
+    "F507-lone-surrogate": (("F507",), _lone_surrogate),
+    "F508-not-utf8-cp1251": (("F508",), _not_utf8),
+    "F508-not-utf8-imported": (("F508",), _not_utf8_imported),
+    "F508-not-utf8-latin1": (("F508",), _not_utf8_latin1),
+    "F509-empty-file": (("F509",), _empty_file),
+    "F510-no-pipelines": (("F510",), _no_pipelines),
     "F601-renderer-missing": (("F601",), _renderer_missing),
     "F602-render-timeout": (("F602",), _render_timeout),
     "F603-unknown-target": (("F603", "F603"), _unknown_target),
@@ -292,8 +338,13 @@ def test_wide_characters_take_two_columns() -> None:
 
 # ---- catalogue, docs and cases in step -----------------------------------------------------
 DOC_RUNTIME_CASES = {
-    "F504": "F504-not-utf8",
+    "F504": "F504-no-such-file",
     "F505": "F505-no-input-files",
+    "F506": "F506-link-outside-root",
+    "F507": "F507-lone-surrogate",
+    "F508": "F508-not-utf8-cp1251",
+    "F509": "F509-empty-file",
+    "F510": "F510-no-pipelines",
     "F601": "F601-renderer-missing",
     "F602": "F602-render-timeout",
     "F603": "F603-unknown-target",
@@ -401,7 +452,9 @@ def test_docs_file_shape(path: Path) -> None:
     template = re.escape(CODES[code].message)
     template = re.sub(r"\\\{\w+\\\}", ".+", template).replace("\\{\\{", "\\{")
     first = _shown(text).splitlines()[0]
-    assert re.fullmatch(rf"error\[{code}\]: {template}", first), first
+    # A warning may be shown as raised to an error (F901 with `--unsupported error`).
+    severity = "error" if CODES[code].severity.value == "error" else "(?:warning|error)"
+    assert re.fullmatch(rf"{severity}\[{code}\]: {template}", first), first
 
 
 # The pages of the CRM targets' codes show a build, checked by tests/test_target_codes.py.

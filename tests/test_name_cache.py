@@ -80,3 +80,17 @@ def test_the_file_keeps_the_names_in_use_and_stays_small(
     name_cache.flush()
     kept = list(json.loads(name_cache._path().read_text(encoding="utf-8")))
     assert kept == ["Звонок", "Квалификация", "Переговоры"]
+
+
+def test_a_surrogate_name_is_never_written(cache: Path) -> None:
+    """Defence in depth (the loader replaces lone surrogates): a name UTF-8 cannot encode that
+    reaches the cache is kept out of the file, and later flushes still work."""
+    name_cache.classify("Договор \ud800 подписан")
+    name_cache.classify("Договор подписан")
+    name_cache.flush()
+    (written,) = cache.glob("names-*.json")
+    assert list(json.loads(written.read_text(encoding="utf-8"))) == ["Договор подписан"]
+    name_cache.classify("Счёт выставлен")
+    name_cache.flush()
+    assert len(json.loads(written.read_text(encoding="utf-8"))) == 2
+    assert not list(cache.glob(".names.*"))

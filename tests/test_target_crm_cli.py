@@ -34,6 +34,9 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_the_examples_build_for_both_crms(workdir: Path) -> None:
     validate_plan = importlib.import_module("funnelc.targets.crm_common").validate_plan
+    # The goldens are built with this repository's root as the project root, as its own
+    # funnelc.toml makes `funnelc build` do: `source` paths start with `examples/`.
+    (workdir / "funnelc.toml").write_text('sources = ["examples"]\n', encoding="utf-8")
     result = invoke(["build", "examples", "-t", "amocrm", "-t", "bitrix24", "-o", "build"])
     assert result.exit_code == 0, result.output
     assert "error[" not in result.stderr

@@ -73,7 +73,7 @@ def _has_sources(directory: Path) -> bool:
 def compiled(directory: Path) -> funnelc.Result:
     """One build of ``directory``, compiled from the repository root (once per session)."""
     with contextlib.chdir(ROOT):
-        return funnelc.compile([directory.relative_to(ROOT)])
+        return funnelc.compile([directory.relative_to(ROOT)], root=ROOT)
 
 
 def emit(result: funnelc.Result, pipeline_id: str, *, validate: bool = True) -> bytes:
@@ -396,7 +396,7 @@ def test_emitting_twice_gives_the_same_bytes() -> None:
     for pipeline in result.project.pipelines:
         first = emit(result, pipeline.id.name)
         with contextlib.chdir(ROOT):
-            again = funnelc.compile([FIXTURES.relative_to(ROOT)])
+            again = funnelc.compile([FIXTURES.relative_to(ROOT)], root=ROOT)
         assert emit(again, pipeline.id.name) == first
         assert first.endswith(b"}\n") and b"\r" not in first
 
@@ -406,7 +406,7 @@ def test_output_does_not_depend_on_the_hash_seed() -> None:
     script = (
         "import sys, funnelc\n"
         "from funnelc.emit import EmitOptions, get_target\n"
-        "r = funnelc.compile(['tests/fixtures/json'])\n"
+        "r = funnelc.compile(['tests/fixtures/json'], root='.')\n"
         "t = get_target('json')\n"
         "for p in r.project.pipelines:\n"
         "    files = t.emit(r.project, p, EmitOptions()).files\n"

@@ -20,6 +20,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from funnelc.lint.names import NameKind, NameVerdict
+from funnelc.source import without_surrogates
 from funnelc.version import __version__
 
 _memory: dict[str, NameVerdict] | None = None
@@ -100,6 +101,11 @@ def classify(text: str) -> NameVerdict:
     return found
 
 
+def _encodable(text: str, verdict: NameVerdict) -> bool:
+    strings = [text, *(v for v in asdict(verdict).values() if isinstance(v, str))]
+    return all(without_surrogates(value) == value for value in strings)
+
+
 def flush() -> None:
     """Write new verdicts to disk (atomically; silently skipped if that is impossible)."""
     global _dirty
@@ -107,7 +113,10 @@ def flush() -> None:
         return
     _dirty = False
     memory = _memory
-    keep = [*_used, *(text for text in memory if text not in _used)][:LIMIT]
+    keep = [*_used, *(text for text in memory if text not in _used)]
+    # A name that UTF-8 cannot encode (a lone surrogate that reached the API despite the
+    # loader) is never written: it would make every later flush of the process fail.
+    keep = [text for text in keep if _encodable(text, memory[text])][:LIMIT]
     data = {text: {**asdict(memory[text]), "kind": memory[text].kind.value} for text in keep}
     with contextlib.suppress(OSError):
         path = _path()
@@ -117,6 +126,6 @@ def flush() -> None:
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
                 json.dump(data, stream, ensure_ascii=False)
             Path(temporary).replace(path)
-        except OSError:
+        except (OSError, UnicodeError):
             with contextlib.suppress(OSError):
                 Path(temporary).unlink()

@@ -24,7 +24,7 @@ from tests.conftest import EXAMPLES, ROOT, check_golden
 def examples() -> funnelc.Result:
     """The example pipelines, compiled from the repository root (as the goldens are)."""
     with contextlib.chdir(ROOT):
-        return funnelc.compile([EXAMPLES.relative_to(ROOT)])
+        return funnelc.compile([EXAMPLES.relative_to(ROOT)], root=ROOT)
 
 
 def project_of(result: funnelc.Result) -> Project:
