@@ -15,7 +15,9 @@ from funnelc.lint.docs import explain_rule, lint_md
 from funnelc.lint.engine import all_rules
 from tests.conftest import ROOT
 
-SARIF_SCHEMA = ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+SARIF_SCHEMA = ROOT / "tests" / "schemas" / "sarif-schema-2.1.0.json"
+"""The official SARIF 2.1.0 schema (OASIS), vendored from ../shared/schemas so that the test
+never depends on anything outside the repository."""
 
 SAMPLE = """\
 pipeline p "Продажи" {
@@ -87,9 +89,6 @@ def test_json_format(sample: Path) -> None:
     assert l004["location"]["start"] == {"line": 4, "column": 11, "offset": 66}
 
 
-@pytest.mark.skipif(
-    not SARIF_SCHEMA.is_file(), reason="../shared/schemas is not beside the checkout"
-)
 def test_sarif_validates_against_the_official_schema(sample: Path) -> None:
     import jsonschema
 
@@ -106,9 +105,14 @@ def test_sarif_validates_against_the_official_schema(sample: Path) -> None:
     assert result["level"] == "warning"
     region = result["locations"][0]["physicalLocation"]["region"]
     assert (region["startLine"], region["startColumn"]) == (4, 11)
-    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
-        "sample.funnel"
-    )
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"] == {
+        "uri": "sample.funnel",
+        "uriBaseId": "%SRCROOT%",
+    }
+    # The project root (here the inputs' root: the sample's directory) as an absolute URI.
+    assert run["originalUriBaseIds"] == {
+        "%SRCROOT%": {"uri": sample.parent.resolve().as_uri() + "/"}
+    }
     rule_ids = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
     assert rule_ids == sorted(set(rule_ids)) and "L004" in rule_ids
 
@@ -210,12 +214,11 @@ def test_anti_examples_in_every_format(name: str, monkeypatch: pytest.MonkeyPatc
         for r in results
     )
     assert as_sarif == expected
-    if SARIF_SCHEMA.is_file():
-        import jsonschema
+    import jsonschema
 
-        schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
-        validator = jsonschema.validators.validator_for(schema)(schema)
-        assert [e.message for e in validator.iter_errors(json.loads(out))] == []
+    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    assert [e.message for e in validator.iter_errors(json.loads(out))] == []
 
     _, out, _ = _run(["check", path, "-f", "github"])
     as_github = sorted(
