@@ -185,8 +185,11 @@ def test_the_order_of_the_file_arguments_does_not_move_the_bitrix24_lead_funnel(
     forward = _build(files, tmp_path / "f", ("bitrix24",))
     backward = _build(files[::-1], tmp_path / "b", ("bitrix24",))
     assert forward == backward
-    first = json.loads(forward["bitrix24/a_first.json"])
-    assert "lead_statuses" in json.dumps(first) or "STATUS" in json.dumps(first)
+    first = json.loads(backward["bitrix24/a_first.json"])
+    second = json.loads(backward["bitrix24/b_second.json"])
+    assert first["lead_funnel"] == {"mapping": "statuses", "owner": "a_first"}
+    assert second["lead_funnel"] == {"mapping": "shared", "owner": "a_first"}
+    assert (first["options"]["category-sort"], second["options"]["category-sort"]) == (500, 510)
 
 
 def test_sarif_locations_are_relative_to_the_project_root(
