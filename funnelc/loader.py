@@ -1,10 +1,16 @@
 """Reading a build's files: inputs → sources → parsed and lowered modules, imports followed.
 
 The inputs are the files and directories given on the command line (directories are searched
-for ``*.funnel``).  Each input has a *root*: the directory it was found under, or the file's
-own directory.  An import is resolved relative to the importing file and must stay inside the
-root of the input that led to it, so a build cannot read files outside the project it was
-pointed at.  Every file is read once, however many times it is imported.
+for ``*.funnel``).  Each input has a *root*: the directory it was found under, or the directory
+the file is in.  An import is resolved relative to the importing file and must stay inside the
+root of the input that led to it (F503), and a ``.funnel`` file that is a link out of its root
+is never opened (F506), so a build cannot read files outside the project it was pointed at.
+Every file is read once, however many times it is imported.
+
+The build has one *project root*: the directory of the config file when the caller gives it,
+else the inputs' root (:func:`inputs_root`).  Each source's ``project_path`` is relative to it,
+and is what outputs show; modules are ordered by it, so neither the working directory nor the
+order of the arguments changes a byte of the outputs.
 """
 
 from __future__ import annotations

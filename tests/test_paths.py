@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
 import funnelc
-from funnelc.build import build
+from funnelc.build import build, emit_all
 from funnelc.cli import app
 from funnelc.emit import EmitOptions
 from funnelc.loader import inputs_root, looks_like_cp1251
@@ -442,3 +445,30 @@ def test_project_relative_paths_use_slashes(tmp_path: Path) -> None:
     assert relative_to_root(inside, tmp_path.resolve()) == "a/b/x.funnel"
     assert relative_to_root(tmp_path / "y.funnel", (tmp_path / "a").resolve()) == "../y.funnel"
     assert os.sep not in relative_to_root(inside, tmp_path.resolve()).replace("/", "")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=len(SURROGATE_PIPELINE)),
+            st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF),
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_surrogates_anywhere_never_raise(inserted: list[tuple[int, str]]) -> None:
+    """Surrogates inserted anywhere (inside names, ids, keywords): compiling with lint and
+    rendering every format never raises, and every surrogate is reported as replaced."""
+    text = re.sub("[\ud800-\udfff]", "", SURROGATE_PIPELINE)
+    for offset, char in sorted(inserted, reverse=True):
+        text = text[:offset] + char + text[offset:]
+    result = funnelc.compile_text(text, "b2b.funnel", lint=True)
+    f507 = [d for d in result.diagnostics if d.code == "F507"]
+    assert len(f507) == 1
+    for render in (render_human, render_json, render_sarif, render_github):
+        render(result.diagnostics, result.sources).encode("utf-8")
+    if result.ok and result.project is not None:
+        emitted = emit_all(result.project, [*CRM_TARGETS, "dot"], EmitOptions())
+        assert not any(d.is_error for d in emitted.diagnostics)
