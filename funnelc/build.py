@@ -1,24 +1,59 @@
-"""Running the targets and writing their files: all or nothing, each file atomically.
+"""Running the targets and writing their files: all or nothing, even when the process is killed.
 
-Every requested target emits every pipeline into memory first.  Only when no target reported
-an error is anything written: each changed file goes to a temporary file in its final directory,
-and once all of them are written they are renamed over the old ones (a rename is atomic on
-POSIX and Windows), so a reader never sees half a file and a failing build leaves the output
-directory exactly as it was.
+**Emitting.**  Every requested target emits every pipeline into memory first.  Only when no
+target reported an error is anything written.
 
-The output directory keeps a manifest (``.funnelc-manifest``) of the files the last build
-wrote, so that a pipeline that was renamed or removed does not leave a stale diagram behind;
-files the manifest does not list are never touched.  Files whose bytes did not change are not
-rewritten, so their timestamps stay put.
+**What a build may touch.**  The output directory keeps a manifest (``.funnelc-manifest``) of
+the files funnelc wrote there, each with its target (the first path component), size and
+SHA-256.  A build of some targets removes a stale file only when (a) it belongs to one of *this
+build's* targets, (b) the manifest lists it, (c) it is still a regular file with the bytes
+funnelc wrote (a file edited since is kept and reported), and (d) no symbolic link leads to it.
+Another target's files stay, and so do their manifest entries, so a later build of that target
+still knows what it wrote.  A file the manifest does not list is never touched.  A manifest of
+the first format (paths only, no sizes or hashes) is read as well: its entries count as
+funnelc's, by the same per-target rule, and the next build rewrites it in the new format.
+
+**Links.**  Nothing is written, read or deleted through a symbolic link *below* the output
+directory (the directory itself may be a link: the user named it).  A link on the way to a file
+this build must write stops the build before anything is written (F606); a stale entry that
+leads through a link is dropped from the manifest and left alone.
+
+**All or nothing, even when killed.**  Writing has three steps:
+
+1. *Stage*: every changed file is written in full and fsynced to a temporary file beside its
+   final path (``.<name>.funnelc-<random>.tmp``); the file it replaces gets a second hard link
+   (``.<name>.funnelc-<random>.bak``).  A full disk fails here, before anything is replaced.
+2. *Commit*: a journal (``.funnelc-journal``) listing the renames and deletions is written to a
+   temporary file, fsynced, and renamed into place.  That rename is the commit point.
+3. *Apply*: the temporaries are renamed over their final paths (the manifest last), the stale
+   files are deleted, the backups and then the journal are removed.
+
+Every build first *recovers* what a killed one left: with a journal present it rolls the build
+forward (a rename whose temporary is gone was done; deletions are repeated), without one it
+rolls back (funnelc's temporaries and backups are removed, which leaves the old files).  Either
+way the outputs are entirely the old build's or entirely the new one's.  If a rename fails in
+the running process (a vanished directory, a permission change), the renames already done are
+undone from the backups, so a failed build leaves every file as it was.  Temporaries of the
+previous format (``.<name>.XXXXXXXX.tmp`` from ``mkstemp``, beside a file the manifest lists) are
+removed too.  New files get the usual mode, ``0666`` less the umask.
+
+**No-op rebuilds.**  The manifest records, per target, a hash of its inputs (funnelc's version,
+the target, the emit options and every source's path and text).  When it is unchanged, the
+target's last emit reported nothing, and every file the manifest lists for it still has the
+recorded size and hash, the target is not emitted again: its files are read back instead.
+Files whose bytes did not change are not rewritten, so their timestamps stay put.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
-import tempfile
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import re
+import stat
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from funnelc import codes
@@ -26,17 +61,59 @@ from funnelc.diagnostics import Diagnostic, Severity, has_errors, suggest
 from funnelc.emit import REGISTRY, EmitOptions, get_target
 from funnelc.i18n import _
 from funnelc.model import Project
+from funnelc.version import __version__
 
 MANIFEST = ".funnelc-manifest"
+JOURNAL = ".funnelc-journal"
+MANIFEST_HEADER = "# funnelc manifest 2"
+_MANIFEST_COMMENT = (
+    "# the files funnelc build wrote here, by target (the first path component); a build\n"
+    "# removes the stale files of its own targets only, and never a file not listed here\n"
+)
+_OURS = re.compile(r"^\..+\.funnelc-[0-9a-f]{16}\.(tmp|bak)$")
+_LEGACY_TEMP = re.compile(r"^\.(.+)\.[a-z0-9_]{8}\.tmp$")
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_BINARY = getattr(os, "O_BINARY", 0)
 
 
 @dataclass(frozen=True, slots=True)
 class BuildResult:
     files: Mapping[str, bytes]
-    """Relative path (``<target>/<pipeline>.<ext>``) → bytes, for every emitted file."""
+    """Relative path (``<target>/<pipeline>.<ext>``) → bytes, for every file of the build."""
     diagnostics: tuple[Diagnostic, ...]
     written: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
+    """Stale files of this build's targets that were deleted."""
+    kept: tuple[str, ...] = ()
+    """Stale files left in place because they changed since funnelc wrote them."""
+    reused: tuple[str, ...] = ()
+    """Targets whose inputs had not changed, so their files on disk were kept as they are."""
+
+
+class LinkInOutput(Exception):
+    """A path funnelc must write leads through a symbolic link below the output directory."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path.as_posix())
+        self.path = path
+
+
+@dataclass(slots=True)
+class Manifest:
+    files: dict[str, tuple[int, str] | None] = field(default_factory=dict)
+    """Relative path → (size, sha256), or ``None`` for an entry of the first format."""
+    inputs: dict[str, str] = field(default_factory=dict)
+    """Target → the hash of the inputs its files were built from."""
+
+    def render(self) -> bytes:
+        lines = [MANIFEST_HEADER + "\n", _MANIFEST_COMMENT]
+        lines += [f"input {target} {key}\n" for target, key in sorted(self.inputs.items())]
+        for relative, record in sorted(self.files.items()):
+            if record is None:
+                lines.append(f"path {relative}\n")
+            else:
+                lines.append(f"file {record[1]} {record[0]} {relative}\n")
+        return "".join(lines).encode("utf-8")
 
 
 def check_targets(names: Sequence[str]) -> list[Diagnostic]:
@@ -52,12 +129,22 @@ def check_targets(names: Sequence[str]) -> list[Diagnostic]:
 
 def emit_all(project: Project, targets: Sequence[str], options: EmitOptions) -> BuildResult:
     """Emit every pipeline for every target, in memory."""
+    files, diagnostics, _clean = _emit(project, targets, options)
+    return BuildResult(files, diagnostics)
+
+
+def _emit(
+    project: Project, targets: Sequence[str], options: EmitOptions
+) -> tuple[dict[str, bytes], tuple[Diagnostic, ...], set[str]]:
+    """The files, the diagnostics, and the targets that emitted without any diagnostic."""
     diagnostics = check_targets(targets)
     files: dict[str, bytes] = {}
+    clean: set[str] = set()
     if diagnostics:
-        return BuildResult(files, tuple(diagnostics))
+        return files, tuple(diagnostics), clean
     for name in dict.fromkeys(targets):  # de-duplicated, order kept
         target = get_target(name)
+        before = len(diagnostics)
         check = getattr(target, "check", None)
         if check is not None:
             found = check(project, options)
@@ -69,92 +156,421 @@ def emit_all(project: Project, targets: Sequence[str], options: EmitOptions) -> 
             diagnostics.extend(emitted.diagnostics)
             for filename, data in emitted.files.items():
                 files[f"{name}/{filename}"] = data
-    return BuildResult(dict(sorted(files.items())), tuple(diagnostics))
+        if len(diagnostics) == before:
+            clean.add(name)
+    return dict(sorted(files.items())), tuple(diagnostics), clean
 
 
-def _read_manifest(out: Path) -> list[str]:
+# ---- paths, links -------------------------------------------------------------------------
+
+
+def target_of(relative: str) -> str:
+    """The target a manifest path belongs to: its first component."""
+    return relative.split("/", 1)[0]
+
+
+def _well_formed(relative: str) -> bool:
+    parts = relative.split("/")
+    return (
+        bool(relative)
+        and "\\" not in relative
+        and "\0" not in relative
+        and not relative.startswith("/")
+        and ":" not in parts[0]
+        and all(part not in ("", ".", "..") for part in parts)
+    )
+
+
+def _link_on_the_way(out: Path, relative: str) -> Path | None:
+    """The first component of ``out/relative`` (below ``out``) that is a symbolic link."""
+    current = out
+    for part in relative.split("/"):
+        current = current / part
+        try:
+            mode = os.lstat(current).st_mode
+        except OSError:
+            return None  # missing: nothing further down exists either
+        if stat.S_ISLNK(mode):
+            return current
+    return None
+
+
+def _is_regular(path: Path) -> bool:
     try:
-        lines = (out / MANIFEST).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return []
-    return [line for line in lines if line and not line.startswith("#")]
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _read_regular(path: Path) -> bytes | None:
+    """The bytes of ``path`` if it is a regular file reached without following a final link."""
+    try:
+        handle = os.open(path, os.O_RDONLY | _NOFOLLOW | _BINARY)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            return None
+        chunks = []
+        while chunk := os.read(handle, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(handle)
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _fsync_directory(directory: Path) -> None:
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        handle = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+
+
+# ---- the manifest ------------------------------------------------------------------------
+
+
+def read_manifest(out: Path) -> Manifest:
+    """The manifest of ``out`` (either format); empty if missing, unreadable or a link."""
+    data = _read_regular(out / MANIFEST)
+    manifest = Manifest()
+    if data is None:
+        return manifest
+    try:
+        lines = data.decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        return manifest
+    current = bool(lines) and lines[0].strip() == MANIFEST_HEADER
+    for line in lines:
+        if not line or line.startswith("#"):
+            continue
+        if not current:
+            if _well_formed(line):
+                manifest.files[line] = None
+            continue
+        kind, _space, rest = line.partition(" ")
+        if kind == "input":
+            target, _space, key = rest.partition(" ")
+            if target and key:
+                manifest.inputs[target] = key
+        elif kind == "file":
+            fields = rest.split(" ", 2)
+            if len(fields) == 3 and fields[1].isdigit() and _well_formed(fields[2]):
+                manifest.files[fields[2]] = (int(fields[1]), fields[0])
+        elif kind == "path" and _well_formed(rest):
+            manifest.files[rest] = None
+    return manifest
+
+
+def input_key(project: Project, target: str, options: EmitOptions) -> str:
+    """The hash of everything a target's output depends on."""
+    digest = hashlib.sha256()
+    settings = {
+        "renderer": options.renderer,
+        "render_timeout": options.render_timeout,
+        "validate_output": options.validate_output,
+        "unsupported": options.unsupported,
+        "target_options": options.target_options,
+    }
+    head = json.dumps(
+        ["funnelc", __version__, target, settings], sort_keys=True, default=repr, ensure_ascii=True
+    )
+    digest.update(head.encode("utf-8"))
+    for path in sorted(project.sources):
+        text = project.sources[path].text.encode("utf-8", "surrogatepass")
+        digest.update(f"\0{len(path)}:{path}\0{len(text)}:".encode("utf-8", "surrogatepass"))
+        digest.update(text)
+    return digest.hexdigest()
+
+
+def _reuse(out: Path, manifest: Manifest, target: str) -> dict[str, bytes] | None:
+    """The target's files on disk, if each is a regular file with its recorded size and hash."""
+    files: dict[str, bytes] = {}
+    for relative, record in manifest.files.items():
+        if target_of(relative) != target:
+            continue
+        if record is None or _link_on_the_way(out, relative) is not None:
+            return None
+        data = _read_regular(out / relative)
+        if data is None or len(data) != record[0] or _digest(data) != record[1]:
+            return None
+        files[relative] = data
+    return files or None
+
+
+# ---- recovery ------------------------------------------------------------------------------
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+def _read_journal(out: Path) -> tuple[list[tuple[str, str, str | None]], list[str]] | None:
+    data = _read_regular(out / JOURNAL)
+    if data is None:
+        return None
+    try:
+        document = json.loads(data.decode("utf-8"))
+        renames = [
+            (str(item[0]), str(item[1]), None if item[2] is None else str(item[2]))
+            for item in document["renames"]
+        ]
+        deletions = [str(item) for item in document["delete"]]
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None
+    return renames, deletions
+
+
+def _journal_entry_ok(out: Path, temporary: str, final: str, backup: str | None) -> bool:
+    """A journal line renames a funnelc temporary to a sibling path, through no link."""
+    folder = final.rpartition("/")[0]
+    ours = [temporary] + ([backup] if backup is not None else [])
+    return (
+        all(_well_formed(p) for p in (*ours, final))
+        and all(p.rpartition("/")[0] == folder and _OURS.match(p.rpartition("/")[2]) for p in ours)
+        and all(_link_on_the_way(out, p) is None for p in (*ours, final))
+    )
+
+
+def recover(out: Path) -> None:
+    """Finish or undo what a killed build left in ``out``: roll forward a committed build (a
+    journal is present), remove every temporary and backup funnelc left."""
+    if not out.is_dir():
+        return
+    journal = _read_journal(out)
+    if journal is not None:
+        renames, deletions = journal
+        for temporary, final, backup in renames:
+            if not _journal_entry_ok(out, temporary, final, backup):
+                continue
+            if _is_regular(out / temporary):
+                os.replace(out / temporary, out / final)  # noqa: PTH105
+        for relative in deletions:
+            if (
+                _well_formed(relative)
+                and _link_on_the_way(out, relative) is None
+                and _is_regular(out / relative)
+            ):
+                _remove(out / relative)
+                with contextlib.suppress(OSError):
+                    (out / relative).parent.rmdir()
+    if os.path.lexists(out / JOURNAL):
+        _fsync_directory(out)
+        _remove(out / JOURNAL)
+    _sweep(out)
+
+
+def _sweep(out: Path) -> None:
+    """Remove funnelc's temporaries and backups (and the previous format's temporaries)."""
+    listed: dict[str, set[str]] = {}
+    for relative in read_manifest(out).files:
+        directory, _slash, name = relative.rpartition("/")
+        listed.setdefault(directory, set()).add(name)
+    listed.setdefault("", set()).update({MANIFEST, JOURNAL})
+    for directory, subdirectories, names in os.walk(out, followlinks=False):
+        base = Path(directory)
+        relative_dir = base.relative_to(out).as_posix() if base != out else ""
+        known = listed.get(relative_dir, set())
+        for name in names:
+            legacy = _LEGACY_TEMP.match(name)
+            ours = _OURS.match(name) or (legacy and legacy.group(1) in known)
+            if ours and _is_regular(base / name):
+                _remove(base / name)
+        subdirectories[:] = [d for d in subdirectories if not (base / d).is_symlink()]
+
+
+# ---- writing -------------------------------------------------------------------------------
+
+
+def _sibling(path: Path, suffix: str) -> Path:
+    return path.with_name(f".{path.name}.funnelc-{os.urandom(8).hex()}.{suffix}")
 
 
 def _stage(path: Path, data: bytes) -> Path:
-    """Write ``data`` to a new temporary file beside ``path`` and return it."""
+    """Write ``data`` to a new temporary file beside ``path`` (mode 0666 less the umask)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    while True:
+        temporary = _sibling(path, "tmp")
+        try:
+            handle = os.open(
+                temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY, 0o666
+            )
+        except FileExistsError:
+            continue
+        break
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
     except BaseException:
-        with contextlib.suppress(OSError):
-            Path(temporary).unlink()
+        _remove(temporary)
         raise
-    return Path(temporary)
+    return temporary
 
 
-def write_outputs(out: Path, files: Mapping[str, bytes]) -> tuple[list[str], list[str]]:
-    """Write ``files`` under ``out``; returns the paths written and the stale paths removed.
+def _backup(path: Path) -> Path | None:
+    """A second hard link to the file at ``path``, if there is one, to roll back to."""
+    if not _is_regular(path):
+        return None
+    while True:
+        backup = _sibling(path, "bak")
+        try:
+            os.link(path, backup, follow_symlinks=False)
+        except FileExistsError:
+            continue
+        return backup
 
-    Two phases: every changed file is first written in full to a temporary file beside its
-    target, and only when all of them are on disk are they renamed into place.  A full disk or
-    a permission error therefore stops the build before any existing file is replaced.
+
+@dataclass(slots=True)
+class _Step:
+    relative: str
+    temporary: Path
+    final: Path
+    backup: Path | None
+
+
+def _relative(out: Path, path: Path) -> str:
+    return path.relative_to(out).as_posix()
+
+
+def _commit(out: Path, steps: Sequence[_Step], deletions: Sequence[str]) -> None:
+    document = {
+        "renames": [
+            [
+                _relative(out, step.temporary),
+                _relative(out, step.final),
+                None if step.backup is None else _relative(out, step.backup),
+            ]
+            for step in steps
+        ],
+        "delete": list(deletions),
+    }
+    data = (json.dumps(document, indent=1, sort_keys=True) + "\n").encode("utf-8")
+    temporary = _stage(out / JOURNAL, data)
+    os.replace(temporary, out / JOURNAL)  # noqa: PTH105
+    _fsync_directory(out)
+
+
+def _roll_back(out: Path, steps: Sequence[_Step], done: int) -> None:
+    """Undo the first ``done`` renames (and the one that failed) from their backups."""
+    for index in reversed(range(min(done + 1, len(steps)))):
+        step = steps[index]
+        if step.backup is not None:
+            # os.replace, not Path.replace: undoing must not depend on what failed above
+            os.replace(step.backup, step.final)  # noqa: PTH105
+        elif index < done:
+            _remove(step.final)
+    for step in steps:
+        _remove(step.temporary)
+        if step.backup is not None:
+            _remove(step.backup)
+    _remove(out / JOURNAL)
+
+
+def write_outputs(
+    out: Path,
+    files: Mapping[str, bytes],
+    *,
+    targets: Iterable[str] | None = None,
+    inputs: Mapping[str, str] | None = None,
+) -> tuple[list[str], list[str], list[str]]:
+    """Write ``files`` under ``out``; returns the paths written, the stale paths removed and
+    the stale paths kept because they changed since funnelc wrote them.
+
+    ``targets`` are the targets this build is for (default: the first components of
+    ``files``): only their stale files are removed.  ``inputs`` maps a target to the hash of
+    its inputs, recorded in the manifest for the next no-op check.  Raises :class:`OSError`
+    (nothing or everything written) and :class:`LinkInOutput` (nothing written).
     """
+    built = set(targets) if targets is not None else {target_of(r) for r in files}
+    recover(out)
+    old = read_manifest(out)
+    for relative in sorted(files):
+        link = _link_on_the_way(out, relative)
+        if link is not None:
+            raise LinkInOutput(link)
+    for special in (MANIFEST, JOURNAL):
+        if (out / special).is_symlink():
+            raise LinkInOutput(out / special)
+
+    manifest = Manifest(
+        {r: rec for r, rec in old.files.items() if target_of(r) not in built},
+        {t: k for t, k in old.inputs.items() if t not in built},
+    )
+    manifest.inputs.update(inputs or {})
     changed: list[tuple[str, bytes]] = []
     for relative, data in sorted(files.items()):
-        path = out / relative
-        try:
-            if path.is_file() and path.read_bytes() == data:
-                continue
-        except OSError:
-            pass
-        changed.append((relative, data))
-    manifest = "# files written by funnelc build; stale ones are removed on the next build\n"
-    manifest += "".join(f"{relative}\n" for relative in sorted(files))
-    manifest_path = out / MANIFEST
-    try:
-        current = manifest_path.read_bytes() if manifest_path.is_file() else None
-    except OSError:
-        current = None
-    if current != manifest.encode("utf-8"):
-        changed.append((MANIFEST, manifest.encode("utf-8")))
-    stale_candidates = _read_manifest(out)
-
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for relative, data in changed:
-            staged.append((_stage(out / relative, data), out / relative))
-    except BaseException:
-        for temporary, _target in staged:
-            with contextlib.suppress(OSError):
-                temporary.unlink()
-        raise
-    renamed = 0
-    try:
-        for temporary, path in staged:
-            temporary.replace(path)
-            renamed += 1
-    except BaseException:
-        for temporary, _target in staged[renamed:]:
-            with contextlib.suppress(OSError):
-                temporary.unlink()
-        raise
-    written = [relative for relative, _data in changed if relative != MANIFEST]
+        manifest.files[relative] = (len(data), _digest(data))
+        if _read_regular(out / relative) != data:
+            changed.append((relative, data))
 
     removed: list[str] = []
-    for relative in stale_candidates:
-        if relative in files or ".." in Path(relative).parts or Path(relative).is_absolute():
+    kept: list[str] = []
+    for relative, record in sorted(old.files.items()):
+        if target_of(relative) not in built or relative in files:
             continue
-        stale = out / relative
-        if stale.is_file():
-            stale.unlink()
+        if _link_on_the_way(out, relative) is not None:
+            continue  # dropped from the manifest, never followed
+        on_disk = _read_regular(out / relative)
+        if on_disk is None:
+            continue
+        if record is not None and (len(on_disk), _digest(on_disk)) != record:
+            kept.append(relative)
+        else:
             removed.append(relative)
-            with contextlib.suppress(OSError):
-                stale.parent.rmdir()  # only if now empty
-    return written, removed
+
+    rendered = manifest.render()
+    if _read_regular(out / MANIFEST) != rendered:
+        changed.append((MANIFEST, rendered))
+    if not changed and not removed:
+        return [], [], kept
+
+    steps: list[_Step] = []
+    try:
+        for relative, data in changed:
+            final = out / relative
+            temporary = _stage(final, data)
+            steps.append(_Step(relative, temporary, final, None))
+            steps[-1].backup = _backup(final)
+        _commit(out, steps, removed)
+    except BaseException:
+        for step in steps:
+            _remove(step.temporary)
+            if step.backup is not None:
+                _remove(step.backup)
+        _remove(out / JOURNAL)
+        raise
+    done = 0
+    try:
+        for step in steps:
+            step.temporary.replace(step.final)
+            done += 1
+    except OSError:
+        with contextlib.suppress(OSError):
+            _roll_back(out, steps, done)
+        raise
+    for relative in removed:
+        _remove(out / relative)
+        with contextlib.suppress(OSError):
+            (out / relative).parent.rmdir()  # only if now empty
+    for step in steps:
+        if step.backup is not None:
+            _remove(step.backup)
+    _fsync_directory(out)
+    _remove(out / JOURNAL)
+    written = [relative for relative, _data in changed if relative != MANIFEST]
+    return written, removed, kept
 
 
 def build(
@@ -168,21 +584,56 @@ def build(
     """Emit and, if every target succeeded, write the files under ``out``.
 
     With ``strict`` a warning from a target (an unsupported construct, say) also stops the
-    build before anything is written.
+    build before anything is written.  A target whose inputs are unchanged since the last
+    build and whose files on disk are intact is not emitted again (see the module docstring).
     """
-    result = emit_all(project, targets, options)
-    if has_errors(result.diagnostics) or (
-        strict and any(d.severity is Severity.WARNING for d in result.diagnostics)
-    ):
-        return result
+    unknown = check_targets(targets)
+    if unknown:
+        return BuildResult({}, tuple(unknown))
+    wanted = list(dict.fromkeys(targets))
+    keys = {target: input_key(project, target, options) for target in wanted}
     try:
-        written, removed = write_outputs(out, result.files)
+        recover(out)
+        manifest = read_manifest(out) if out.is_dir() else Manifest()
     except OSError as error:
-        failure = codes.make(
-            "F605",
-            None,
-            path=(Path(error.filename).as_posix() if error.filename else out.as_posix()),
-            reason=error.strerror or str(error),
+        return BuildResult({}, (_not_written(error, out),))
+    reused: dict[str, bytes] = {}
+    reused_targets: list[str] = []
+    emit: list[str] = []
+    for target in wanted:
+        found = (
+            _reuse(out, manifest, target) if manifest.inputs.get(target) == keys[target] else None
         )
-        return BuildResult(result.files, (*result.diagnostics, failure))
-    return BuildResult(result.files, result.diagnostics, tuple(written), tuple(removed))
+        if found is None:
+            emit.append(target)
+        else:
+            reused.update(found)
+            reused_targets.append(target)
+    if not emit:  # a no-op: every file is intact, the manifest already says all of this
+        return BuildResult(dict(sorted(reused.items())), (), reused=tuple(reused_targets))
+    emitted, diagnostics, clean = _emit(project, emit, options)
+    files = dict(sorted({**emitted, **reused}.items()))
+    if has_errors(diagnostics) or (
+        strict and any(d.severity is Severity.WARNING for d in diagnostics)
+    ):
+        return BuildResult(files, diagnostics)
+    inputs = {t: keys[t] for t in wanted if t in clean or t in reused_targets}
+    try:
+        written, removed, kept = write_outputs(out, files, targets=wanted, inputs=inputs)
+    except LinkInOutput as link:
+        failure = codes.make("F606", None, path=link.path.as_posix())
+        return BuildResult(files, (*diagnostics, failure))
+    except OSError as error:
+        return BuildResult(files, (*diagnostics, _not_written(error, out)))
+    return BuildResult(
+        files, diagnostics, tuple(written), tuple(removed), tuple(kept), tuple(reused_targets)
+    )
+
+
+def _not_written(error: OSError, out: Path) -> Diagnostic:
+    return codes.make(
+        "F605",
+        None,
+        path=(Path(error.filename).as_posix() if error.filename else out.as_posix()),
+        reason=error.strerror or str(error),
+    )

@@ -282,7 +282,13 @@ def build(
 ) -> None:
     """Check, then write every target for every pipeline to OUT/<target>/<pipeline>.<ext>.
 
-    Nothing is written unless the whole build succeeds; each file is replaced atomically.
+    Nothing is written unless the whole build succeeds, and a killed build is finished or
+    undone by the next one, so OUT holds either the old build or the new one. Stale files are
+    removed only for the targets being built, and only files an earlier funnelc build of those
+    targets wrote (listed in OUT/.funnelc-manifest, bytes unchanged); other targets' files and
+    files funnelc did not write are never touched, and each removal is listed. Nothing is
+    written, read or deleted through a symbolic link inside OUT. A target whose inputs did not
+    change since the last build is not emitted again.
     """
     from funnelc.build import build as run_build
     from funnelc.build import check_targets
@@ -345,6 +351,20 @@ def build(
             )
             + "\n"
         )
+        for relative in built.removed:
+            sys.stderr.write(
+                _("  removed {path} (written by an earlier build of this target)").format(
+                    path=(out_dir / relative).as_posix()
+                )
+                + "\n"
+            )
+        for relative in built.kept:
+            sys.stderr.write(
+                _("  kept {path}: no longer built, but changed since funnelc wrote it").format(
+                    path=(out_dir / relative).as_posix()
+                )
+                + "\n"
+            )
     raise typer.Exit(0)
 
 

@@ -398,6 +398,14 @@ _COMPILER_CODES: tuple[Code, ...] = (
         "cannot write `{path}`: {reason}",
         None,
     ),
+    Code(
+        "F606",
+        "link-in-output",
+        "a path the build must write leads through a symbolic link inside the output directory",
+        "`{path}` is a symbolic link inside the output directory; funnelc does not write, "
+        "read or delete through links there",
+        "replace the link with a real directory or file, or build into another `--out`",
+    ),
 )
 
 _CODES: tuple[Code, ...] = (*_COMPILER_CODES, *TARGET_CODES)

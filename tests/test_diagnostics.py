@@ -198,6 +198,19 @@ def _output_not_written(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Rendered:
     return build(project, ["json"], Path("build"), EmitOptions()).diagnostics, {}
 
 
+def _link_in_output(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Rendered:
+    from funnelc.build import build
+
+    (tmp / "elsewhere").mkdir()
+    (tmp / "build").mkdir()
+    (tmp / "build" / "json").symlink_to(tmp / "elsewhere", target_is_directory=True)
+    project = funnelc.compile_text(_VALID).project
+    assert project is not None
+    diagnostics = build(project, ["json"], Path("build"), EmitOptions()).diagnostics
+    assert list((tmp / "elsewhere").iterdir()) == []
+    return diagnostics, {}
+
+
 _VALID = """\
 pipeline b2b "B2B: входящие заявки" {
   deal {
@@ -251,6 +264,7 @@ RUNTIME_CASES: dict[str, tuple[tuple[str, ...], Setup]] = {
     "F603-unknown-target": (("F603", "F603"), _unknown_target),
     "F604-invalid-config": (("F604",), _invalid_config),
     "F605-output-not-written": (("F605",), _output_not_written),
+    "F606-link-in-output": (("F606",), _link_in_output),
 }
 """Cases built in a temporary directory (the working directory while they run, so paths are
 relative): name → (expected codes, setup returning the diagnostics and their sources)."""
@@ -350,6 +364,7 @@ DOC_RUNTIME_CASES = {
     "F603": "F603-unknown-target",
     "F604": "F604-invalid-config",
     "F605": "F605-output-not-written",
+    "F606": "F606-link-in-output",
 }
 """Docs whose example is a command, not a ``.funnel`` file: the runtime case it shows."""
 
