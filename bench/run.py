@@ -49,6 +49,7 @@ from funnelc.validate import validate  # noqa: E402
 CHECK_TARGET_S = 2.0
 CHECK_TARGET_STAGES = 10_000
 STARTUP_TARGET_RATIO = 1.25
+REBUILD_TARGET_RATIO = 1.2
 SVG_LIMIT = 1_000
 """Above this many open stages in one pipeline, svg is skipped unless ``--render-all``."""
 EMITTERS = ("json", "dot", "svg")
@@ -452,6 +453,45 @@ def report_startup(label: str, bin_dir: Path, examples: Path, runs: int) -> None
     print()
 
 
+def noop_rebuild(args: argparse.Namespace, scratch: Path) -> None:
+    """A no-op ``funnelc build`` (nothing changed since the last build) against ``funnelc
+    check`` of the same input, fresh processes run alternately, so that a change in the load of
+    the machine hits both; medians of each."""
+    print("== no-op rebuild: `funnelc build` with nothing changed vs. `funnelc check` ==")
+    examples, shown = examples_dir(args.examples, scratch)
+    bin_dir = Path(sys.executable).parent
+    out = scratch / "rebuild-out"
+    check = [*check_command(bin_dir), "check", str(examples)]
+    rebuild = [*check_command(bin_dir), "build", str(examples), "--out", str(out)]
+    first = subprocess.run(rebuild, cwd=ROOT, env=clean_env(), capture_output=True, check=False)
+    if first.returncode != 0:
+        print(f"  warning: the first `funnelc build` exited {first.returncode}; skipped")
+        print("  " + first.stderr.decode("utf-8", "replace").strip()[:400].replace("\n", "\n  "))
+        print()
+        return
+    times: dict[str, list[float]] = {"check": [], "rebuild": []}
+    for index in range(3 + args.rebuild_runs):
+        for name, command in (("check", check), ("rebuild", rebuild))[:: 1 - 2 * (index % 2)]:
+            start = time.perf_counter()
+            subprocess.run(command, cwd=ROOT, env=clean_env(), capture_output=True, check=False)
+            if index >= 3:  # the first rounds warm the caches
+                times[name].append(time.perf_counter() - start)
+    done = subprocess.run(rebuild, cwd=ROOT, env=clean_env(), capture_output=True, check=False)
+    summary = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
+    checked, rebuilt = (statistics.median(times[k]) for k in ("check", "rebuild"))
+    ratio = rebuilt / checked
+    verdict = "OK" if ratio <= REBUILD_TARGET_RATIO else "OVER TARGET"
+    print(f"  input: {shown}; targets: the config's or json, dot, svg; out: a scratch directory")
+    print(f"  {args.rebuild_runs} runs each, interleaved (alternating order), median")
+    print(f"    {'funnelc check ' + examples.name + '/':<40} {checked * 1e3:8.1f} ms")
+    label = f"funnelc build {examples.name}/ --out … (no-op)"
+    print(f"    {label:<40} {rebuilt * 1e3:8.1f} ms")
+    if summary:
+        print(f"      ({summary[0]})")
+    print(f"    ratio {ratio:.2f}× (target ≤ {REBUILD_TARGET_RATIO}×): {verdict}")
+    print()
+
+
 def install_wheel(scratch: Path) -> Path:
     """Build the wheel and install it, with its dependencies from the registry, into a fresh
     venv; returns that venv's bin directory."""
@@ -503,12 +543,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser_.add_argument(
         "--installed", action="store_true", help="also time a wheel installed in a fresh venv"
     )
+    parser_.add_argument("--no-rebuild", action="store_true", help="skip the no-op rebuild figure")
+    parser_.add_argument("--rebuild-runs", type=int, default=15, help="processes per command")
     parser_.add_argument("--examples", type=Path, default=ROOT / "examples")
     args = parser_.parse_args(argv)
     args.size_list = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     args.shape_list = [s.strip() for s in args.shapes.split(",") if s.strip()]
     unknown = set(args.shape_list) - set(SHAPES)
-    if unknown or args.repeat < 1 or args.startup_runs < 1:
+    if unknown or args.repeat < 1 or args.startup_runs < 1 or args.rebuild_runs < 1:
         parser_.error(f"bad --shapes {sorted(unknown)} or counts")
     return args
 
@@ -562,6 +604,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print()
         if not args.no_startup:
             startup(args, scratch)
+        if not args.no_rebuild:
+            noop_rebuild(args, scratch)
     return 0
 
 

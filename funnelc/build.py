@@ -371,22 +371,30 @@ def recover(out: Path) -> None:
 
 
 def _sweep(out: Path) -> None:
-    """Remove funnelc's temporaries and backups (and the previous format's temporaries)."""
-    listed: dict[str, set[str]] = {}
+    """Remove funnelc's temporaries and backups (and the previous format's temporaries) from
+    the output directory, its subdirectories (the targets' folders) and every folder the
+    manifest names; a deeper tree (``--out .``, say) is not walked, and links are not
+    followed."""
+    listed: dict[str, set[str]] = {"": {MANIFEST, JOURNAL}}
     for relative in read_manifest(out).files:
         directory, _slash, name = relative.rpartition("/")
         listed.setdefault(directory, set()).add(name)
-    listed.setdefault("", set()).update({MANIFEST, JOURNAL})
-    for directory, subdirectories, names in os.walk(out, followlinks=False):
-        base = Path(directory)
-        relative_dir = base.relative_to(out).as_posix() if base != out else ""
-        known = listed.get(relative_dir, set())
-        for name in names:
-            legacy = _LEGACY_TEMP.match(name)
-            ours = _OURS.match(name) or (legacy and legacy.group(1) in known)
-            if ours and _is_regular(base / name):
-                _remove(base / name)
-        subdirectories[:] = [d for d in subdirectories if not (base / d).is_symlink()]
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(out):
+            if entry.is_dir(follow_symlinks=False):
+                listed.setdefault(entry.name, set())
+    for directory, known in sorted(listed.items()):
+        if directory and _link_on_the_way(out, directory) is not None:
+            continue
+        try:
+            entries = list(os.scandir(out / directory))
+        except OSError:
+            continue
+        for entry in entries:
+            legacy = _LEGACY_TEMP.match(entry.name)
+            ours = _OURS.match(entry.name) or (legacy and legacy.group(1) in known)
+            if ours and entry.is_file(follow_symlinks=False):
+                _remove(Path(entry.path))
 
 
 # ---- writing -------------------------------------------------------------------------------
