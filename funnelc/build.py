@@ -58,7 +58,7 @@ from pathlib import Path
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Severity, has_errors, suggest
-from funnelc.emit import REGISTRY, EmitOptions, get_target
+from funnelc.emit import REGISTRY, EmitOptions, get_target, sharing
 from funnelc.i18n import _
 from funnelc.model import Project
 from funnelc.version import __version__
@@ -142,23 +142,35 @@ def _emit(
     clean: set[str] = set()
     if diagnostics:
         return files, tuple(diagnostics), clean
-    for name in dict.fromkeys(targets):  # de-duplicated, order kept
-        target = get_target(name)
-        before = len(diagnostics)
-        check = getattr(target, "check", None)
-        if check is not None:
-            found = check(project, options)
-            diagnostics.extend(found)
-            if has_errors(found):
-                continue
-        for pipeline in project.pipelines:
-            emitted = target.emit(project, pipeline, options)
-            diagnostics.extend(emitted.diagnostics)
-            for filename, data in emitted.files.items():
-                files[f"{name}/{filename}"] = data
-        if len(diagnostics) == before:
-            clean.add(name)
+    with sharing():  # dot and svg compute each pipeline's DOT once
+        for name in dict.fromkeys(targets):  # de-duplicated, order kept
+            _emit_target(project, name, options, files, diagnostics, clean)
     return dict(sorted(files.items())), tuple(diagnostics), clean
+
+
+def _emit_target(
+    project: Project,
+    name: str,
+    options: EmitOptions,
+    files: dict[str, bytes],
+    diagnostics: list[Diagnostic],
+    clean: set[str],
+) -> None:
+    target = get_target(name)
+    before = len(diagnostics)
+    check = getattr(target, "check", None)
+    if check is not None:
+        found = check(project, options)
+        diagnostics.extend(found)
+        if has_errors(found):
+            return
+    for pipeline in project.pipelines:
+        emitted = target.emit(project, pipeline, options)
+        diagnostics.extend(emitted.diagnostics)
+        for filename, data in emitted.files.items():
+            files[f"{name}/{filename}"] = data
+    if len(diagnostics) == before:
+        clean.add(name)
 
 
 # ---- paths, links -------------------------------------------------------------------------

@@ -9,10 +9,12 @@ writes everything atomically once every target has succeeded).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar, cast
 
 from funnelc.diagnostics import Diagnostic
 from funnelc.model import Pipeline, Project
@@ -80,3 +82,32 @@ def get_target(name: str) -> Target:
     module = importlib.import_module(REGISTRY[name])
     target: Target = module.TARGET
     return target
+
+
+_T = TypeVar("_T")
+_SHARED: contextvars.ContextVar[dict[object, object] | None] = contextvars.ContextVar(
+    "funnelc_emit_shared", default=None
+)
+
+
+@contextlib.contextmanager
+def sharing() -> Iterator[None]:
+    """Within this block (one build), what targets compute through :func:`shared` is computed
+    once: the ``dot`` and ``svg`` targets share each pipeline's DOT text.  Outside, nothing is
+    kept; the memo lives in a context variable, so concurrent builds never see each other's."""
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def shared(key: tuple[object, ...], compute: Callable[[], _T]) -> _T:
+    """``compute()``, or the value it gave for ``key`` earlier in the same :func:`sharing`
+    block.  Key by object identity only for objects that live through the block."""
+    memo = _SHARED.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return cast("_T", memo[key])

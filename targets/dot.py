@@ -60,7 +60,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from funnelc.emit import EmitOptions, Emitted
+from funnelc.emit import EmitOptions, Emitted, shared
 from funnelc.model import (
     Edge,
     EdgeKind,
@@ -584,7 +584,10 @@ def build_graph(project: Project, pipeline: Pipeline) -> Any:
 def dot_source(project: Project, pipeline: Pipeline) -> str:
     """The DOT text of ``pipeline``'s diagram: ``build_graph(...).source`` (LF line endings,
     final newline, one statement per line)."""
-    source: str = build_graph(project, pipeline).source
+    # Computed once per build for both the dot and the svg target (funnelc.emit.shared).
+    source: str = shared(
+        ("dot_source", id(project), id(pipeline)), lambda: build_graph(project, pipeline).source
+    )
     return source
 
 

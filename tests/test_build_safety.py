@@ -33,7 +33,7 @@ from funnelc import emit
 from funnelc.build import JOURNAL, MANIFEST, build, read_manifest, recover, write_outputs
 from funnelc.cli import app
 from funnelc.emit import EmitOptions
-from funnelc.model import Project
+from funnelc.model import Pipeline, Project
 from tests.test_build import PIPELINES, snapshot, write_project
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -537,3 +537,26 @@ def test_a_sigkilled_build_leaves_the_old_or_the_new_outputs(tmp_path: Path) -> 
     # Some kill must have landed while files were being written, or this test shows nothing.
     print(f"{iterations} kills, {mid_write} during the write phase, duration {duration:.2f}")
     assert mid_write >= 1, f"no kill of {iterations} hit the write phase"
+
+
+def test_dot_and_svg_share_each_pipelines_dot(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    dot = importlib.import_module("funnelc.targets.dot")
+    real = dot.build_graph
+    built: list[str] = []
+
+    def counting(project: Project, pipeline: Pipeline) -> object:
+        built.append(pipeline.id.name)
+        return real(project, pipeline)
+
+    monkeypatch.setattr(dot, "build_graph", counting)
+    result = build(compiled(), ["dot", "svg"], project / "out", EmitOptions())
+    assert not result.diagnostics
+    assert sorted(built) == sorted(PIPELINES)
+    # Outside a build nothing is kept: a second emit computes it again.
+    built.clear()
+    dot.dot_source(compiled(), compiled().pipelines[0])
+    assert built == [PIPELINES[0]]
