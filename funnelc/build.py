@@ -327,7 +327,17 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
-def _read_journal(out: Path) -> tuple[list[tuple[str, str, str | None]], list[str]] | None:
+def _remove_stale(out: Path, relative: str) -> None:
+    """Delete a stale file, and its folder if that is now empty (never ``out`` itself)."""
+    _remove(out / relative)
+    if "/" in relative:
+        with contextlib.suppress(OSError):
+            (out / relative).parent.rmdir()  # only if now empty
+
+
+def _read_journal(
+    out: Path,
+) -> tuple[list[tuple[str, str, str | None]], list[tuple[str, int, str]]] | None:
     data = _read_regular(out / JOURNAL)
     if data is None:
         return None
@@ -337,7 +347,7 @@ def _read_journal(out: Path) -> tuple[list[tuple[str, str, str | None]], list[st
             (str(item[0]), str(item[1]), None if item[2] is None else str(item[2]))
             for item in document["renames"]
         ]
-        deletions = [str(item) for item in document["delete"]]
+        deletions = [(str(item[0]), int(item[1]), str(item[2])) for item in document["delete"]]
     except (ValueError, KeyError, TypeError, IndexError):
         return None
     return renames, deletions
@@ -367,15 +377,13 @@ def recover(out: Path) -> None:
                 continue
             if _is_regular(out / temporary):
                 os.replace(out / temporary, out / final)  # noqa: PTH105
-        for relative in deletions:
-            if (
-                _well_formed(relative)
-                and _link_on_the_way(out, relative) is None
-                and _is_regular(out / relative)
-            ):
-                _remove(out / relative)
-                with contextlib.suppress(OSError):
-                    (out / relative).parent.rmdir()
+                _fsync_directory((out / final).parent)
+        for relative, size, digest in deletions:
+            if not _well_formed(relative) or _link_on_the_way(out, relative) is not None:
+                continue
+            data = _read_regular(out / relative)
+            if data is not None and len(data) == size and _digest(data) == digest:
+                _remove_stale(out, relative)
     if os.path.lexists(out / JOURNAL):
         _fsync_directory(out)
         _remove(out / JOURNAL)
@@ -440,15 +448,16 @@ def _stage(path: Path, data: bytes) -> Path:
 
 
 def _backup(path: Path) -> Path | None:
-    """A second hard link to the file at ``path``, if there is one, to roll back to."""
-    if not _is_regular(path):
-        return None
+    """A second hard link to the file at ``path``, to roll back to; ``None`` where the file
+    system has no hard links (a failing rename then cannot be undone for that file)."""
     while True:
         backup = _sibling(path, "bak")
         try:
             os.link(path, backup, follow_symlinks=False)
         except FileExistsError:
             continue
+        except OSError:
+            return None
         return backup
 
 
@@ -457,6 +466,7 @@ class _Step:
     relative: str
     temporary: Path
     final: Path
+    existed: bool
     backup: Path | None
 
 
@@ -464,7 +474,7 @@ def _relative(out: Path, path: Path) -> str:
     return path.relative_to(out).as_posix()
 
 
-def _commit(out: Path, steps: Sequence[_Step], deletions: Sequence[str]) -> None:
+def _commit(out: Path, steps: Sequence[_Step], deletions: Sequence[tuple[str, int, str]]) -> None:
     document = {
         "renames": [
             [
@@ -474,7 +484,7 @@ def _commit(out: Path, steps: Sequence[_Step], deletions: Sequence[str]) -> None
             ]
             for step in steps
         ],
-        "delete": list(deletions),
+        "delete": [list(item) for item in deletions],
     }
     data = (json.dumps(document, indent=1, sort_keys=True) + "\n").encode("utf-8")
     temporary = _stage(out / JOURNAL, data)
@@ -489,7 +499,7 @@ def _roll_back(out: Path, steps: Sequence[_Step], done: int) -> None:
         if step.backup is not None:
             # os.replace, not Path.replace: undoing must not depend on what failed above
             os.replace(step.backup, step.final)  # noqa: PTH105
-        elif index < done:
+        elif index < done and not step.existed:
             _remove(step.final)
     for step in steps:
         _remove(step.temporary)
@@ -537,6 +547,7 @@ def write_outputs(
 
     removed: list[str] = []
     kept: list[str] = []
+    records: dict[str, tuple[int, str]] = {}
     for relative, record in sorted(old.files.items()):
         if target_of(relative) not in built or relative in files:
             continue
@@ -545,7 +556,8 @@ def write_outputs(
         on_disk = _read_regular(out / relative)
         if on_disk is None:
             continue
-        if record is not None and (len(on_disk), _digest(on_disk)) != record:
+        records[relative] = (len(on_disk), _digest(on_disk))
+        if record is not None and records[relative] != record:
             kept.append(relative)
         else:
             removed.append(relative)
@@ -561,9 +573,11 @@ def write_outputs(
         for relative, data in changed:
             final = out / relative
             temporary = _stage(final, data)
-            steps.append(_Step(relative, temporary, final, None))
-            steps[-1].backup = _backup(final)
-        _commit(out, steps, removed)
+            existed = _is_regular(final)
+            steps.append(_Step(relative, temporary, final, existed, None))
+            if existed:
+                steps[-1].backup = _backup(final)
+        _commit(out, steps, [(r, *records[r]) for r in removed])
     except BaseException:
         for step in steps:
             _remove(step.temporary)
@@ -581,13 +595,12 @@ def write_outputs(
             _roll_back(out, steps, done)
         raise
     for relative in removed:
-        _remove(out / relative)
-        with contextlib.suppress(OSError):
-            (out / relative).parent.rmdir()  # only if now empty
+        _remove_stale(out, relative)
     for step in steps:
         if step.backup is not None:
             _remove(step.backup)
-    _fsync_directory(out)
+    for folder in sorted({step.final.parent for step in steps}):
+        _fsync_directory(folder)  # the renames are durable before the journal goes
     _remove(out / JOURNAL)
     written = [relative for relative, _data in changed if relative != MANIFEST]
     return written, removed, kept

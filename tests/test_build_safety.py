@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -279,6 +280,8 @@ def test_a_forged_journal_cannot_move_or_delete_anything_outside(
     assert not build(compiled(), ["json"], out, EmitOptions()).diagnostics
     victim = tmp_path / "victim.txt"
     victim.write_text("keep\n", encoding="utf-8")
+    digest = hashlib.sha256(b"keep\n").hexdigest()
+    (out / "json" / "mine.txt").write_text("keep\n", encoding="utf-8")
     (out / "elsewhere").symlink_to(tmp_path, target_is_directory=True)
     forged = {
         "renames": [
@@ -286,12 +289,18 @@ def test_a_forged_journal_cannot_move_or_delete_anything_outside(
             ["json/.x.funnelc-0000000000000000.tmp", "../victim.txt", None],
             ["elsewhere/.victim.txt.funnelc-0000000000000000.tmp", "elsewhere/victim.txt", None],
         ],
-        "delete": ["../victim.txt", str(victim), "elsewhere/victim.txt"],
+        "delete": [
+            ["../victim.txt", 5, digest],
+            [str(victim), 5, digest],
+            ["elsewhere/victim.txt", 5, digest],
+            ["json/mine.txt", 5, "0" * 64],  # a user's file, with a hash it does not have
+        ],
     }
     (out / JOURNAL).write_text(json.dumps(forged), encoding="utf-8")
     (out / "json" / ".x.funnelc-0000000000000000.tmp").write_text("x\n", encoding="utf-8")
     recover(out)
     assert victim.read_text(encoding="utf-8") == "keep\n"
+    assert (out / "json" / "mine.txt").read_text(encoding="utf-8") == "keep\n"
     assert not (out / JOURNAL).exists()
     assert leftovers(out) == []
 
@@ -508,8 +517,9 @@ def test_a_sigkilled_build_leaves_the_old_or_the_new_outputs(tmp_path: Path) -> 
     duration = max(durations)
     delay = 0.7 * duration
     mid_write = iterations = 0
-    deadline = time.monotonic() + 12
-    while iterations < 40 and (iterations < 20 or time.monotonic() < deadline):
+    # About 20-30 kills on an idle machine, at least 15 on a busy one.
+    deadline = time.monotonic() + 14
+    while iterations < 40 and (iterations < 15 or time.monotonic() < deadline):
         iterations += 1
         _kill_project(root, 1 - current)
         process = subprocess.Popen(
@@ -560,3 +570,45 @@ def test_dot_and_svg_share_each_pipelines_dot(
     built.clear()
     dot.dot_source(compiled(), compiled().pipelines[0])
     assert built == [PIPELINES[0]]
+
+
+def test_a_file_system_without_hard_links_still_builds(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = project / "out"
+    assert not build(compiled(), ["json"], out, EmitOptions()).diagnostics
+
+    def no_links(*args: object, **kwargs: object) -> None:
+        raise OSError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    main = project / "b2b.funnel"
+    main.write_text(main.read_text(encoding="utf-8").replace("B2B:", "B2B 2:"), "utf-8")
+    result = build(compiled(), ["json"], out, EmitOptions())
+    assert not result.diagnostics
+    assert result.written == ("json/b2b_inbound.json",)
+    assert leftovers(out) == []
+
+
+def test_a_failed_rename_removes_the_new_files_it_added(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rolled back in-process: a file that did not exist before is gone again."""
+    out = project / "out"
+    write_project(project, upsell=False)
+    assert not build(compiled(), ["json"], out, EmitOptions()).diagnostics
+    before = snapshot(out)
+    write_project(project)
+    real_replace = Path.replace
+
+    def fail_on_manifest(self: Path, target: str | os.PathLike[str]) -> Path:
+        if Path(target).name == MANIFEST:
+            raise OSError(13, "Permission denied")
+        return real_replace(self, target)
+
+    monkeypatch.setattr(Path, "replace", fail_on_manifest)
+    result = build(compiled(), ["json"], out, EmitOptions())
+    monkeypatch.undo()
+    assert [d.code for d in result.diagnostics] == ["F605"]
+    assert snapshot(out) == before
+    assert leftovers(out) == []
