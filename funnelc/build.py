@@ -22,20 +22,28 @@ leads through a link is dropped from the manifest and left alone.
 
 1. *Stage*: every changed file is written in full and fsynced to a temporary file beside its
    final path (``.<name>.funnelc-<random>.tmp``); the file it replaces gets a second hard link
-   (``.<name>.funnelc-<random>.bak``).  A full disk fails here, before anything is replaced.
-2. *Commit*: a journal (``.funnelc-journal``) listing the renames and deletions is written to a
-   temporary file, fsynced, and renamed into place.  That rename is the commit point.
+   (``.<name>.funnelc-<random>.bak``) where the file system has them.  A full disk fails here,
+   before anything is replaced.
+2. *Commit*: a journal (``.funnelc-journal``) listing the renames, and the stale files to delete
+   with their sizes and hashes, is written to a temporary file, fsynced, and renamed into place.
+   That rename is the commit point.
 3. *Apply*: the temporaries are renamed over their final paths (the manifest last), the stale
-   files are deleted, the backups and then the journal are removed.
+   files are deleted, the backups removed, the folders fsynced, and the journal removed.
 
 Every build first *recovers* what a killed one left: with a journal present it rolls the build
-forward (a rename whose temporary is gone was done; deletions are repeated), without one it
-rolls back (funnelc's temporaries and backups are removed, which leaves the old files).  Either
-way the outputs are entirely the old build's or entirely the new one's.  If a rename fails in
-the running process (a vanished directory, a permission change), the renames already done are
-undone from the backups, so a failed build leaves every file as it was.  Temporaries of the
-previous format (``.<name>.XXXXXXXX.tmp`` from ``mkstemp``, beside a file the manifest lists) are
-removed too.  New files get the usual mode, ``0666`` less the umask.
+forward (a rename whose temporary is gone was done; a deletion is repeated if the file still
+has the recorded hash; a journal entry that is not a funnelc temporary renamed to a sibling,
+through no link, is ignored), without one it rolls back (funnelc's temporaries and backups
+are removed, which leaves the old files).  Either way the outputs are entirely the old build's
+or entirely the new one's.  If a rename fails in the running process (a vanished directory, a
+permission change), the renames already done are undone from the backups, so a failed build
+leaves every file as it was (without hard links, a replaced file cannot be restored).
+Temporaries of the previous format (``.<name>.XXXXXXXX.tmp`` from ``mkstemp``, beside a file
+the manifest lists) are removed too.  Only the output directory, its immediate folders and the
+folders the manifest names are searched for leftovers.  New files get the usual mode, ``0666``
+less the umask.  Recovery and writing hold an advisory lock (``flock``) on the output
+directory, so a second build into the same directory waits instead of sweeping away the first
+one's temporaries.
 
 **No-op rebuilds.**  The manifest records, per target, a hash of its inputs (funnelc's version,
 the target, the emit options and every source's path and text).  When it is unchanged, the
@@ -52,7 +60,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -626,8 +634,9 @@ def build(
     wanted = list(dict.fromkeys(targets))
     keys = {target: input_key(project, target, options) for target in wanted}
     try:
-        recover(out)
-        manifest = read_manifest(out) if out.is_dir() else Manifest()
+        with _exclusive(out):
+            recover(out)
+            manifest = read_manifest(out) if out.is_dir() else Manifest()
     except OSError as error:
         return BuildResult({}, (_not_written(error, out),))
     reused: dict[str, bytes] = {}
@@ -652,7 +661,8 @@ def build(
         return BuildResult(files, diagnostics)
     inputs = {t: keys[t] for t in wanted if t in clean or t in reused_targets}
     try:
-        written, removed, kept = write_outputs(out, files, targets=wanted, inputs=inputs)
+        with _exclusive(out):
+            written, removed, kept = write_outputs(out, files, targets=wanted, inputs=inputs)
     except LinkInOutput as link:
         failure = codes.make("F606", None, path=link.path.as_posix())
         return BuildResult(files, (*diagnostics, failure))
@@ -661,6 +671,29 @@ def build(
     return BuildResult(
         files, diagnostics, tuple(written), tuple(removed), tuple(kept), tuple(reused_targets)
     )
+
+
+@contextlib.contextmanager
+def _exclusive(out: Path) -> Iterator[None]:
+    """An advisory lock on the output directory itself (``flock``, where there is one), so
+    that one build never recovers or sweeps while another is writing into the same place.  A
+    directory that does not exist yet is not locked (the first build creates it)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    try:
+        handle = os.open(out, os.O_RDONLY)
+    except OSError:
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # releases the lock
 
 
 def _not_written(error: OSError, out: Path) -> Diagnostic:

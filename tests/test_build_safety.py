@@ -612,3 +612,28 @@ def test_a_failed_rename_removes_the_new_files_it_added(
     assert [d.code for d in result.diagnostics] == ["F605"]
     assert snapshot(out) == before
     assert leftovers(out) == []
+
+
+def test_a_second_build_waits_for_the_one_writing(project: Path) -> None:
+    import fcntl
+    import threading
+
+    out = project / "out"
+    assert not build(compiled(), ["json"], out, EmitOptions()).diagnostics
+    project_ = compiled()
+    handle = os.open(out, os.O_RDONLY)
+    fcntl.flock(handle, fcntl.LOCK_EX)  # as a build that is writing holds it
+    finished = threading.Event()
+
+    def second() -> None:
+        build(project_, ["json"], out, EmitOptions())
+        finished.set()
+
+    waiting = threading.Thread(target=second)
+    try:
+        waiting.start()
+        assert not finished.wait(0.5)
+    finally:
+        os.close(handle)
+    waiting.join(30)
+    assert finished.is_set()
