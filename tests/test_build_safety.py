@@ -22,11 +22,15 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import funnelc
@@ -637,3 +641,46 @@ def test_a_second_build_waits_for_the_one_writing(project: Path) -> None:
         os.close(handle)
     waiting.join(30)
     assert finished.is_set()
+
+
+# --- a property over sequences of builds ---------------------------------------------------
+
+_TARGETS = ("json", "dot", "svg", "amocrm")
+_STEP = st.tuples(
+    st.sets(st.sampled_from(_TARGETS), min_size=1),
+    st.sets(st.sampled_from(("a", "b", "c", "d")), min_size=1),  # the pipelines
+    st.integers(0, 2),  # a version: changes every file's bytes
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_STEP, min_size=1, max_size=6))
+def test_each_build_changes_only_its_own_targets(
+    steps: list[tuple[set[str], set[str], int]],
+) -> None:
+    # Durability is not what this checks: without fsync each example takes milliseconds.
+    with tempfile.TemporaryDirectory() as scratch, mock.patch("os.fsync"):
+        out = Path(scratch) / "out"
+        out.mkdir()
+        foreign = {"README.md": b"mine\n", "json/notes.txt": b"mine\n", "svg/.keep": b""}
+        for relative, data in foreign.items():
+            (out / relative).parent.mkdir(parents=True, exist_ok=True)
+            (out / relative).write_bytes(data)
+        last: dict[str, dict[str, bytes]] = {}  # target → the files its last build wrote
+        for targets, pipelines, version in steps:
+            files = {
+                f"{t}/{p}.out": f"{t} {p} v{version}\n".encode() for t in targets for p in pipelines
+            }
+            write_outputs(out, files, targets=targets)
+            for target in targets:
+                last[target] = {r: d for r, d in files.items() if r.startswith(f"{target}/")}
+            on_disk = {
+                p.relative_to(out).as_posix(): p.read_bytes()
+                for p in out.rglob("*")
+                if p.is_file() and p.name != MANIFEST
+            }
+            expected = dict(foreign)
+            for target_files in last.values():
+                expected.update(target_files)
+            assert on_disk == expected
+            assert set(read_manifest(out).files) == {r for f in last.values() for r in f}
