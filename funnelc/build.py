@@ -461,7 +461,7 @@ def _backup(path: Path) -> Path | None:
     while True:
         backup = _sibling(path, "bak")
         try:
-            os.link(path, backup, follow_symlinks=False)
+            os.link(path, backup)  # path is a regular file (checked): no link to follow
         except FileExistsError:
             continue
         except OSError:
