@@ -291,8 +291,11 @@ def read_manifest(out: Path) -> Manifest:
     return manifest
 
 
-def input_key(project: Project, target: str, options: EmitOptions) -> str:
-    """The hash of everything a target's output depends on."""
+def input_key(project: Project, target: str, options: EmitOptions) -> str | None:
+    """The hash of everything a target's output depends on; ``None`` for a project that
+    carries no source texts (built through the API by hand), which is never skipped."""
+    if not project.sources:
+        return None
     digest = hashlib.sha256()
     settings = {
         "renderer": options.renderer,
@@ -643,8 +646,11 @@ def build(
     reused_targets: list[str] = []
     emit: list[str] = []
     for target in wanted:
+        key = keys[target]
         found = (
-            _reuse(out, manifest, target) if manifest.inputs.get(target) == keys[target] else None
+            _reuse(out, manifest, target)
+            if key is not None and manifest.inputs.get(target) == key
+            else None
         )
         if found is None:
             emit.append(target)
@@ -659,7 +665,11 @@ def build(
         strict and any(d.severity is Severity.WARNING for d in diagnostics)
     ):
         return BuildResult(files, diagnostics)
-    inputs = {t: keys[t] for t in wanted if t in clean or t in reused_targets}
+    inputs = {
+        t: key
+        for t in wanted
+        if (t in clean or t in reused_targets) and (key := keys[t]) is not None
+    }
     try:
         with _exclusive(out):
             written, removed, kept = write_outputs(out, files, targets=wanted, inputs=inputs)

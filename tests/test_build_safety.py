@@ -708,3 +708,13 @@ def test_each_build_changes_only_its_own_targets(
                 expected.update(target_files)
             assert on_disk == expected
             assert set(read_manifest(out).files) == {r for f in last.values() for r in f}
+
+
+def test_a_project_without_source_texts_is_never_skipped(project: Path) -> None:
+    from dataclasses import replace
+
+    bare = replace(compiled(), sources={})
+    out = project / "out"
+    assert not build(bare, ["dot"], out, EmitOptions()).diagnostics
+    assert read_manifest(out).inputs == {}
+    assert build(bare, ["dot"], out, EmitOptions()).reused == ()
