@@ -46,9 +46,10 @@ directory, so a second build into the same directory waits instead of sweeping a
 one's temporaries.
 
 **No-op rebuilds.**  The manifest records, per target, a hash of its inputs (funnelc's version,
-the target, the emit options and every source's path and text).  When it is unchanged, the
-target's last emit reported nothing, and every file the manifest lists for it still has the
-recorded size and hash, the target is not emitted again: its files are read back instead.
+the target, the emit options, and every source's path in the project and text).  When it is
+unchanged, the target's last emit reported nothing, and every file the manifest lists for it
+still has the recorded size and hash, the target is not emitted again: its files are read back
+instead.
 Files whose bytes did not change are not rewritten, so their timestamps stay put.
 """
 
@@ -308,8 +309,11 @@ def input_key(project: Project, target: str, options: EmitOptions) -> str | None
         ["funnelc", __version__, target, settings], sort_keys=True, default=repr, ensure_ascii=True
     )
     digest.update(head.encode("utf-8"))
-    for path in sorted(project.sources):
-        text = project.sources[path].text.encode("utf-8", "surrogatepass")
+    # By the path relative to the project root (what outputs name), not the display path
+    # (relative to the working directory), so a build from a subdirectory is a no-op too.
+    for source in sorted(project.sources.values(), key=lambda s: (s.project_path, s.path)):
+        path = source.project_path
+        text = source.text.encode("utf-8", "surrogatepass")
         digest.update(f"\0{len(path)}:{path}\0{len(text)}:".encode("utf-8", "surrogatepass"))
         digest.update(text)
     return digest.hexdigest()
