@@ -718,3 +718,15 @@ def test_a_project_without_source_texts_is_never_skipped(project: Path) -> None:
     assert not build(bare, ["dot"], out, EmitOptions()).diagnostics
     assert read_manifest(out).inputs == {}
     assert build(bare, ["dot"], out, EmitOptions()).reused == ()
+
+
+def test_a_no_op_from_a_subdirectory_is_a_no_op(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert not build(compiled(), ["json"], project / "out", EmitOptions()).diagnostics
+    (project / "sub").mkdir()
+    monkeypatch.chdir(project / "sub")
+    result = funnelc.compile([".."])
+    assert result.project is not None
+    again = build(result.project, ["json"], Path("../out"), EmitOptions())
+    assert again.reused == ("json",)
