@@ -311,7 +311,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "any_tip": "any {phase} stage: a deal can be lost from each of them, and each times out "
         "when its SLA runs out",
         "lose_tip": "a deal can be lost from any {phase} stage",
-        "timeout_tip": "{stages} time out here when their SLA runs out (the SLA is on the "
+        "timeout_tip": "{stages} {verb} out here when their SLA runs out (the SLA is on the "
         "stage's box): {names}",
         "phase_lead": "lead",
         "phase_deal": "deal",
@@ -645,14 +645,16 @@ def _summary_attrs(
     if default:
         label = t["timeout_summary"]
     elif len(names) <= 3:
-        label = t["timeout_of"].format(stages=", ".join(names))
+        label = wrap(t["timeout_of"].format(stages=", ".join(names)))
     else:
         label = t["timeout_of"].format(stages=_stage_count(len(names), summary.phase, language))
     tip = t["timeout_tip"].format(
-        stages=_stage_count(len(names), summary.phase, language), names=", ".join(names)
+        stages=_stage_count(len(names), summary.phase, language),
+        verb="times" if len(names) == 1 else "time",
+        names=", ".join(names),
     )
     return [
-        ("label", label_value(wrap(label))),
+        ("label", label_value(label)),
         ("style", "dotted"),
         ("color", MUTED),
         ("fontcolor", MUTED),
