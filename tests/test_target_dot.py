@@ -228,8 +228,8 @@ def test_structure(source: str, pipeline_id: str) -> None:
             assert (attrs["label"] == dot.TIMEOUT_SUMMARY) is default
     # The only other dotted edges are timeouts into another pipeline's stage.
     dotted = [(a, b) for a, b, attrs in edges if attrs.get("style") == "dotted"]
-    outside = [e for e in project.edges_of(pipeline_id) if e.kind is EdgeKind.TIMEOUT]
-    assert len(dotted) == len(timeouts) + len([e for e in outside if e not in inside])
+    all_timeouts = [e for e in project.edges_of(pipeline_id) if e.kind is EdgeKind.TIMEOUT]
+    assert len(dotted) == len(timeouts) + len([e for e in all_timeouts if e not in inside])
 
     # No statement twice (a `then` into a loss can also be an implicit loss).
     arrows = [line for line in text.split("\n") if " -> " in line]
