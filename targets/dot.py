@@ -192,9 +192,12 @@ def node_id(key: StageKey, pipeline_id: str) -> str:
 
 
 def wrap(text: str, width: int = WRAP) -> str:
-    """``text`` with lines longer than ``width`` broken at spaces (words are never split)."""
+    """``text`` with lines longer than ``width`` broken at spaces (words are never split).
+
+    The text goes through :func:`clean` first: ``textwrap`` counts control characters such as a form
+    feed as spaces and would drop them at a line's end, where the label must show U+FFFD."""
     lines: list[str] = []
-    for line in text.split("\n"):
+    for line in clean(text).split("\n"):
         if len(line) <= width or " " not in line.strip():
             lines.append(line)
         else:
@@ -630,6 +633,10 @@ def _summaries(
     return sorted(result, key=lambda s: rank[s.kind])
 
 
+TOOLTIP_NAMES = 12
+"""A summary's tooltip names at most this many stages (then "…"), so the DOT stays linear."""
+
+
 def _summary_attrs(
     summary: Summary, pipeline: Pipeline, lookup: _Lookup, language: str
 ) -> list[tuple[str, str]]:
@@ -648,10 +655,11 @@ def _summary_attrs(
         label = wrap(t["timeout_of"].format(stages=", ".join(names)))
     else:
         label = t["timeout_of"].format(stages=_stage_count(len(names), summary.phase, language))
+    listed = ", ".join(names[:TOOLTIP_NAMES]) + (", …" if len(names) > TOOLTIP_NAMES else "")
     tip = t["timeout_tip"].format(
         stages=_stage_count(len(names), summary.phase, language),
         verb="times" if len(names) == 1 else "time",
-        names=", ".join(names),
+        names=listed,
     )
     return [
         ("label", label_value(label)),
@@ -736,7 +744,9 @@ def build_graph(project: Project, pipeline: Pipeline, language: str | None = Non
     )
 
     # Open stages in their phase clusters, each phase with its "any stage" marker beside its
-    # first stage when something is summarised from it.
+    # last stage when something is summarised from it: there the marker's arrows into the
+    # outcomes below are short.  Beside the first stage, each would cross every rank of the
+    # phase, and a 1 000-stage layout took minutes instead of seconds.
     for ph in _PHASES:
         stages = pipeline.stages_in(ph.phase)
         if not stages:
@@ -767,7 +777,7 @@ def build_graph(project: Project, pipeline: Pipeline, language: str | None = Non
             if ph.phase in marked:
                 with cluster.subgraph() as row:
                     row.attr("graph", _attributes=[("rank", "same")])
-                    row.node(nid(StageKey(pid, stages[0].id.name)))
+                    row.node(nid(StageKey(pid, stages[-1].id.name)))
                     label = t["any_stage"]
                     row.node(
                         marker_id(ph.phase),
