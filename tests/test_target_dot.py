@@ -644,3 +644,40 @@ def test_graphviz_is_imported_only_to_build_dot() -> None:
     )
     lines = done.stderr.splitlines()
     assert "before: False" in lines and "after: True" in lines
+
+
+def test_timeouts_into_other_outcomes_are_one_edge_per_target_however_many_stages() -> None:
+    # The 207-second layout this prevents: every stage-level timeout into a lost outcome other
+    # than the default target was its own edge, crossing every rank down to the outcome.
+    def source(n: int) -> str:
+        targets = ("lost", "cold", "pit")
+        stages = "\n".join(
+            f'stage s{i} "Этап {i} пройден" {{ sla {i + 1}d timeout -> {targets[i % 3]} }}'
+            for i in range(n)
+        )
+        return f"""
+        pipeline p "P" {{
+          lead {{ stage new "Заявка получена" {{ sla 2h }} lost junk "Не наш" }}
+          deal {{
+            {stages}
+            won w "W"
+            lost lost "Проиграна"
+            lost cold "Остыл"
+            lost pit "Яма"
+          }}
+          timeout -> pit
+        }}
+        """
+
+    for n in (30, 300):
+        edges = _timeout_edges(source(n))
+        assert [(a, b) for a, b, _ in edges] == [
+            ("any-lead", "pit"),
+            ("any-deal", "lost"),
+            ("any-deal", "cold"),
+            ("any-deal", "pit"),
+        ]
+        # Named stages are counted, not listed, and the tooltip names a bounded number.
+        (cold,) = [attrs for _, b, attrs in edges if b == "cold"]
+        assert cold["label"] == f"timeout: {n // 3} deal stages"
+        assert cold["tooltip"].count("Этап") == min(n // 3, dot.TOOLTIP_NAMES)
