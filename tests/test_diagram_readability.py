@@ -334,3 +334,16 @@ def test_a_pipeline_of_up_to_twelve_open_stages_is_legible(open_stages: int) -> 
 
 def test_fonts_are_vendored() -> None:
     assert FONT.is_file() and Path(FONT.parent / "DejaVu-LICENSE.txt").is_file()
+
+
+def test_the_config_reads_the_language(tmp_path: Path) -> None:
+    from funnelc.config import load_config
+
+    good = tmp_path / "funnelc.toml"
+    good.write_text('language = "ru"\n', encoding="utf-8")
+    config, problems = load_config(good)
+    assert config.language == "ru" and problems == []
+    good.write_text('language = "de"\n', encoding="utf-8")
+    config, problems = load_config(good)
+    assert config.language is None and [d.code for d in problems] == ["F604"]
+    assert "`language` must be one of" in problems[0].message
