@@ -1,32 +1,29 @@
 """Target ``dot``: one pipeline as Graphviz DOT source, the diagram a sales lead reads.
 
 The same source feeds the ``svg`` target (:mod:`funnelc.targets.svg`), so everything about how
-the diagram looks is decided here.  What it shows, left to right: the lead phase and the deal
-phase as two labelled clusters of stage boxes (name, SLA, probability; the key stage with a
+the diagram looks is decided here.  What it shows, top to bottom (GitHub shows an SVG about
+1 000 px wide, so the width must not grow with the number of stages): the lead phase and the
+deal phase as two labelled clusters of stage boxes (name, SLA, probability; the key stage with a
 double bold border and "key stage"), the won outcomes in green, the lost ones in red, and the pit
-(a lost outcome that timeouts lead to) dark grey at the far right.  Forward moves are solid
-arrows, explicit back/skip edges dashed with their label, timeouts dotted grey, revivals purple
-with their delay, ``next`` moves dashed to a plain node for the other pipeline.
+(a lost outcome that timeouts lead to) dark grey at the bottom.  Forward moves are solid arrows,
+explicit back/skip edges dashed with their label, timeouts dotted grey, revivals purple with
+their delay, ``next`` moves dashed to a plain node for the other pipeline.  Every word the
+diagram writes itself is in the pipeline's language (:data:`_TEXTS`,
+:func:`funnelc.language.pipeline_language`), durations included (:func:`duration_label`).
 
-Losing is possible from every open stage, so drawing each implicit ``lose`` edge would bury the
-diagram in red arrows (n stages × m lost outcomes).  Instead each lost outcome gets *one* edge
-that leaves the box around the stages it can be reached from (``ltail`` to a cluster),
-labelled "any stage".
+Losing is possible from every open stage, and most stages time out into the pit, so drawing each
+implicit ``lose`` and ``timeout`` edge would bury the diagram in arrows, and make the layout grow
+with the square of the stage count: Graphviz routes an edge through a virtual node per rank it
+crosses (a 1 000-stage pipeline whose stages time out into a lost outcome other than the default
+took 207 s).  Instead each phase gets a small dashed "any stage" marker beside its *last* stage,
+and from it one red edge per lost outcome and one dotted edge per timeout target
+(:func:`summaries`); those edges are short because the outcomes lie just below.  The SLA of each
+stage is on its box ("SLA 14d"), which is where the diagram meets "timeout edges labelled with
+the SLA".
 
-Timeouts are summarised the same way, and for a second reason: the layout.  Most stages time
-out into the pipeline's default target (``timeout -> pit``), which sits in the last rank, so
-one dotted edge per stage would cross every rank between its stage and the pit; Graphviz
-routes each through a virtual node per rank crossed, and the layout grew with the square of
-the stage count (a 100-stage pipeline took 4 s, a 1 000-stage one over a minute).  So the
-timeouts into the default target are drawn as *one* dotted edge, labelled "timeout: after
-each stage's SLA", that leaves the box of the stages that time out (a phase's, or the one
-around both phases, as for losses) from the last of them, so it is short.  The SLA of each of
-those timeouts is on its stage's box ("SLA 14d"): that is where the diagram meets the
-requirement "timeout edges labelled with the SLA" for them.  A stage whose own
-``timeout -> x`` leads elsewhere keeps its own dotted edge, "after 14d" by its start; one that
-names the default target again is drawn with the others, since its edge would say nothing
-new.  Such own edges still cross the diagram, and each costs the layout seconds in a pipeline
-of a thousand stages.
+Boxes are made wide enough for their text in DejaVu Sans (:func:`text_width`), the widest common
+fallback for Arial, whose metrics Graphviz lays out with; the SVG names the font stack
+(:mod:`funnelc.targets.svg`).
 
 Building the DOT is linear in the pipeline's size: the pipeline's edges come from
 ``project.edges_of``, and stages, fields and reasons are looked up in dicts built once per
