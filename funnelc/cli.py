@@ -311,6 +311,7 @@ def build(
         render_timeout=render_timeout or settings.render_timeout or 60.0,
         validate_output=bool(os.environ.get("FUNNELC_DEBUG")),
         unsupported=(unsupported.value if unsupported else settings.unsupported or "warn"),
+        language=settings.language,
         target_options=settings.target_options,
     )
     out_dir = out or settings.out or Path("build")

@@ -285,6 +285,13 @@ _COMPILER_CODES: tuple[Code, ...] = (
         "duration `{value}` is longer than ten years",
         "an SLA or a delay that long is surely a typo; write it in days, e.g. `30d`",
     ),
+    Code(
+        "F420",
+        "unknown-language",
+        "a `language` declaration naming a language funnelc does not write",
+        "unknown language `{value}`",
+        "{hint}",
+    ),
     # --- files and imports ----------------------------------------------------------------
     Code(
         "F501",

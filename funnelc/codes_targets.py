@@ -12,6 +12,16 @@ from __future__ import annotations
 from funnelc.diagnostics import Code, Severity
 
 TARGET_CODES: tuple[Code, ...] = (
+    # --- diagrams (svg) -------------------------------------------------------------------
+    Code(
+        "F620",
+        "diagram-too-large",
+        "a pipeline with more stages than a diagram can show legibly; its SVG is not drawn",
+        "pipeline `{pipeline}` has {count} stages, more than the {limit} a diagram can show; "
+        "its SVG is not drawn",
+        "split the pipeline by segment (M10), or raise `max-stages` in `[targets.svg]`",
+        Severity.WARNING,
+    ),
     # --- amoCRM -------------------------------------------------------------------------
     Code(
         "F701",

@@ -10,6 +10,7 @@ each parent, the way ruff and git find theirs; paths in it are relative to the f
     renderer = "pure"              # or "system"
     render-timeout = 60            # seconds per pipeline
     unsupported = "warn"           # what a target does with what it cannot express
+    language = "ru"                # the artefacts' own words; default: detected per pipeline
 
     [targets.amocrm]               # options passed to one target, untouched
     ...
@@ -26,12 +27,21 @@ from pathlib import Path
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, suggest
-from funnelc.i18n import _
+from funnelc.i18n import LANGUAGES, _
 from funnelc.source import display_path
 
 CONFIG_NAME = "funnelc.toml"
 
-_KEYS = ("sources", "out", "targets", "renderer", "render-timeout", "unsupported", "lint")
+_KEYS = (
+    "sources",
+    "out",
+    "targets",
+    "renderer",
+    "render-timeout",
+    "unsupported",
+    "language",
+    "lint",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +55,7 @@ class Config:
     renderer: str | None = None
     render_timeout: float | None = None
     unsupported: str | None = None
+    language: str | None = None
     target_options: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     lint: Mapping[str, object] = field(default_factory=dict)
 
@@ -150,6 +161,18 @@ def load_config(path: Path) -> tuple[Config, list[Diagnostic]]:
             )
         )
         unsupported = None
+    language = data.get("language")
+    if language is not None and language not in LANGUAGES:
+        languages = ", ".join(f'"{lang}"' for lang in LANGUAGES)
+        diagnostics.append(
+            _error(
+                path,
+                _("`language` must be one of {languages}, not {value!r}").format(
+                    languages=languages, value=language
+                ),
+            )
+        )
+        language = None
     lint = data.get("lint", {})
     if not isinstance(lint, dict):
         diagnostics.append(_error(path, _("`[lint]` must be a table")))
@@ -163,6 +186,7 @@ def load_config(path: Path) -> tuple[Config, list[Diagnostic]]:
             renderer=renderer,
             render_timeout=float(timeout) if timeout is not None else None,
             unsupported=unsupported,
+            language=language,
             target_options=target_options,
             lint=lint,
         ),

@@ -35,6 +35,9 @@ class EmitOptions:
     validate_output: bool = False
     unsupported: str = "warn"
     """What to do with a construct a target cannot express: ``ignore``, ``warn`` or ``error``."""
+    language: str | None = None
+    """The project's ``language`` (config): the artefacts' language for pipelines that do not
+    declare one; ``None`` detects it per pipeline (:func:`funnelc.language.pipeline_language`)."""
     target_options: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
 
 

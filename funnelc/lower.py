@@ -16,7 +16,7 @@ from lark import Token, Tree
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Label, did_you_mean, suggest, suggestion
-from funnelc.i18n import N_, _
+from funnelc.i18n import LANGUAGES, N_, _
 from funnelc.model import (
     FIELD_TYPES,
     Duration,
@@ -379,6 +379,17 @@ class _Lowerer:
         )
         return stages, lead
 
+    def language(self, token: Token) -> Ident | None:
+        """``language ru``: the id, or ``None`` (and F420) for a language funnelc lacks."""
+        ident = self.ident(token)
+        if ident.name in LANGUAGES:
+            return ident
+        languages = ", ".join(f"`{lang}`" for lang in LANGUAGES)
+        fallback = _("write one of {languages}").format(languages=languages)
+        hint = suggest(ident.name, LANGUAGES, fallback)
+        self.diagnostics.append(codes.make("F420", ident.span, value=ident.name, hint=hint))
+        return None
+
     # ---- pipelines ---------------------------------------------------------------------------
     def pipeline(self, node: Tree[Token]) -> Pipeline:
         id_token, name_node, *items = node.children
@@ -400,6 +411,9 @@ class _Lowerer:
             if kind == "segment":
                 self.once(seen, "segment", item, owner)
                 attrs["segment"] = self.text(item.children[0])
+            elif kind == "language":
+                self.once(seen, "language", item, owner)
+                attrs["language"] = self.language(item.children[0])  # type: ignore[arg-type]
             elif kind == "field_decl":
                 fields.append(self.field_decl(item))
             elif kind == "reason_decl":

@@ -229,6 +229,9 @@ class Pipeline:
     name: Text
     span: Span
     segment: Text | None = None
+    language: Ident | None = None
+    """``language ru`` / ``language en``: the language of the artefacts' own words
+    (:mod:`funnelc.language`); ``None`` when not declared (or not a known language)."""
     fields: tuple[Field, ...] = ()
     reasons: tuple[LossReason, ...] = ()
     lead: LeadPhase | None = None

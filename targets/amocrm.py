@@ -349,7 +349,7 @@ def _map_pipeline(
     emit_options: EmitOptions,
     diagnostics: list[Diagnostic],
 ) -> PipelinePlan:
-    russian = is_russian(pipeline)
+    russian = is_russian(pipeline, emit_options.language)
     t = _texts(russian)
     lead_mode = opts.text("lead-phase", pipeline) if pipeline.lead is not None else "none"
     lead_lost = lost_outcomes(pipeline, Phase.LEAD)

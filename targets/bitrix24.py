@@ -248,7 +248,17 @@ def analyse(project: Project, emit_options: EmitOptions) -> Analysis:
     owner_reasons: dict[tuple[str, str], tuple[Directory, B24Stage]] = {}
     for index, pipeline in enumerate(project.pipelines):
         mode, owner = lead_modes[pipeline.id.name]
-        plan = _map_pipeline(pipeline, index, opts, mode, owner, field_names, digits, diagnostics)
+        plan = _map_pipeline(
+            pipeline,
+            index,
+            opts,
+            mode,
+            owner,
+            field_names,
+            digits,
+            diagnostics,
+            emit_options.language,
+        )
         if mode == "statuses":
             owner_lead = plan.lead
             owner_places = {k: v for k, v in plan.places.items() if v[0] is plan.lead}
@@ -503,8 +513,9 @@ def _map_pipeline(
     field_names: Mapping[FieldKey, str],
     digits: int,
     diagnostics: list[Diagnostic],
+    language: str | None = None,
 ) -> PipelinePlan:
-    russian = is_russian(pipeline)
+    russian = is_russian(pipeline, language)
     t = _texts(russian)
     reasons_mode = opts.text("loss-reasons", pipeline)
     overrides = opts.table("status-ids", pipeline)

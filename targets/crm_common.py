@@ -85,14 +85,14 @@ def plan_problem(target: str, document: object) -> str | None:
 
 # ---- language of the manual steps ----------------------------------------------------------
 
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
+def is_russian(pipeline: Pipeline, default: str | None = None) -> bool:
+    """Whether the pipeline's manual steps and the texts the plan puts into the CRM are in
+    Russian: :func:`funnelc.language.pipeline_language`, shared with the diagrams (its
+    ``language`` declaration, else the project's ``default``, else Cyrillic in its names)."""
+    from funnelc.language import pipeline_language
 
-def is_russian(pipeline: Pipeline) -> bool:
-    """A pipeline is Russian when any of its display names contains Cyrillic: then its manual
-    steps and the texts the plan puts into the CRM are in Russian, otherwise in English."""
-    names = [pipeline.name.value, *(s.name.value for s in pipeline.stages)]
-    return any(_CYRILLIC.search(name) for name in names)
+    return pipeline_language(pipeline, default) == "ru"
 
 
 _NOUNS = {

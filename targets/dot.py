@@ -1,32 +1,29 @@
 """Target ``dot``: one pipeline as Graphviz DOT source, the diagram a sales lead reads.
 
 The same source feeds the ``svg`` target (:mod:`funnelc.targets.svg`), so everything about how
-the diagram looks is decided here.  What it shows, left to right: the lead phase and the deal
-phase as two labelled clusters of stage boxes (name, SLA, probability; the key stage with a
+the diagram looks is decided here.  What it shows, top to bottom (GitHub shows an SVG about
+1 000 px wide, so the width must not grow with the number of stages): the lead phase and the
+deal phase as two labelled clusters of stage boxes (name, SLA, probability; the key stage with a
 double bold border and "key stage"), the won outcomes in green, the lost ones in red, and the pit
-(a lost outcome that timeouts lead to) dark grey at the far right.  Forward moves are solid
-arrows, explicit back/skip edges dashed with their label, timeouts dotted grey, revivals purple
-with their delay, ``next`` moves dashed to a plain node for the other pipeline.
+(a lost outcome that timeouts lead to) dark grey at the bottom.  Forward moves are solid arrows,
+explicit back/skip edges dashed with their label, timeouts dotted grey, revivals purple with
+their delay, ``next`` moves dashed to a plain node for the other pipeline.  Every word the
+diagram writes itself is in the pipeline's language (:data:`_TEXTS`,
+:func:`funnelc.language.pipeline_language`), durations included (:func:`duration_label`).
 
-Losing is possible from every open stage, so drawing each implicit ``lose`` edge would bury the
-diagram in red arrows (n stages × m lost outcomes).  Instead each lost outcome gets *one* edge
-that leaves the box around the stages it can be reached from (``ltail`` to a cluster),
-labelled "any stage".
+Losing is possible from every open stage, and most stages time out into the pit, so drawing each
+implicit ``lose`` and ``timeout`` edge would bury the diagram in arrows, and make the layout grow
+with the square of the stage count: Graphviz routes an edge through a virtual node per rank it
+crosses (a 1 000-stage pipeline whose stages time out into a lost outcome other than the default
+took 207 s).  Instead each phase gets a small dashed "any stage" marker beside its *last* stage,
+and from it one red edge per lost outcome and one dotted edge per timeout target
+(:func:`summaries`); those edges are short because the outcomes lie just below.  The SLA of each
+stage is on its box ("SLA 14d"), which is where the diagram meets "timeout edges labelled with
+the SLA".
 
-Timeouts are summarised the same way, and for a second reason: the layout.  Most stages time
-out into the pipeline's default target (``timeout -> pit``), which sits in the last rank, so
-one dotted edge per stage would cross every rank between its stage and the pit; Graphviz
-routes each through a virtual node per rank crossed, and the layout grew with the square of
-the stage count (a 100-stage pipeline took 4 s, a 1 000-stage one over a minute).  So the
-timeouts into the default target are drawn as *one* dotted edge, labelled "timeout: after
-each stage's SLA", that leaves the box of the stages that time out (a phase's, or the one
-around both phases, as for losses) from the last of them, so it is short.  The SLA of each of
-those timeouts is on its stage's box ("SLA 14d"): that is where the diagram meets the
-requirement "timeout edges labelled with the SLA" for them.  A stage whose own
-``timeout -> x`` leads elsewhere keeps its own dotted edge, "after 14d" by its start; one that
-names the default target again is drawn with the others, since its edge would say nothing
-new.  Such own edges still cross the diagram, and each costs the layout seconds in a pipeline
-of a thousand stages.
+Boxes are made wide enough for their text in DejaVu Sans (:func:`text_width`), the widest common
+fallback for Arial, whose metrics Graphviz lays out with; the SVG names the font stack
+(:mod:`funnelc.targets.svg`).
 
 Building the DOT is linear in the pipeline's size: the pipeline's edges come from
 ``project.edges_of``, and stages, fields and reasons are looked up in dicts built once per
@@ -62,6 +59,8 @@ from typing import TYPE_CHECKING, Any
 
 from funnelc.emit import EmitOptions, Emitted, shared
 from funnelc.model import (
+    Duration,
+    DurationUnit,
     Edge,
     EdgeKind,
     Phase,
@@ -78,7 +77,7 @@ if TYPE_CHECKING:
 FONT = "Arial"
 WRAP = 26
 """Stage names longer than this many characters are wrapped at spaces, so boxes stay narrow."""
-SEGMENT_WRAP = 90
+SEGMENT_WRAP = 60
 
 # Colours (Material palette: readable on screen and in print, distinct for colour-blind
 # readers by lightness as well as hue).
@@ -190,9 +189,12 @@ def node_id(key: StageKey, pipeline_id: str) -> str:
 
 
 def wrap(text: str, width: int = WRAP) -> str:
-    """``text`` with lines longer than ``width`` broken at spaces (words are never split)."""
+    """``text`` with lines longer than ``width`` broken at spaces (words are never split).
+
+    The text goes through :func:`clean` first: ``textwrap`` counts control characters such as a form
+    feed as spaces and would drop them at a line's end, where the label must show U+FFFD."""
     lines: list[str] = []
-    for line in text.split("\n"):
+    for line in clean(text).split("\n"):
         if len(line) <= width or " " not in line.strip():
             lines.append(line)
         else:
@@ -216,16 +218,16 @@ class _Phase:
     phase: Phase
     cluster: str
     caption: str
+    """The key of its caption in ``_TEXTS``."""
     fill: str
     border: str
     ink: str
 
 
 _PHASES = (
-    _Phase(Phase.LEAD, "cluster_lead", "Lead", LEAD_FILL, LEAD_BORDER, LEAD_INK),
-    _Phase(Phase.DEAL, "cluster_deal", "Deal", DEAL_FILL, DEAL_BORDER, DEAL_INK),
+    _Phase(Phase.LEAD, "cluster_lead", "lead", LEAD_FILL, LEAD_BORDER, LEAD_INK),
+    _Phase(Phase.DEAL, "cluster_deal", "deal", DEAL_FILL, DEAL_BORDER, DEAL_INK),
 )
-_ALL_STAGES = "cluster_stages"
 
 
 # ---- the diagram -----------------------------------------------------------------------------
@@ -279,39 +281,180 @@ class _Lookup:
         return _Lookup(stages, fields, reasons, order)
 
 
-def _stage_label(stage: Stage, pit: bool) -> str:
+# ---- the diagram's own words, in the pipeline's language ---------------------------------------
+
+_TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "lead": "Lead",
+        "deal": "Deal",
+        "key": "key stage",
+        "sla": "SLA {sla}",
+        "pit": "pit",
+        "accepted_if": "accepted if:",
+        "handoff": "handoff",
+        "timeout_after": "after {sla}",
+        "timeout": "timeout",
+        "revive_after": "revive after {delay}",
+        "revive": "revive",
+        "next": "next",
+        "any_stage": "any stage",
+        "timeout_summary": "timeout: after each stage's SLA",
+        "timeout_of": "timeout: {stages}",
+        "goal": "Goal: {text}",
+        "exit": "Exit: {text}",
+        "requires": "Requires: {text}",
+        "task": "Task: {text}",
+        "reasons": "Reasons: {text}",
+        "lead_phase": "Lead phase",
+        "definition": "Lead: {text}",
+        "accept": "Accept: {text}",
+        "any_tip": "any {phase} stage: a deal can be lost from each of them, and each times out "
+        "when its SLA runs out",
+        "lose_tip": "a deal can be lost from any {phase} stage",
+        "timeout_tip": "{stages} {verb} out here when their SLA runs out (the SLA is on the "
+        "stage's box): {names}",
+        "phase_lead": "lead",
+        "phase_deal": "deal",
+    },
+    "ru": {
+        "lead": "Лиды",
+        "deal": "Сделки",
+        "key": "ключевой этап",
+        "sla": "срок {sla}",
+        "pit": "яма",
+        "accepted_if": "принимаем, если:",
+        "handoff": "передача",
+        "timeout_after": "через {sla}",
+        "timeout": "по сроку",
+        "revive_after": "возврат через {delay}",
+        "revive": "возврат",
+        "next": "далее",
+        "any_stage": "любой этап",
+        "timeout_summary": "срок этапа истёк",
+        "timeout_of": "срок истёк: {stages}",
+        "goal": "Цель: {text}",
+        "exit": "Выход: {text}",
+        "requires": "Обязательные поля: {text}",
+        "task": "Задача: {text}",
+        "reasons": "Причины отказа: {text}",
+        "lead_phase": "Фаза лидов",
+        "definition": "Лид: {text}",
+        "accept": "Принимаем: {text}",
+        "any_tip": "любой этап {phase}: с каждого сделка может уйти в отказ, и с каждого уходит "
+        "по истечении его срока",
+        "lose_tip": "сделка может уйти в отказ с любого этапа {phase}",
+        "timeout_tip": "{stages} по истечении срока уходят сюда (срок указан на этапе): {names}",
+        "phase_lead": "лидов",
+        "phase_deal": "сделок",
+    },
+}
+"""The words the diagram itself writes, per language (:func:`funnelc.language.pipeline_language`).
+Ids (``stage_new``, ``pipeline.stage``) stay as they are in every language."""
+
+_RU_UNITS = {
+    DurationUnit.MINUTES: "мин",
+    DurationUnit.HOURS: "ч",
+    DurationUnit.DAYS: "дн",
+    DurationUnit.WEEKS: "нед",
+    DurationUnit.BUSINESS_DAYS: "раб. дн",
+}
+"""Russian duration units: short, and one unit per source unit (``bd`` is «раб. дн», never
+just «дн»), so a diagram says exactly what the file says."""
+
+
+def duration_label(duration: Duration, language: str) -> str:
+    """A duration as the diagram shows it: as written in English (``14d``, ``5bd``), with
+    Russian units in Russian (``14 дн``, ``5 раб. дн``, ``2 ч``)."""
+    if language == "ru":
+        return f"{duration.value}\u00a0{_RU_UNITS[duration.unit]}"
+    return str(duration)
+
+
+def _plural_ru(n: int, one: str, few: str, many: str) -> str:
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
+
+
+def _stage_count(n: int, phase: Phase, language: str) -> str:
+    if language == "ru":
+        noun = _plural_ru(n, "этап", "этапа", "этапов")
+        return f"{n} {noun} {_TEXTS['ru']['phase_' + phase.value]}"
+    return f"{n} {phase.value} {'stage' if n == 1 else 'stages'}"
+
+
+# ---- sizes: room for the fallback fonts --------------------------------------------------------
+
+NODE_FONT_SIZE = 12.0
+EDGE_FONT_SIZE = 10.0
+TITLE_FONT_SIZE = 16.0
+NODE_MARGIN_X = 0.15
+"""Horizontal node margin, inches (Graphviz's ``margin``)."""
+
+
+def _widths() -> dict[int, int]:
+    from ._dejavu_widths import RANGES
+
+    return {first + i: w for first, widths in RANGES for i, w in enumerate(widths)}
+
+
+_WIDTHS: dict[int, int] = {}
+
+
+def text_width(line: str, size: float) -> float:
+    """The width in points of ``line`` set in DejaVu Sans at ``size`` points: the widest font a
+    reader is likely to get instead of Arial (Liberation Sans and Arimo have Arial's metrics).
+    A character outside the table counts as one em."""
+    if not _WIDTHS:
+        _WIDTHS.update(_widths())
+    return sum(_WIDTHS.get(ord(c), 1000) for c in line) * size / 1000
+
+
+def _box_width(label: str, size: float = NODE_FONT_SIZE) -> str:
+    """The ``width`` (inches) of a box whose ``label`` fits in DejaVu Sans with the margins:
+    Graphviz sizes boxes with Arial's metrics, and a wider font would run out of them."""
+    widest = max((text_width(line, size) for line in label.split("\n")), default=0.0)
+    return f"{(widest + 2 * NODE_MARGIN_X * 72 + 6) / 72:.2f}"
+
+
+# ---- stages ------------------------------------------------------------------------------------
+
+
+def _stage_label(stage: Stage, pit: bool, language: str) -> str:
+    t = _TEXTS[language]
     name = wrap(stage.name.value)
     meta: list[str] = []
     if stage.key:
-        meta.append("key stage")
+        meta.append(t["key"])
     if stage.sla is not None:
-        meta.append(f"SLA {stage.sla}")
+        meta.append(t["sla"].format(sla=duration_label(stage.sla, language)))
     if stage.probability is not None:
         meta.append(f"{stage.probability}%")
     if pit:
-        meta.append("pit")
+        meta.append(t["pit"])
     return name + ("\n" + "  ·  ".join(meta) if meta else "")
 
 
-def _stage_tooltip(lookup: _Lookup, stage: Stage) -> str:
+def _stage_tooltip(lookup: _Lookup, stage: Stage, language: str) -> str:
+    t = _TEXTS[language]
     lines = [f"{stage.name.value} ({stage.id.name})"]
     if stage.goal is not None:
-        lines.append(f"Goal: {stage.goal.value}")
-    lines.extend(f"Exit: {text.value}" for text in stage.exits)
+        lines.append(t["goal"].format(text=stage.goal.value))
+    lines.extend(t["exit"].format(text=text.value) for text in stage.exits)
     if stage.requires:
-        lines.append(
-            "Requires: " + ", ".join(lookup.fields.get(r.name, r.name) for r in stage.requires)
-        )
-    lines.extend(f"Task: {text.value}" for text in stage.tasks)
+        names = ", ".join(lookup.fields.get(r.name, r.name) for r in stage.requires)
+        lines.append(t["requires"].format(text=names))
+    lines.extend(t["task"].format(text=text.value) for text in stage.tasks)
     if stage.reasons:
-        lines.append(
-            "Reasons: " + ", ".join(lookup.reasons.get(r.name, r.name) for r in stage.reasons)
-        )
+        names = ", ".join(lookup.reasons.get(r.name, r.name) for r in stage.reasons)
+        lines.append(t["reasons"].format(text=names))
     return "\n".join(lines)
 
 
 def _stage_attrs(
-    pipeline: Pipeline, lookup: _Lookup, stage: Stage, pit: bool
+    pipeline: Pipeline, lookup: _Lookup, stage: Stage, pit: bool, language: str
 ) -> list[tuple[str, str]]:
     pid = pipeline.id.name
     if pit:
@@ -325,11 +468,13 @@ def _stage_attrs(
     if stage.color is not None:
         # Normalised to ``#rrggbb`` by the compiler; escaped anyway, like every user string.
         fill = _escape(stage.color.value)
+    label = _stage_label(stage, pit, language)
     attrs = [
         # ``id`` is an escString too; stage ids are plain ASCII identifiers.
         ("id", label_value("stage_" + node_id(StageKey(pid, stage.id.name), pid))),
-        ("label", label_value(_stage_label(stage, pit))),
-        ("tooltip", tooltip_value(_stage_tooltip(lookup, stage))),
+        ("label", label_value(label)),
+        ("tooltip", tooltip_value(_stage_tooltip(lookup, stage, language))),
+        ("width", _box_width(label)),
         ("fillcolor", fill),
         ("color", border),
     ]
@@ -343,7 +488,8 @@ def _stage_attrs(
     return attrs
 
 
-def _edge_attrs(edge: Edge, pipeline: Pipeline) -> list[tuple[str, str]]:
+def _edge_attrs(edge: Edge, language: str) -> list[tuple[str, str]]:
+    t = _TEXTS[language]
     kind = edge.kind
     if kind is EdgeKind.ADVANCE:
         return [("color", INK)]
@@ -351,7 +497,7 @@ def _edge_attrs(edge: Edge, pipeline: Pipeline) -> list[tuple[str, str]]:
         return [("color", WON_BORDER), ("penwidth", "1.5")]
     if kind is EdgeKind.HANDOFF:
         criteria = "\n".join(wrap(f"• {c}") for c in edge.criteria)
-        criteria = f"accepted if:\n{criteria}" if criteria else "handoff"
+        criteria = f"{t['accepted_if']}\n{criteria}" if criteria else t["handoff"]
         return [
             ("label", label_value(criteria)),
             ("color", HANDOFF),
@@ -359,7 +505,7 @@ def _edge_attrs(edge: Edge, pipeline: Pipeline) -> list[tuple[str, str]]:
             ("penwidth", "2"),
         ]
     if kind is EdgeKind.LOSE:
-        # Only a stage's ``then`` towards a lost outcome reaches here (see _edges).
+        # Only a stage's ``then`` towards a lost outcome reaches here (see build_graph).
         return [("color", LOST_BORDER)]
     if kind is EdgeKind.EXPLICIT:
         attrs = [("style", "dashed"), ("color", INK)]
@@ -367,21 +513,25 @@ def _edge_attrs(edge: Edge, pipeline: Pipeline) -> list[tuple[str, str]]:
             attrs.append(("label", label_value(wrap(edge.label))))
         return attrs
     if kind is EdgeKind.TIMEOUT:
-        sla = f"after {edge.sla}" if edge.sla is not None else "timeout"
-        # A tail label sits right under the stage that times out; a mid-edge label would float
-        # somewhere along a long curve towards the pit.
+        # Only a timeout into another pipeline's stage reaches here: the others are summarised.
+        sla = (
+            t["timeout_after"].format(sla=duration_label(edge.sla, language))
+            if edge.sla is not None
+            else t["timeout"]
+        )
         return [
-            ("taillabel", label_value(sla)),
-            ("labelfontcolor", MUTED),
-            ("labelfontsize", "9"),
-            ("labeldistance", "2.2"),
-            ("labelangle", "-25"),
+            ("label", label_value(sla)),
             ("style", "dotted"),
             ("color", MUTED),
+            ("fontcolor", MUTED),
             ("constraint", "false"),
         ]
     if kind is EdgeKind.REVIVE:
-        text = f"revive after {edge.delay}" if edge.delay is not None else "revive"
+        text = (
+            t["revive_after"].format(delay=duration_label(edge.delay, language))
+            if edge.delay is not None
+            else t["revive"]
+        )
         if edge.label:
             text += "\n" + wrap(edge.label)
         return [
@@ -393,7 +543,7 @@ def _edge_attrs(edge: Edge, pipeline: Pipeline) -> list[tuple[str, str]]:
         ]
     # EdgeKind.NEXT
     return [
-        ("label", label_value("next")),
+        ("label", label_value(t["next"])),
         ("style", "dashed"),
         ("color", EXTERNAL),
         ("fontcolor", EXTERNAL),
@@ -412,20 +562,135 @@ def _then_lose(pipeline: Pipeline, lookup: _Lookup) -> set[tuple[str, str]]:
     return pairs
 
 
-def build_graph(project: Project, pipeline: Pipeline) -> Any:
+# ---- summaries: "any stage" ----------------------------------------------------------------------
+
+
+def marker_id(phase: Phase) -> str:
+    """The DOT id of a phase's "any stage" marker (``any-lead``): a hyphen is never in a stage
+    id, so it cannot collide with one."""
+    return f"any-{phase.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """One edge that stands for many: from a phase's "any stage" marker to ``target``.
+
+    ``kind`` is ``LOSE`` (every stage of the phase can be lost into the outcome) or
+    ``TIMEOUT`` (``stages`` time out into the target when their SLA runs out).
+    """
+
+    phase: Phase
+    kind: EdgeKind
+    target: StageKey
+    stages: tuple[str, ...]
+    """The ids of the stages it stands for, in the order of the pipeline."""
+
+
+def summaries(project: Project, pipeline: Pipeline) -> list[Summary]:
+    """The summary edges of ``pipeline``'s diagram (see :func:`_summaries`)."""
+    lookup = _Lookup.of(pipeline)
+    edges = project.edges_of(pipeline.id.name)
+    return _summaries(pipeline, lookup, edges, _then_lose(pipeline, lookup))
+
+
+def _summaries(
+    pipeline: Pipeline, lookup: _Lookup, edges: Iterable[Edge], then_lose: set[tuple[str, str]]
+) -> list[Summary]:
+    """One summary per (phase, lost outcome) for the implicit losses, and one per (phase,
+    timeout target) for the timeouts inside the pipeline: losses first, then timeouts, each in
+    the order their first edge comes.
+
+    Drawing every such edge would bury the diagram in arrows (n stages × m outcomes), and the
+    layout would grow with the square of the stage count: every edge into a far outcome crosses
+    each rank between, and Graphviz routes it through a virtual node per rank.
+    """
+    pid = pipeline.id.name
+    groups: dict[tuple[EdgeKind, Phase, str], list[str]] = {}
+    for e in edges:
+        if e.source.pipeline != pid or e.target.pipeline != pid:
+            continue
+        stage = lookup.stages.get(e.source.stage)
+        if stage is None:
+            continue
+        if e.kind is EdgeKind.LOSE and (e.source.stage, e.target.stage) not in then_lose:
+            kind = EdgeKind.LOSE
+        elif e.kind is EdgeKind.TIMEOUT:
+            kind = EdgeKind.TIMEOUT
+        else:
+            continue
+        sources = groups.setdefault((kind, stage.phase, e.target.stage), [])
+        if e.source.stage not in sources:
+            sources.append(e.source.stage)
+    order = lookup.order
+    result = [
+        Summary(phase, kind, StageKey(pid, target), tuple(sorted(s, key=lambda x: order[x])))
+        for (kind, phase, target), s in groups.items()
+    ]
+    rank = {EdgeKind.LOSE: 0, EdgeKind.TIMEOUT: 1}
+    return sorted(result, key=lambda s: rank[s.kind])
+
+
+TOOLTIP_NAMES = 12
+"""A summary's tooltip names at most this many stages (then "…"), so the DOT stays linear."""
+
+
+def _summary_attrs(
+    summary: Summary, pipeline: Pipeline, lookup: _Lookup, language: str
+) -> list[tuple[str, str]]:
+    t = _TEXTS[language]
+    phase = t["phase_" + summary.phase.value]
+    if summary.kind is EdgeKind.LOSE:
+        return [
+            ("color", LOST_BORDER),
+            ("tooltip", tooltip_value(t["lose_tip"].format(phase=phase))),
+        ]
+    names = [lookup.stages[s].name.value for s in summary.stages]
+    default = pipeline.timeout is not None and pipeline.timeout.name == summary.target.stage
+    if default:
+        label = t["timeout_summary"]
+    elif len(names) <= 3:
+        label = wrap(t["timeout_of"].format(stages=", ".join(names)))
+    else:
+        label = t["timeout_of"].format(stages=_stage_count(len(names), summary.phase, language))
+    listed = ", ".join(names[:TOOLTIP_NAMES]) + (", …" if len(names) > TOOLTIP_NAMES else "")
+    tip = t["timeout_tip"].format(
+        stages=_stage_count(len(names), summary.phase, language),
+        verb="times" if len(names) == 1 else "time",
+        names=listed,
+    )
+    return [
+        ("label", label_value(label)),
+        ("style", "dotted"),
+        ("color", MUTED),
+        ("fontcolor", MUTED),
+        ("constraint", "false"),
+        ("tooltip", tooltip_value(tip)),
+    ]
+
+
+# ---- the graph ---------------------------------------------------------------------------------
+
+
+def build_graph(project: Project, pipeline: Pipeline, language: str | None = None) -> Any:
     """``pipeline``'s diagram as a ``graphviz.Digraph`` (typed ``Any``: the package has no
     type information).  Statements are added in the order of the source (stages, then edges as
-    the resolver made them), never of a set, so the DOT is the same on every run."""
+    the resolver made them), never of a set, so the DOT is the same on every run.
+
+    ``language`` is the project's default (the config's ``language``); the pipeline's own
+    declaration wins over it (:func:`funnelc.language.pipeline_language`)."""
     import graphviz
 
+    from funnelc.language import pipeline_language
+
+    lang = pipeline_language(pipeline, language)
+    t = _TEXTS[lang]
     pid = pipeline.id.name
     edges = project.edges_of(pid)
     lookup = _Lookup.of(pipeline)
     pit_ids = {s.id.name for s in _pits(pipeline, edges)}
     then_lose = _then_lose(pipeline, lookup)
-    summarised = default_timeouts(pipeline, edges)
-    summarised_set = {id(e) for e in summarised}
-    timeout_summary = _timeout_summary(pipeline, lookup, summarised)
+    summary_edges = _summaries(pipeline, lookup, edges, then_lose)
+    marked = {s.phase for s in summary_edges}
 
     def nid(key: StageKey) -> str:
         return node_id(key, pid)
@@ -434,6 +699,9 @@ def build_graph(project: Project, pipeline: Pipeline) -> Any:
     title = pipeline.name.value
     if pipeline.segment is not None:
         title += "\n" + wrap(pipeline.segment.value, SEGMENT_WRAP)
+    # The title is laid out with Arial's metrics; if it is the widest thing in the diagram, a
+    # wider fallback font overflows it on both sides by up to ~8 % of its width: pad for that.
+    widest_title = max(text_width(line, TITLE_FONT_SIZE) for line in title.split("\n"))
     g.attr(
         "graph",
         _attributes=[
@@ -441,12 +709,13 @@ def build_graph(project: Project, pipeline: Pipeline) -> Any:
             ("labelloc", "t"),
             ("labeljust", "l"),
             ("fontname", FONT),
-            ("fontsize", "16"),
+            ("fontsize", f"{TITLE_FONT_SIZE:g}"),
             ("fontcolor", INK),
-            ("rankdir", "LR"),
+            ("rankdir", "TB"),
             ("compound", "true"),
-            ("nodesep", "0.35"),
-            ("ranksep", "0.55"),
+            ("nodesep", "0.3"),
+            ("ranksep", "0.35"),
+            ("pad", f"{max(0.15, widest_title * 0.09 / 72):.2f},0.1"),
             ("tooltip", tooltip_value(f"{pipeline.name.value} ({pid})")),
         ],
     )
@@ -456,50 +725,74 @@ def build_graph(project: Project, pipeline: Pipeline) -> Any:
             ("shape", "box"),
             ("style", "filled,rounded"),
             ("fontname", FONT),
-            ("fontsize", "11"),
+            ("fontsize", f"{NODE_FONT_SIZE:g}"),
             ("fontcolor", INK),
-            ("margin", "0.15,0.07"),
+            ("margin", f"{NODE_MARGIN_X:g},0.06"),
         ],
     )
     g.attr(
         "edge",
         _attributes=[
             ("fontname", FONT),
-            ("fontsize", "9"),
+            ("fontsize", f"{EDGE_FONT_SIZE:g}"),
             ("fontcolor", INK),
             ("arrowsize", "0.7"),
         ],
     )
 
-    # Open stages, in their phase clusters, inside one invisible cluster that the "any
-    # stage" loss edges leave from when both phases can lose into the same outcome.
-    with g.subgraph(name=_ALL_STAGES) as everything:
-        everything.attr("graph", _attributes=[("label", ""), ("peripheries", "0"), ("margin", "4")])
-        for ph in _PHASES:
-            stages = pipeline.stages_in(ph.phase)
-            if not stages:
-                continue
-            with everything.subgraph(name=ph.cluster) as cluster:
-                attrs = [
-                    ("label", label_value(ph.caption)),
-                    ("labeljust", "l"),
-                    ("fontsize", "12"),
-                    ("fontcolor", ph.ink),
-                    ("style", "filled,rounded"),
-                    ("fillcolor", ph.fill),
-                    ("color", ph.border),
-                ]
-                if ph.phase is Phase.LEAD and pipeline.lead is not None:
-                    tip = [f"{ph.caption} phase"]
-                    if pipeline.lead.definition is not None:
-                        tip.append(f"Lead: {pipeline.lead.definition.value}")
-                    tip.extend(f"Accept: {a.value}" for a in pipeline.lead.accept)
-                    attrs.append(("tooltip", tooltip_value("\n".join(tip))))
-                cluster.attr("graph", _attributes=attrs)
-                for stage in stages:
-                    cluster.node(
-                        nid(StageKey(pid, stage.id.name)),
-                        _attributes=_stage_attrs(pipeline, lookup, stage, False),
+    # Open stages in their phase clusters, each phase with its "any stage" marker beside its
+    # last stage when something is summarised from it: there the marker's arrows into the
+    # outcomes below are short.  Beside the first stage, each would cross every rank of the
+    # phase, and a 1 000-stage layout took minutes instead of seconds.
+    for ph in _PHASES:
+        stages = pipeline.stages_in(ph.phase)
+        if not stages:
+            continue
+        caption = t[ph.caption]
+        with g.subgraph(name=ph.cluster) as cluster:
+            attrs = [
+                ("label", label_value(caption)),
+                ("labeljust", "l"),
+                ("fontsize", "13"),
+                ("fontcolor", ph.ink),
+                ("style", "filled,rounded"),
+                ("fillcolor", ph.fill),
+                ("color", ph.border),
+            ]
+            if ph.phase is Phase.LEAD and pipeline.lead is not None:
+                tip = [t["lead_phase"]]
+                if pipeline.lead.definition is not None:
+                    tip.append(t["definition"].format(text=pipeline.lead.definition.value))
+                tip.extend(t["accept"].format(text=a.value) for a in pipeline.lead.accept)
+                attrs.append(("tooltip", tooltip_value("\n".join(tip))))
+            cluster.attr("graph", _attributes=attrs)
+            for stage in stages:
+                cluster.node(
+                    nid(StageKey(pid, stage.id.name)),
+                    _attributes=_stage_attrs(pipeline, lookup, stage, False, lang),
+                )
+            if ph.phase in marked:
+                with cluster.subgraph() as row:
+                    row.attr("graph", _attributes=[("rank", "same")])
+                    row.node(nid(StageKey(pid, stages[-1].id.name)))
+                    label = t["any_stage"]
+                    row.node(
+                        marker_id(ph.phase),
+                        _attributes=[
+                            ("id", label_value(marker_id(ph.phase))),
+                            ("label", label_value(label)),
+                            (
+                                "tooltip",
+                                tooltip_value(
+                                    t["any_tip"].format(phase=t["phase_" + ph.phase.value])
+                                ),
+                            ),
+                            ("width", _box_width(label, EDGE_FONT_SIZE)),
+                            ("style", "dashed,rounded"),
+                            ("color", MUTED),
+                            ("fontcolor", MUTED),
+                            ("fontsize", f"{EDGE_FONT_SIZE:g}"),
+                        ],
                     )
 
     # Outcomes: won and lost ones as they come; each pit alone in the last rank.
@@ -507,7 +800,7 @@ def build_graph(project: Project, pipeline: Pipeline) -> Any:
         if stage.is_outcome and stage.id.name not in pit_ids:
             g.node(
                 nid(StageKey(pid, stage.id.name)),
-                _attributes=_stage_attrs(pipeline, lookup, stage, False),
+                _attributes=_stage_attrs(pipeline, lookup, stage, False, lang),
             )
     if pit_ids:
         with g.subgraph(name="pits") as sink:
@@ -516,7 +809,7 @@ def build_graph(project: Project, pipeline: Pipeline) -> Any:
                 if stage.id.name in pit_ids:
                     sink.node(
                         nid(StageKey(pid, stage.id.name)),
-                        _attributes=_stage_attrs(pipeline, lookup, stage, True),
+                        _attributes=_stage_attrs(pipeline, lookup, stage, True, lang),
                     )
 
     # Stages of other pipelines that an edge leads to or comes from.
@@ -535,64 +828,47 @@ def build_graph(project: Project, pipeline: Pipeline) -> Any:
             _attributes=[
                 ("label", label_value(label)),
                 ("tooltip", tooltip_value(_external_tooltip(project, key))),
+                ("width", _box_width(label)),
                 ("style", "dashed,rounded"),
                 ("color", EXTERNAL),
                 ("fontcolor", EXTERNAL),
             ],
         )
 
-    # Edges in the order the resolver made them, implicit losses and the timeouts into the
-    # default target summarised (that summary where the first timeout it stands for was).  A
-    # `then` into a lost outcome may come with the implicit loss between the same stages: draw
-    # it once.
+    # Edges in the order the resolver made them, but the implicit losses and the timeouts
+    # inside the pipeline, which the summaries stand for.  A `then` into a lost outcome may
+    # come with the implicit loss between the same stages: draw it once.
     drawn: set[tuple[str, str, tuple[tuple[str, str], ...]]] = set()
     for e in edges:
+        inside = e.source.pipeline == pid and e.target.pipeline == pid
         if e.kind is EdgeKind.LOSE and (e.source.stage, e.target.stage) not in then_lose:
             continue
-        if id(e) in summarised_set:
-            if e is summarised[0] and timeout_summary is not None:
-                g.edge(
-                    nid(StageKey(pid, timeout_summary.tail)),
-                    nid(timeout_summary.target),
-                    _attributes=timeout_summary.attrs(),
-                )
+        if e.kind is EdgeKind.TIMEOUT and inside:
             continue
-        attrs = _edge_attrs(e, pipeline)
+        attrs = _edge_attrs(e, lang)
         statement = (nid(e.source), nid(e.target), tuple(attrs))
         if statement in drawn:
             continue
         drawn.add(statement)
         g.edge(nid(e.source), nid(e.target), _attributes=attrs)
-    for tail, head, cluster_name in _loss_summaries(pipeline, lookup, edges, then_lose):
+    for summary in summary_edges:
         g.edge(
-            nid(StageKey(pid, tail)),
-            nid(StageKey(pid, head)),
-            _attributes=[
-                ("ltail", cluster_name),
-                ("label", label_value("any stage")),
-                ("color", LOST_BORDER),
-                ("fontcolor", LOST_BORDER),
-                (
-                    "tooltip",
-                    tooltip_value(f"a deal can be lost from any {_scope(cluster_name)}stage"),
-                ),
-            ],
+            marker_id(summary.phase),
+            nid(summary.target),
+            _attributes=_summary_attrs(summary, pipeline, lookup, lang),
         )
     return g
 
 
-def dot_source(project: Project, pipeline: Pipeline) -> str:
+def dot_source(project: Project, pipeline: Pipeline, language: str | None = None) -> str:
     """The DOT text of ``pipeline``'s diagram: ``build_graph(...).source`` (LF line endings,
     final newline, one statement per line)."""
     # Computed once per build for both the dot and the svg target (funnelc.emit.shared).
     source: str = shared(
-        ("dot_source", id(project), id(pipeline)), lambda: build_graph(project, pipeline).source
+        ("dot_source", id(project), id(pipeline), language),
+        lambda: build_graph(project, pipeline, language).source,
     )
     return source
-
-
-def _scope(cluster: str) -> str:
-    return {"cluster_lead": "lead ", "cluster_deal": "deal "}.get(cluster, "")
 
 
 def _external_tooltip(project: Project, key: StageKey) -> str:
@@ -603,130 +879,8 @@ def _external_tooltip(project: Project, key: StageKey) -> str:
     return f"{other.name.value} ({key.pipeline})\n{stage.name.value} ({key.stage})"
 
 
-@dataclass(frozen=True, slots=True)
-class _TimeoutSummary:
-    """The one dotted edge that stands for every timeout into the pipeline's default target."""
-
-    tail: str
-    """The last stage that times out into ``target``: the edge starts there."""
-    target: StageKey
-    cluster: str
-    """The box the edge leaves: a phase's, or the one around both phases."""
-    stages: int
-    """How many stages it stands for (for the tooltip)."""
-    ltail: bool
-    """Whether the edge leaves the box: not when the target is an open stage inside it."""
-
-    def attrs(self) -> list[tuple[str, str]]:
-        scope = _scope(self.cluster) or "lead and deal "
-        if self.stages == 1:
-            tip = f"1 {scope}stage times out here: a deal leaves it when its SLA runs out"
-        else:
-            tip = (
-                f"{self.stages} {scope}stages time out here: a deal leaves each of them when "
-                "that stage's SLA runs out"
-            )
-        attrs = [("ltail", self.cluster)] if self.ltail else []
-        attrs.extend(
-            [
-                ("label", label_value(TIMEOUT_SUMMARY)),
-                ("style", "dotted"),
-                ("color", MUTED),
-                ("fontcolor", MUTED),
-                ("constraint", "false"),
-                ("tooltip", tooltip_value(f"{tip} (the SLA is on the stage's box)")),
-            ]
-        )
-        return attrs
-
-
-TIMEOUT_SUMMARY = "timeout: after each stage's SLA"
-"""The label of the edge that stands for the timeouts into the default target."""
-
-
-def default_timeouts(pipeline: Pipeline, edges: Iterable[Edge]) -> list[Edge]:
-    """The timeout edges of ``pipeline`` that lead to its default target (``timeout -> x``
-    outside any stage), whether a stage inherits the default or names it again: the ones the
-    summary edge stands for, in the order given."""
-    if pipeline.timeout is None:
-        return []
-    pid = pipeline.id.name
-    # The grammar allows only a local id after `timeout ->`.
-    target = StageKey(pid, pipeline.timeout.name)
-    return [
-        e
-        for e in edges
-        if e.kind is EdgeKind.TIMEOUT and e.source.pipeline == pid and e.target == target
-    ]
-
-
-def _timeout_summary(
-    pipeline: Pipeline, lookup: _Lookup, summarised: Sequence[Edge]
-) -> _TimeoutSummary | None:
-    """The summary edge of the timeouts into the default target, if any stage has one.
-
-    As for losses, it leaves the box of the phase whose stages time out, or the box around
-    both phases when stages of both do, and starts at the last of those stages, so the edge
-    is as short as it can be: one long edge across the diagram costs Graphviz seconds for a
-    pipeline of a thousand stages.  The edge leaves the box (``ltail``) unless the target is
-    an open stage inside it (a timeout into an open stage, which lint reports), where
-    Graphviz would ignore ``ltail`` with a warning.
-    """
-    if not summarised:
-        return None
-    target = summarised[0].target
-    sources = [e.source.stage for e in summarised]
-    phases = {stage.phase for s in sources if (stage := lookup.stages.get(s)) is not None}
-    cluster = _cluster_of(phases)
-    head = lookup.stages.get(target.stage)
-    inside = (
-        head is not None
-        and head.is_open
-        and (cluster == _ALL_STAGES or _cluster_of({head.phase}) == cluster)
-    )
-    tail = max(sources, key=lambda s: lookup.order.get(s, -1))
-    return _TimeoutSummary(tail, target, cluster, len(sources), not inside)
-
-
-def _cluster_of(phases: set[Phase]) -> str:
-    """The box around the open stages of ``phases``."""
-    if phases == {Phase.LEAD}:
-        return "cluster_lead"
-    if phases == {Phase.DEAL}:
-        return "cluster_deal"
-    return _ALL_STAGES
-
-
-def _loss_summaries(
-    pipeline: Pipeline,
-    lookup: _Lookup,
-    edges: Iterable[Edge],
-    then_lose: set[tuple[str, str]],
-) -> list[tuple[str, str, str]]:
-    """One (tail stage, lost outcome, cluster) per lost outcome, for its "any stage" edge.
-
-    The cluster is the phase whose stages can lose into the outcome, or the cluster around
-    both phases when stages of both can.  The tail is the last such stage, so the outcome is
-    placed after it.
-    """
-    pid = pipeline.id.name
-    sources: dict[str, list[str]] = {}
-    for e in edges:
-        if (
-            e.kind is EdgeKind.LOSE
-            and e.source.pipeline == pid
-            and e.target.pipeline == pid
-            and (e.source.stage, e.target.stage) not in then_lose
-        ):
-            sources.setdefault(e.target.stage, []).append(e.source.stage)
-    order = lookup.order
-    summaries: list[tuple[str, str, str]] = []
-    for head in sorted(sources, key=lambda s: order.get(s, len(order))):
-        stages = [lookup.stages.get(s) for s in sources[head]]
-        cluster = _cluster_of({s.phase for s in stages if s is not None})
-        tail = max(sources[head], key=lambda s: order.get(s, -1))
-        summaries.append((tail, head, cluster))
-    return summaries
+TIMEOUT_SUMMARY = _TEXTS["en"]["timeout_summary"]
+"""The English label of the edge that stands for the timeouts into the default target."""
 
 
 class DotTarget:
@@ -736,7 +890,7 @@ class DotTarget:
     description: str = "Graphviz DOT source of each pipeline's diagram"
 
     def emit(self, project: Project, pipeline: Pipeline, options: EmitOptions) -> Emitted:
-        source = dot_source(project, pipeline)
+        source = dot_source(project, pipeline, options.language)
         return Emitted(files={f"{pipeline.id.name}.dot": source.encode("utf-8")})
 
 

@@ -586,9 +586,9 @@ def test_dot_and_svg_share_each_pipelines_dot(
     real = dot.build_graph
     built: list[str] = []
 
-    def counting(project: Project, pipeline: Pipeline) -> object:
+    def counting(project: Project, pipeline: Pipeline, language: str | None = None) -> object:
         built.append(pipeline.id.name)
-        return real(project, pipeline)
+        return real(project, pipeline, language)
 
     monkeypatch.setattr(dot, "build_graph", counting)
     result = build(compiled(), ["dot", "svg"], project / "out", EmitOptions())

@@ -106,8 +106,10 @@ def statements(
     return nodes, edges
 
 
-def source_of(project: Project, pipeline: Pipeline) -> str:
-    emitted = get_target("dot").emit(project, pipeline, EmitOptions())
+def source_of(project: Project, pipeline: Pipeline, language: str | None = "en") -> str:
+    """The DOT of ``pipeline``; in English unless told otherwise, so the tests can name the
+    diagram's own words (the Russian ones are tested by test_language_*)."""
+    emitted = get_target("dot").emit(project, pipeline, EmitOptions(language=language))
     assert list(emitted.files) == [f"{pipeline.id.name}.dot"]
     assert emitted.diagnostics == ()
     return emitted.files[f"{pipeline.id.name}.dot"].decode("utf-8")
@@ -130,7 +132,7 @@ def test_fixture_ids_do_not_clash_with_examples() -> None:
 @pytest.mark.parametrize(("source", "pipeline_id"), CASES)
 def test_golden(source: str, pipeline_id: str, bless: bool) -> None:
     project, pipeline = case(source, pipeline_id)
-    text = source_of(project, pipeline).encode("utf-8")
+    text = source_of(project, pipeline, None).encode("utf-8")
     check_golden(GOLDEN / "dot" / f"{pipeline_id}.dot", text, bless)
 
 
@@ -140,7 +142,7 @@ def test_structure(source: str, pipeline_id: str) -> None:
     text = source_of(project, pipeline)
     nodes, edges = statements(text)
     assert text.endswith("}\n") and "\r" not in text
-    assert "rankdir=LR" in text
+    assert "rankdir=TB" in text
 
     # Clusters: one per phase that has open stages, captioned with the phase's word.
     for phase, word in ((Phase.LEAD, "Lead"), (Phase.DEAL, "Deal")):
@@ -186,49 +188,48 @@ def test_structure(source: str, pipeline_id: str) -> None:
             fill = dot.PIT_FILL if stage.id.name in pit_ids else dot.LOST_FILL
             assert nodes[stage.id.name]["fillcolor"] == fill
 
-    # No hairball: at most one "any stage" edge per lost outcome, plus the `then` moves.
-    lost = {s.id.name for s in pipeline.stages if s.kind is StageKind.LOST}
+    # No hairball: each phase's implicit losses and its timeouts inside the pipeline are one
+    # edge per (phase, target), leaving the phase's "any stage" marker; every other red edge
+    # is a `then` move.
+    phase_of = {s.id.name: s.phase for s in pipeline.stages}
     thens = {(s.id.name, s.then.name) for s in pipeline.open_stages if s.then is not None}
-    summarised = {
-        e.target.stage
-        for e in project.edges
-        if e.kind is EdgeKind.LOSE
-        and e.source.pipeline == pipeline_id
-        and (e.source.stage, e.target.stage) not in thens
-    }
-    red = [(a, b) for a, b, attrs in edges if b in lost and attrs.get("color") == dot.LOST_BORDER]
-    summaries = [(a, b) for a, b, attrs in edges if attrs.get("label") == "any stage"]
-    assert len(summaries) == len(summarised)
-    assert len({b for _, b in summaries}) == len(summaries)
-    assert all(pair in thens for pair in red if pair not in summaries)
-    for _, _, attrs in edges:
-        if attrs.get("label") == "any stage":
-            assert attrs["ltail"] in {"cluster_lead", "cluster_deal", "cluster_stages"}
-
-    # No hairball of timeouts either: the timeouts into the default target are one dotted
-    # summary edge into it, leaving a box; only stages whose own `timeout ->` leads elsewhere
-    # have their own dotted edge.
-    into_default = summarised_timeouts(project, pipeline)
-    timeout_edges = [e for e in project.edges_of(pipeline_id) if e.kind is EdgeKind.TIMEOUT]
-    timeout_summaries = [
-        (a, b, attrs) for a, b, attrs in edges if attrs.get("label") == dot.TIMEOUT_SUMMARY
+    inside = [
+        e
+        for e in project.edges_of(pipeline_id)
+        if e.source.pipeline == pipeline_id and e.target.pipeline == pipeline_id
     ]
-    assert len(timeout_summaries) == (1 if into_default else 0)
-    for a, b, attrs in timeout_summaries:
-        assert b == dot.node_id(into_default[0].target, pipeline_id)
-        assert a in {e.source.stage for e in into_default}
-        assert attrs["style"] == "dotted" and attrs["color"] == dot.MUTED
-        assert attrs.get("ltail", "cluster_stages") in {
-            "cluster_lead",
-            "cluster_deal",
-            "cluster_stages",
-        }
-        assert f"{len(into_default)} " in attrs["tooltip"]
-    dotted = [attrs for _, _, attrs in edges if attrs.get("style") == "dotted"]
-    assert len(dotted) == len(timeout_edges) - len(into_default) + len(timeout_summaries)
-    for e in into_default:
-        a, b = dot.node_id(e.source, pipeline_id), dot.node_id(e.target, pipeline_id)
-        assert not any((x, y) == (a, b) and "taillabel" in s for x, y, s in edges), e
+    want_losses = {
+        (dot.marker_id(phase_of[e.source.stage]), e.target.stage)
+        for e in inside
+        if e.kind is EdgeKind.LOSE and (e.source.stage, e.target.stage) not in thens
+    }
+    want_timeouts = {
+        (dot.marker_id(phase_of[e.source.stage]), e.target.stage)
+        for e in inside
+        if e.kind is EdgeKind.TIMEOUT
+    }
+    from_markers = [(a, b, attrs) for a, b, attrs in edges if a.startswith("any-")]
+    losses = [(a, b) for a, b, attrs in from_markers if attrs.get("color") == dot.LOST_BORDER]
+    timeouts = [(a, b) for a, b, attrs in from_markers if attrs.get("style") == "dotted"]
+    assert len(losses) == len(set(losses)) and set(losses) == want_losses
+    assert len(timeouts) == len(set(timeouts)) and set(timeouts) == want_timeouts
+    assert len(from_markers) == len(losses) + len(timeouts)
+    markers = {a for a, _ in want_losses | want_timeouts}
+    assert {n for n in nodes if n.startswith("any-")} == markers
+    for marker in markers:
+        assert nodes[marker]["label"] == "any stage"
+    lost = {s.id.name for s in pipeline.stages if s.kind is StageKind.LOST}
+    red = [(a, b) for a, b, attrs in edges if b in lost and attrs.get("color") == dot.LOST_BORDER]
+    assert all(pair in thens for pair in red if not pair[0].startswith("any-"))
+    for _, b, attrs in from_markers:
+        if attrs.get("style") == "dotted":
+            assert attrs["color"] == dot.MUTED and attrs["constraint"] == "false"
+            default = pipeline.timeout is not None and b == pipeline.timeout.name
+            assert (attrs["label"] == dot.TIMEOUT_SUMMARY) is default
+    # The only other dotted edges are timeouts into another pipeline's stage.
+    dotted = [(a, b) for a, b, attrs in edges if attrs.get("style") == "dotted"]
+    all_timeouts = [e for e in project.edges_of(pipeline_id) if e.kind is EdgeKind.TIMEOUT]
+    assert len(dotted) == len(timeouts) + len([e for e in all_timeouts if e not in inside])
 
     # No statement twice (a `then` into a loss can also be an implicit loss).
     arrows = [line for line in text.split("\n") if " -> " in line]
@@ -237,7 +238,7 @@ def test_structure(source: str, pipeline_id: str) -> None:
     # Each other resolved edge is drawn, styled by kind.
     drawn = Counter((a, b) for a, b, _ in edges)
     for e in project.edges_of(pipeline_id):
-        if e.kind is EdgeKind.LOSE or e in into_default:
+        if e.kind is EdgeKind.LOSE or (e.kind is EdgeKind.TIMEOUT and e in inside):
             continue
         a = dot.node_id(e.source, pipeline_id)
         b = dot.node_id(e.target, pipeline_id)
@@ -245,12 +246,6 @@ def test_structure(source: str, pipeline_id: str) -> None:
         styles = [attrs for x, y, attrs in edges if (x, y) == (a, b)]
         if e.kind is EdgeKind.REVIVE:
             assert any(s.get("color") == dot.REVIVE and "revive" in s["label"] for s in styles)
-        if e.kind is EdgeKind.TIMEOUT and e not in into_default:
-            # A timeout that overrides the default is drawn alone, labelled with its SLA.
-            assert any(
-                s.get("style") == "dotted" and s.get("taillabel") == f"after {e.sla}"
-                for s in styles
-            )
         if e.kind is EdgeKind.EXPLICIT:
             assert any(s.get("style") == "dashed" for s in styles)
         if e.cross_pipeline:
@@ -293,32 +288,27 @@ def test_fixture_full_shows_everything() -> None:
     nodes, edges = statements(source_of(project, pipeline))
     # 2 lead stages × 1 lead outcome + 4 deal stages × 2 deal outcomes = 10 implicit losses …
     assert sum(1 for e in project.edges_of("gv_full") if e.kind is EdgeKind.LOSE) == 10
-    # … drawn as 3 edges, one per lost outcome, each leaving a cluster.
-    summaries = {(b, attrs["ltail"]) for _, b, attrs in edges if attrs.get("label") == "any stage"}
-    assert summaries == {
-        ("junk", "cluster_lead"),
-        ("lost_deal", "cluster_deal"),
-        ("pit", "cluster_deal"),
-    }
+    # … drawn as 3 edges, one per (phase, lost outcome), each from the phase's marker.
+    red = {(a, b) for a, b, attrs in edges if attrs.get("color") == dot.LOST_BORDER}
+    assert red == {("any-lead", "junk"), ("any-deal", "lost_deal"), ("any-deal", "pit")}
+    assert nodes["any-lead"]["label"] == nodes["any-deal"]["label"] == "any stage"
     # The key stage keeps its own colour (dark, so its text is white) and is emphasised.
     assert nodes["qualified"]["fillcolor"] == "#1b5e20"
     assert nodes["qualified"]["fontcolor"] == "#ffffff"
     assert nodes["qualified"]["penwidth"] == "2"
     # `offer` times out into lost_deal, which makes lost_deal a pit too.
     assert {p.id.name for p in dot.pits(project, pipeline)} == {"lost_deal", "pit"}
-    # 6 timeouts: `offer`'s own, labelled with its SLA, and 5 into the default `pit` (2 lead
-    # stages, 3 deal stages), drawn as one edge from the box around both phases, starting at
-    # the last of them.
+    # 6 timeouts: `offer`'s own and 5 into the default `pit` (2 lead stages, 3 deal stages),
+    # drawn as one edge per (phase, target) from the phase's marker: the lead's are drawn too.
     assert sum(1 for e in project.edges_of("gv_full") if e.kind is EdgeKind.TIMEOUT) == 6
     timeouts = [(a, b, attrs) for a, b, attrs in edges if attrs.get("style") == "dotted"]
-    assert [(a, b, attrs.get("taillabel")) for a, b, attrs in timeouts] == [
-        ("contract", "pit", None),
-        ("offer", "lost_deal", "after 5d"),
+    assert [(a, b, attrs["label"]) for a, b, attrs in timeouts] == [
+        ("any-lead", "pit", "timeout: after each stage's SLA"),
+        ("any-deal", "pit", "timeout: after each stage's SLA"),
+        ("any-deal", "lost_deal", "timeout: КП отправлено"),
     ]
-    summary = timeouts[0][2]
-    assert summary["label"] == "timeout: after each stage's SLA"
-    assert summary["ltail"] == "cluster_stages"
-    assert summary["tooltip"].startswith("5 lead and deal stages time out here")
+    assert timeouts[0][2]["tooltip"].startswith("2 lead stages time out here")
+    assert timeouts[1][2]["tooltip"].startswith("3 deal stages time out here")
     # Each of them shows its SLA on its box instead.
     for stage_id, sla in (("inquiry", "4h"), ("profiled", "1d"), ("accepted", "2bd")):
         assert f"\\nSLA {sla}" in nodes[stage_id]["label"]
@@ -349,13 +339,13 @@ def test_fixture_after_shows_incoming_and_then_losses() -> None:
     # `reorder` moves forward into a loss with `then`: that one is a real edge.
     red = [(a, b) for a, b, attrs in edges if attrs.get("color") == dot.LOST_BORDER]
     assert ("reorder", "churned") in red
-    assert ("onboarded", "churned") in red  # the summary for the other stage
+    assert ("any-deal", "churned") in red  # the summary for the other stage
 
 
 def _timeout_edges(source: str) -> list[tuple[str, str, dict[str, str]]]:
     result = compile_text(source, "t.funnel")
     assert result.project is not None, [d.message for d in result.diagnostics]
-    text = dot.dot_source(result.project, result.project.pipelines[0])
+    text = dot.dot_source(result.project, result.project.pipelines[0], "en")
     return [(a, b, attrs) for a, b, attrs in statements(text)[1] if attrs.get("style") == "dotted"]
 
 
@@ -374,8 +364,7 @@ def test_timeouts_into_the_default_stay_one_edge_however_many_stages() -> None:
     }}
     """
     ((a, b, attrs),) = _timeout_edges(source)
-    assert (a, b) == ("s39", "pit")
-    assert attrs["ltail"] == "cluster_deal"
+    assert (a, b) == ("any-deal", "pit")
     assert attrs["label"] == "timeout: after each stage's SLA"
     assert attrs["tooltip"].startswith("40 deal stages time out here")
 
@@ -399,12 +388,13 @@ def test_own_timeout_elsewhere_keeps_its_edge_and_naming_the_default_does_not() 
     }
     """
     edges = _timeout_edges(source)
-    assert [(a, b, attrs.get("taillabel"), attrs.get("ltail")) for a, b, attrs in edges] == [
-        # new, met (which names the default again) and signed: one edge from both boxes.
-        ("signed", "pit", None, "cluster_stages"),
-        ("offer", "lost", "after 5d", None),
+    assert [(a, b, attrs["label"]) for a, b, attrs in edges] == [
+        # new; met (which names the default again) and signed: one edge per phase.
+        ("any-lead", "pit", "timeout: after each stage's SLA"),
+        ("any-deal", "pit", "timeout: after each stage's SLA"),
+        ("any-deal", "lost", "timeout: КП обсуждено"),
     ]
-    assert edges[0][2]["tooltip"].startswith("3 lead and deal stages time out here")
+    assert edges[1][2]["tooltip"].startswith("2 deal stages time out here")
 
 
 def test_timeout_summary_of_one_phase_and_into_an_open_stage() -> None:
@@ -423,10 +413,9 @@ def test_timeout_summary_of_one_phase_and_into_an_open_stage() -> None:
     }
     """
     ((a, b, attrs),) = _timeout_edges(lead_only)
-    assert (a, b, attrs["ltail"]) == ("new", "junk", "cluster_lead")
+    assert (a, b) == ("any-lead", "junk")
     assert attrs["tooltip"].startswith("1 lead stage times out here")
-    # Into an open stage of the same box (lint's L006 reports it): Graphviz would ignore an
-    # `ltail` whose box holds the head, so there is none.
+    # Into an open stage of the same box (lint's L006 reports it): drawn the same way.
     into_open = """
     pipeline p "P" {
       deal {
@@ -440,7 +429,7 @@ def test_timeout_summary_of_one_phase_and_into_an_open_stage() -> None:
     }
     """
     ((a, b, attrs),) = _timeout_edges(into_open)
-    assert (a, b) == ("agreed", "new") and "ltail" not in attrs
+    assert (a, b) == ("any-deal", "new") and "ltail" not in attrs
     assert attrs["tooltip"].startswith("2 deal stages time out here")
 
 
@@ -509,10 +498,10 @@ def test_hostile_names_in_the_dot(recwarn: pytest.WarningsRecorder) -> None:
     """
     result = compile_text(source, "hp.funnel")
     assert result.project is not None
-    text = dot.dot_source(result.project, result.project.pipelines[0])
+    text = dot.dot_source(result.project, result.project.pipelines[0], "en")
     assert 'digraph hp {\n\tgraph [label="<t>" ' in text
-    assert '\t\t\ta [id=stage_a label="<b>x</b>" tooltip="<b>x</b> (a)\\nGoal: \\\\\\\\" ' in text
-    assert '\t\t\tb [id=stage_b label="ends with \\\\" ' in text
+    assert '\t\ta [id=stage_a label="<b>x</b>" tooltip="<b>x</b> (a)\\nGoal: \\\\\\\\" ' in text
+    assert '\t\tb [id=stage_b label="ends with \\\\" ' in text
     assert '\tb -> a [style=dashed color="#263238" label="<e>"]\n' in text
     # `graphviz` warns when a value would end the quoted string early; nothing may.
     assert [str(w.message) for w in recwarn] == []
@@ -585,11 +574,13 @@ def test_source_is_built_with_graphviz_digraph(monkeypatch: pytest.MonkeyPatch) 
     project, pipeline = fixture("gv_full")
     text = source_of(project, pipeline)
     # The graph, then the clusters and the pits, made by `subgraph()` (from the graph's class).
+    # The rows that put each "any stage" marker beside its phase's first stage have no name.
     assert [g.name for g in built] == [
         "gv_full",
-        "cluster_stages",
         "cluster_lead",
+        None,
         "cluster_deal",
+        None,
         "pits",
     ]
     assert built[0].source == text
@@ -602,7 +593,7 @@ def test_build_graph_returns_the_digraph_of_the_source() -> None:
     graph = dot.build_graph(project, pipeline)
     assert type(graph) is graphviz.Digraph
     text = graph.source
-    assert text == dot.dot_source(project, pipeline) == source_of(project, pipeline)
+    assert text == dot.dot_source(project, pipeline) == source_of(project, pipeline, None)
     assert text.startswith("digraph gv_tricky {\n") and text.endswith("\n}\n")
     assert "\r" not in text and "\t\n" not in text
 
@@ -615,6 +606,7 @@ def test_attributes_keep_their_order() -> None:
         "id",
         "label",
         "tooltip",
+        "width",
         "fillcolor",
         "color",
         "fontcolor",
@@ -652,3 +644,40 @@ def test_graphviz_is_imported_only_to_build_dot() -> None:
     )
     lines = done.stderr.splitlines()
     assert "before: False" in lines and "after: True" in lines
+
+
+def test_timeouts_into_other_outcomes_are_one_edge_per_target_however_many_stages() -> None:
+    # The 207-second layout this prevents: every stage-level timeout into a lost outcome other
+    # than the default target was its own edge, crossing every rank down to the outcome.
+    def source(n: int) -> str:
+        targets = ("lost", "cold", "pit")
+        stages = "\n".join(
+            f'stage s{i} "Этап {i} пройден" {{ sla {i + 1}d timeout -> {targets[i % 3]} }}'
+            for i in range(n)
+        )
+        return f"""
+        pipeline p "P" {{
+          lead {{ stage new "Заявка получена" {{ sla 2h }} lost junk "Не наш" }}
+          deal {{
+            {stages}
+            won w "W"
+            lost lost "Проиграна"
+            lost cold "Остыл"
+            lost pit "Яма"
+          }}
+          timeout -> pit
+        }}
+        """
+
+    for n in (30, 300):
+        edges = _timeout_edges(source(n))
+        assert [(a, b) for a, b, _ in edges] == [
+            ("any-lead", "pit"),
+            ("any-deal", "lost"),
+            ("any-deal", "cold"),
+            ("any-deal", "pit"),
+        ]
+        # Named stages are counted, not listed, and the tooltip names a bounded number.
+        (cold,) = [attrs for _, b, attrs in edges if b == "cold"]
+        assert cold["label"] == f"timeout: {n // 3} deal stages"
+        assert cold["tooltip"].count("Этап") == min(n // 3, dot.TOOLTIP_NAMES)
