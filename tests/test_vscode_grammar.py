@@ -662,3 +662,52 @@ def test_vsix_is_packaged_with_what_vscode_loads(node_modules: Path, tmp_path: P
     assert 'require("vscode")' in bundle
     assert "vscode-languageclient" not in {n.split("/")[1] for n in names if n.count("/") > 1}
     assert vsix.stat().st_size < 500_000
+
+
+# ---- the README's editor instructions -------------------------------------------------------
+
+
+def _editors_section() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("\n## Editors\n")
+    return readme[start : readme.index("\n## ", start + 1)]
+
+
+def _blocks(language: str) -> list[str]:
+    return re.findall(rf"^```{language}\n(.*?)^```$", _editors_section(), flags=re.S | re.M)
+
+
+def test_readme_installs_the_vsix_that_ci_builds() -> None:
+    package = json.loads((VSCODE / "package.json").read_text(encoding="utf-8"))
+    (shell,) = _blocks("sh")
+    assert "cd editors/vscode && npm ci && npm run package" in shell
+    assert f"code --install-extension {package['name']}-{package['version']}.vsix" in shell
+    for setting in package["contributes"]["configuration"]["properties"]:
+        assert f"`{setting}`" in _editors_section()
+    assert "funnelc lsp" in _editors_section() and "pip install funnelc" in _editors_section()
+
+
+def test_readme_helix_configuration() -> None:
+    import tomllib
+
+    (block,) = _blocks("toml")
+    config = tomllib.loads(block)
+    assert config["language-server"]["funnelc"] == {"command": "funnelc", "args": ["lsp"]}
+    (language,) = config["language"]
+    assert language["file-types"] == ["funnel"] and language["language-servers"] == ["funnelc"]
+    assert language["scope"] == "source.funnel" and language["comment-token"] == "#"
+
+
+def test_readme_neovim_and_emacs_configuration() -> None:
+    (lua,) = _blocks("lua")
+    assert "vim.filetype.add({ extension = { funnel = 'funnel' } })" in lua
+    assert "cmd = { 'funnelc', 'lsp' }" in lua and "filetypes = { 'funnel' }" in lua
+    assert "root_markers = { 'funnelc.toml', '.git' }" in lua
+    assert "vim.lsp.enable('funnelc')" in lua
+    (elisp,) = _blocks("elisp")
+    assert elisp.count("(") == elisp.count(")")
+    assert "(define-derived-mode funnel-mode prog-mode" in elisp
+    assert """'(funnel-mode . ("funnelc" "lsp"))""" in elisp
+    assert """'("\\\\.funnel\\\\'" . funnel-mode)""" in elisp
+    words = set(re.findall(r'"([a-z]+)"', elisp[elisp.index("regexp-opt") :]))
+    assert keywords() <= words, keywords() - words
