@@ -511,6 +511,13 @@ def test_the_pipeline_snippet_compiles_without_a_finding(tmp_path: Path) -> None
     assert "lead {" in text and "deal {" in text and "timeout ->" in text and "revive " in text
     assert "won " in text and "lost " in text
     assert _check(tmp_path, text) == []
+    # And through the command line, as a user would run it.
+    done = subprocess.run(
+        [sys.executable, "-m", "funnelc", "check", "--strict", str(tmp_path / "snippet.funnel")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 @pytest.mark.parametrize("name", ["stage", "won", "lost"])

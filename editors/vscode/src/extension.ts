@@ -16,11 +16,15 @@ const CLIENT_NAME = 'Funnel Language Server';
 
 let client: LanguageClient | undefined;
 let output: vscode.OutputChannel | undefined;
+let watcher: vscode.FileSystemWatcher | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   output = vscode.window.createOutputChannel(CLIENT_NAME);
+  // One watcher for the extension's lifetime, shared by every client a restart creates.
+  watcher = vscode.workspace.createFileSystemWatcher('**/{*.funnel,funnelc.toml}');
   context.subscriptions.push(
     output,
+    watcher,
     vscode.commands.registerCommand('funnel.restartServer', () => restart()),
     vscode.commands.registerCommand('funnel.showOutput', () => output?.show(true)),
     vscode.workspace.onDidChangeConfiguration(async (event) => {
@@ -63,7 +67,7 @@ async function start(): Promise<void> {
       { scheme: 'file', language: 'funnel' },
       { scheme: 'untitled', language: 'funnel' },
     ],
-    synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/{*.funnel,funnelc.toml}') },
+    synchronize: watcher === undefined ? {} : { fileEvents: watcher },
     outputChannel: channel,
     traceOutputChannel: channel,
     revealOutputChannelOn: RevealOutputChannelOn.Never,
