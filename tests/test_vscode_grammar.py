@@ -162,13 +162,17 @@ def lark_tokens(text: str) -> list[Token] | None:
     return sorted(tokens + comments, key=lambda t: t.start_pos or 0)
 
 
+def _lf(text: str) -> str:
+    """Line ends as one LF, so that offsets into the text and into its lines agree."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def corpus() -> dict[str, str]:
     """Every example, every test input that parses, and the crafted files below."""
     files = sorted(EXAMPLES.rglob("*.funnel")) + sorted(TESTS.rglob("*.funnel"))
-    texts = {
-        str(p.relative_to(ROOT)): p.read_text(encoding="utf-8").replace("\r\n", "\n") for p in files
-    }
+    texts = {str(p.relative_to(ROOT)): _lf(p.read_text(encoding="utf-8")) for p in files}
     texts.update(CRAFTED)
+    texts["crafted/snippet-pipeline.funnel"] = expand_snippet(_body("pipeline"))
     return {name: text for name, text in texts.items() if lark_tokens(text) is not None}
 
 
@@ -229,6 +233,7 @@ def test_the_corpus_is_the_examples_and_the_test_inputs(
     assert len(examples) == len(list(EXAMPLES.rglob("*.funnel"))) >= 6
     assert sum(n.startswith("tests/") for n in texts) > 50
     assert "crafted/every-keyword.funnel" in texts
+    assert "crafted/snippet-pipeline.funnel" in texts
 
 
 def test_every_keyword_of_the_grammar_is_coloured_as_a_keyword(
