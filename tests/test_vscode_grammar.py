@@ -293,7 +293,7 @@ def test_textmate_tokens_agree_with_the_compiler_lexer(
             else:
                 raise AssertionError(f"a token the test does not know: {where}")
             checked += 1
-    assert checked > 5000
+    assert checked > 4000  # 5 187 tokens in 123 files when this was written
 
 
 def test_no_invalid_tokens_in_the_examples(
