@@ -142,31 +142,46 @@ def _emit_diagnostics(
     fmt: Format,
     color: ColorChoice,
     root: Path | None = None,
+    strict: bool = False,
 ) -> None:
-    """Print diagnostics: machine formats on stdout and nothing else there; the human format
-    and its summary line on stderr.  ``root`` is the project root SARIF locations are
+    """Print diagnostics in the current language: machine formats on stdout and nothing else
+    there; the human format and its summary line on stderr (with, when ``--strict`` is what
+    fails the run, a line that says so).  ``root`` is the project root SARIF locations are
     relative to."""
-    from funnelc.render import render_human, render_json, summary
+    from funnelc.i18n import language
+    from funnelc.render import counted, render_human, render_json, summary
 
+    lang = language()
     if fmt is Format.json:
-        sys.stdout.write(render_json(diagnostics, sources))
+        sys.stdout.write(render_json(diagnostics, sources, lang))
         return
     if fmt is Format.sarif:
         from funnelc.sarif import render_sarif
 
-        sys.stdout.write(render_sarif(diagnostics, sources, root=root))
+        sys.stdout.write(render_sarif(diagnostics, sources, root=root, lang=lang))
         return
     if fmt is Format.github:
         from funnelc.sarif import render_github
 
-        sys.stdout.write(render_github(diagnostics, sources))
+        sys.stdout.write(render_github(diagnostics, sources, lang))
         return
     if diagnostics:
         painted = use_color(color, sys.stderr)
-        sys.stderr.write(render_human(diagnostics, sources, color=painted))
-        total = summary(diagnostics)
+        sys.stderr.write(render_human(diagnostics, sources, color=painted, lang=lang))
+        total = summary(diagnostics, lang)
         if total:
             sys.stderr.write(_("{summary} found").format(summary=total) + "\n")
+        warnings = sum(1 for d in diagnostics if d.severity.value == "warning")
+        if strict and warnings and not any(d.is_error for d in diagnostics):
+            sys.stderr.write(
+                counted(
+                    "the warning fails the run because of `--strict`",
+                    "the {count} warnings fail the run because of `--strict`",
+                    warnings,
+                    lang,
+                )
+                + "\n"
+            )
 
 
 def localised(command: Callable[..., None]) -> Callable[..., None]:
@@ -233,7 +248,7 @@ def check(
 
     settings, lint = _config(config, strict)
     result = compile(_inputs(paths, settings), lint=lint, root=_root(settings))
-    _emit_diagnostics(result.diagnostics, result.sources, fmt, color, result.root)
+    _emit_diagnostics(result.diagnostics, result.sources, fmt, color, result.root, lint.strict)
     raise typer.Exit(1 if fails(result.diagnostics, lint.strict) else 0)
 
 
@@ -304,7 +319,7 @@ def build(
         raise typer.Exit(2)
     result = compile(_inputs(paths, settings), lint=lint, root=_root(settings))
     if not result.ok or result.project is None or fails(result.diagnostics, lint.strict):
-        _emit_diagnostics(result.diagnostics, result.sources, fmt, color, result.root)
+        _emit_diagnostics(result.diagnostics, result.sources, fmt, color, result.root, lint.strict)
         raise typer.Exit(1)
     options = EmitOptions(
         renderer=(renderer.value if renderer else settings.renderer or "pure"),
@@ -317,7 +332,7 @@ def build(
     out_dir = out or settings.out or Path("build")
     built = run_build(result.project, targets, out_dir, options, strict=lint.strict)
     diagnostics = (*result.diagnostics, *built.diagnostics)
-    _emit_diagnostics(diagnostics, result.sources, fmt, color, result.root)
+    _emit_diagnostics(diagnostics, result.sources, fmt, color, result.root, lint.strict)
     if fails(built.diagnostics, lint.strict):
         if fmt is Format.human:
             written_some = any(d.code == "F605" for d in built.diagnostics)
@@ -370,20 +385,23 @@ def build(
 
 
 @app.command()
+@localised
 def explain(
     code: Annotated[str, typer.Argument(help="A diagnostic code (F102) or its name.")],
+    lang: LangOpt = None,
 ) -> None:
     """Print the long explanation of a diagnostic code."""
     from funnelc.codes import CODES, lookup
     from funnelc.diagnostics import did_you_mean
+    from funnelc.i18n import language
     from funnelc.lint.engine import find_rule
-    from funnelc.resources import codes_dir
+    from funnelc.resources import code_page
 
     rule = find_rule(code)
     if rule is not None:
         from funnelc.lint.docs import explain_rule
 
-        typer.echo(explain_rule(rule).rstrip("\n"))
+        typer.echo(explain_rule(rule, lang=language()).rstrip("\n"))
         return
     entry = lookup(code)
     if entry is None:
@@ -394,64 +412,76 @@ def explain(
             # A code that does not exist: offer the nearest one of the same letter.
             same = [c for c in CODES if c[0] == code[0].upper()]
             guess = min(same, key=lambda c: (abs(int(c[1:]) - int(code[1:])), c))
-        hint = f" (did you mean `{guess}`?)" if guess else ""
-        typer.echo(f"error: unknown code `{code}`{hint}; `funnelc codes` lists them", err=True)
+        message = (
+            _("unknown code `{code}` (did you mean `{guess}`?); `funnelc codes` lists them")
+            if guess
+            else _("unknown code `{code}`; `funnelc codes` lists them")
+        )
+        word = _("error")
+        typer.echo(f"{word}: " + message.format(code=code, guess=guess or ""), err=True)
         raise typer.Exit(2)
-    path = codes_dir() / f"{entry.code}.md"
     try:
-        text = path.read_text(encoding="utf-8")
+        text = code_page(entry.code, language()).read_text(encoding="utf-8")
     except OSError:
-        text = f"# {entry.code}: {entry.name}\n\n{entry.summary}\n"
+        text = f"# {entry.code}: {entry.name}\n\n{_(entry.summary)}\n"
     typer.echo(text.rstrip("\n"))
 
 
 @app.command()
+@localised
 def rules(
     fmt: Annotated[
         Format, typer.Option("--format", "-f", help="human or json (sarif/github: as json).")
     ] = Format.human,
+    lang: LangOpt = None,
 ) -> None:
     """List the methodology rules: code, name, group, severity, preset, principle."""
+    from funnelc.i18n import language
     from funnelc.lint.docs import rules_json, rules_table
 
     if fmt is Format.human:
-        typer.echo(rules_table().rstrip("\n"))
+        typer.echo(rules_table(language()).rstrip("\n"))
     else:
-        sys.stdout.write(rules_json())
+        sys.stdout.write(rules_json(language()))
 
 
 @app.command(name="codes")
-def list_codes() -> None:
+@localised
+def list_codes(lang: LangOpt = None) -> None:
     """List every diagnostic code with its name and summary."""
     from funnelc.codes import CODES
 
     for entry in CODES.values():
-        typer.echo(f"{entry.code}  {entry.name:<28} {entry.summary}")
+        typer.echo(f"{entry.code}  {entry.name:<28} {_(entry.summary)}")
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of the json target's output."""
+@localised
+def schema(lang: LangOpt = None) -> None:
+    """Print the JSON Schema of the json target's output (a machine artefact: its
+    descriptions are English whatever ``--lang`` says)."""
     from funnelc.schema import schema_path
 
     sys.stdout.write(schema_path().read_text(encoding="utf-8"))
 
 
 @app.command(name="targets")
-def list_targets() -> None:
+@localised
+def list_targets(lang: LangOpt = None) -> None:
     """List the build targets, what each expresses and what it leaves to manual steps."""
     from funnelc.emit import DEFAULT_TARGETS, REGISTRY, get_target
 
+    labels = {"native": _("sets"), "manual": _("manual steps"), "unsupported": _("drops")}
     for name in REGISTRY:
         target = get_target(name)
-        default = "  (default)" if name in DEFAULT_TARGETS else ""
-        typer.echo(f"{name:<10} {target.description}{default}")
+        default = "  " + _("(default)") if name in DEFAULT_TARGETS else ""
+        typer.echo(f"{name:<10} {_(target.description)}{default}")
         capabilities: dict[str, str] = dict(getattr(target, "capabilities", {}) or {})
         for how in ("native", "manual", "unsupported"):
             constructs = [c for c, h in capabilities.items() if h == how]
             if constructs:
-                label = {"native": "sets", "manual": "manual steps", "unsupported": "drops"}[how]
-                typer.echo(f"{'':<10}   {label}: {', '.join(constructs)}")
+                shown = ", ".join(_(c) for c in constructs)
+                typer.echo(f"{'':<10}   {labels[how]}: {shown}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
