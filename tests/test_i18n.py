@@ -532,7 +532,8 @@ def _page_diagnostics(
         text = page.read_text(encoding="utf-8")
         shown = tt.example(section(text, "Example"))
         result = funnelc.compile_text(shown.funnel, "example.funnel")
-        built = tt.build(result, shown.target, shown.unsupported, shown.options)
+        inject = page.stem in tt.INTERNAL
+        built = tt.build(result, shown.target, shown.unsupported, shown.options, inject)
         return [d for d in built if d.code == page.stem], dict(result.sources)
     if td._kind(page) == "command":
         setup = td.RUNTIME_CASES[td.DOC_RUNTIME_CASES[page.stem]][1]
