@@ -13,6 +13,7 @@ path before the package is installed.
 from __future__ import annotations
 
 import ast
+import re
 import struct
 from dataclasses import dataclass, field
 
@@ -49,14 +50,24 @@ class Catalogue:
         return ""
 
 
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "a": "\a", "b": "\b"}
+_ESCAPE = re.compile(r"\\(.)")
+_OTHER = re.compile(r'\\[^ntr"\\ab]')
+
+
 def _unquote(text: str, lineno: int) -> str:
     text = text.strip()
     if not (text.startswith('"') and text.endswith('"') and len(text) >= 2):
         raise ValueError(f"line {lineno}: expected a quoted string, got {text!r}")
-    # A .po string is a C string literal; Python's literal syntax is a superset of its escapes.
-    value = ast.literal_eval(text)
-    assert isinstance(value, str)
-    return value
+    body = text[1:-1]
+    if "\\" not in body:
+        return body
+    if _OTHER.search(body):
+        # A rarer C escape (octal, hex): Python's literal syntax is a superset of C's.
+        value = ast.literal_eval(text)
+        assert isinstance(value, str)
+        return value
+    return _ESCAPE.sub(lambda m: _ESCAPES[m.group(1)], body)
 
 
 def parse_po(text: str) -> Catalogue:
