@@ -21,18 +21,111 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from funnelc.i18n import _
+from funnelc.i18n import N_, _
 from funnelc.version import __version__
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from typer._click import Context as ClickContext
+    from typer._click import HelpFormatter
 
     from funnelc.config import Config
     from funnelc.diagnostics import Diagnostic
     from funnelc.lint.engine import LintConfig
     from funnelc.source import SourceFile
 
+_CLICK_WORDS = (
+    (N_("Usage:"), "Usage:"),
+    (N_("Arguments:"), "Arguments:"),
+    (N_("Options:"), "Options:"),
+    (N_("Commands:"), "Commands:"),
+    (N_("Show this message and exit."), "Show this message and exit."),
+    (N_("[default: {value}]"), "[default: {value}]"),
+    (N_("[required]"), "[required]"),
+)
+
+
+def _lang_in(args: Sequence[str]) -> str | None:
+    """The value of ``--lang`` among raw arguments (help is printed before options are
+    parsed, so it looks for itself)."""
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _localise_help(command: typer.core.TyperCommand | typer.core.TyperGroup) -> None:
+    """Translate the help texts of a command (and of its subcommands) in place: typer builds
+    these objects afresh for every run, so nothing outlives it."""
+    if command.help:
+        command.help = _(command.help)
+    for param in command.params:
+        text = getattr(param, "help", None)
+        if text:
+            param.help = _(text)  # type: ignore[attr-defined]
+    for sub in getattr(command, "commands", {}).values():
+        if sub.help:
+            sub.help = _(sub.help)
+
+
+def _translated_help(text: str) -> str:
+    """Click's own words of a help page in the current language."""
+    import re
+
+    for message, english in _CLICK_WORDS:
+        if "{value}" in english:
+            pattern = re.escape(english).replace(r"\{value\}", "(.*?)")
+            template = _(message)
+
+            def fill(match: re.Match[str], template: str = template) -> str:
+                return template.format(value=match.group(1))
+
+            text = re.sub(pattern, fill, text)
+        else:
+            text = text.replace(english, _(message))
+    return text
+
+
+def _format_localised(
+    command: typer.core.TyperCommand | typer.core.TyperGroup,
+    base: Callable[..., None],
+    ctx: ClickContext,
+    formatter: HelpFormatter,
+) -> None:
+    from funnelc.i18n import LANGUAGES, detect_language, using
+
+    lang = ctx.meta.get("funnelc.lang") or detect_language()
+    if lang == "en" or lang not in LANGUAGES:
+        base(ctx, formatter)
+        return
+    with using(lang):
+        _localise_help(command)
+        inner = type(formatter)(width=formatter.width)
+        base(ctx, inner)
+        formatter.write(_translated_help(inner.getvalue()))
+
+
+class LocalisedCommand(typer.core.TyperCommand):
+    """A command whose ``--help`` speaks the language ``--lang`` (or the locale) asks for."""
+
+    def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
+        ctx.meta["funnelc.lang"] = _lang_in(args)
+        return super().parse_args(ctx, args)
+
+    def format_help(self, ctx: ClickContext, formatter: HelpFormatter) -> None:
+        _format_localised(self, super().format_help, ctx, formatter)
+
+
+class LocalisedGroup(typer.core.TyperGroup):
+    def format_help(self, ctx: ClickContext, formatter: HelpFormatter) -> None:
+        _format_localised(self, super().format_help, ctx, formatter)
+
+
 app = typer.Typer(
+    cls=LocalisedGroup,
     name="funnelc",
     help="Pipeline-as-code for sales funnels: check .funnel files and build diagrams and "
     "CRM import files from them.",
@@ -231,7 +324,7 @@ def _inputs(paths: list[Path] | None, config: Config) -> list[Path]:
     return [Path()]
 
 
-@app.command()
+@app.command(cls=LocalisedCommand)
 @localised
 def check(
     paths: PathsArg = None,
@@ -252,7 +345,7 @@ def check(
     raise typer.Exit(1 if fails(result.diagnostics, lint.strict) else 0)
 
 
-@app.command()
+@app.command(cls=LocalisedCommand)
 @localised
 def build(
     paths: PathsArg = None,
@@ -384,7 +477,7 @@ def build(
     raise typer.Exit(0)
 
 
-@app.command()
+@app.command(cls=LocalisedCommand)
 @localised
 def explain(
     code: Annotated[str, typer.Argument(help="A diagnostic code (F102) or its name.")],
@@ -427,7 +520,7 @@ def explain(
     typer.echo(text.rstrip("\n"))
 
 
-@app.command()
+@app.command(cls=LocalisedCommand)
 @localised
 def rules(
     fmt: Annotated[
@@ -445,7 +538,7 @@ def rules(
         sys.stdout.write(rules_json(language()))
 
 
-@app.command(name="codes")
+@app.command(name="codes", cls=LocalisedCommand)
 @localised
 def list_codes(lang: LangOpt = None) -> None:
     """List every diagnostic code with its name and summary."""
@@ -455,17 +548,16 @@ def list_codes(lang: LangOpt = None) -> None:
         typer.echo(f"{entry.code}  {entry.name:<28} {_(entry.summary)}")
 
 
-@app.command()
+@app.command(cls=LocalisedCommand)
 @localised
 def schema(lang: LangOpt = None) -> None:
-    """Print the JSON Schema of the json target's output (a machine artefact: its
-    descriptions are English whatever ``--lang`` says)."""
+    """Print the JSON Schema of the json target's output (its descriptions stay English)."""
     from funnelc.schema import schema_path
 
     sys.stdout.write(schema_path().read_text(encoding="utf-8"))
 
 
-@app.command(name="targets")
+@app.command(name="targets", cls=LocalisedCommand)
 @localised
 def list_targets(lang: LangOpt = None) -> None:
     """List the build targets, what each expresses and what it leaves to manual steps."""

@@ -85,11 +85,29 @@ def _runtime_ids() -> Iterator[tuple[str, str]]:
         yield target.description, f"target {name}"
         for construct in dict(getattr(target, "capabilities", {}) or {}):
             yield construct, f"target {name}"
+    yield from _help_texts()
     for message, hint in _MISTAKES:
         yield message, "funnelc/parse.py"
         yield hint, "funnelc/parse.py"
     for word in _FIXED_WORDS:
         yield word, "funnelc/i18n_tools.py"
+
+
+def _help_texts() -> Iterator[tuple[str, str]]:
+    """The ``--help`` texts of the CLI: each command's docstring and each option's help."""
+    import typer
+
+    from funnelc.cli import app
+
+    group = typer.main.get_command(app)
+    commands = [("funnelc", group), *getattr(group, "commands", {}).items()]
+    for name, command in commands:
+        if command.help:
+            yield command.help, f"funnelc {name} --help"
+        for param in command.params:
+            text = getattr(param, "help", None)
+            if text:
+                yield text, f"funnelc {name} --help"
 
 
 def _files() -> list[Path]:

@@ -323,6 +323,35 @@ def test_late_rendering_equals_early_rendering(case: Path | str) -> None:
     )
 
 
+def _target_cases() -> list[object]:
+    from tests import test_target_codes as tt
+
+    return list(tt.CASE_LIST)
+
+
+@pytest.mark.parametrize("case", _target_cases(), ids=lambda c: getattr(c, "name", ""))
+def test_late_rendering_of_target_diagnostics(
+    case: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CRM targets' diagnostics (F7xx–F9xx) render late too."""
+    from tests import test_target_codes as tt
+
+    assert isinstance(case, tt.Case)
+    monkeypatch.chdir(ROOT)
+
+    def run() -> tuple[list[Diagnostic], dict[str, SourceFile]]:
+        result = funnelc.compile(case.path.relative_to(ROOT))
+        built = tt.build(result, case.target, case.unsupported, case.options, case.inject)
+        return built, dict(result.sources)
+
+    english, sources = run()
+    with using("ru"):
+        russian, _sources = run()
+        early = render_human(russian, sources)
+    assert english
+    assert render_human(english, sources, lang="ru") == early
+
+
 @pytest.mark.parametrize("case", _cases(), ids=lambda p: p.stem)
 def test_every_diagnostic_renders_in_russian(case: Path) -> None:
     result = funnelc.compile(case, lint=True)
@@ -451,6 +480,7 @@ def test_lang_is_accepted_by_every_command() -> None:
         ["rules"],
         ["rules", "-f", "json"],
         ["targets"],
+        *([command, "--help"] for command in _COMMANDS),
     ],
     ids=lambda a: " ".join(Path(x).name for x in a),
 )
@@ -461,6 +491,16 @@ def test_command_speaks_russian(
     _code, output = _russian_runs(args)
     assert output.strip()
     assert not english_runs(output), english_runs(output)
+
+
+def test_top_level_help_follows_the_locale(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FUNNELC_LANG", "ru")
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "Использование:" in result.stdout and "Команды:" in result.stdout
+    assert not english_runs(result.stdout), english_runs(result.stdout)
+    monkeypatch.setenv("FUNNELC_LANG", "en")
+    assert "Usage:" in CliRunner().invoke(app, ["--help"]).stdout
 
 
 def test_schema_accepts_lang_and_stays_a_machine_artefact(
