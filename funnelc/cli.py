@@ -17,9 +17,10 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from funnelc.i18n import N_, _
 from funnelc.version import __version__
@@ -27,8 +28,8 @@ from funnelc.version import __version__
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from typer._click import Command, HelpFormatter
     from typer._click import Context as ClickContext
-    from typer._click import HelpFormatter
 
     from funnelc.config import Config
     from funnelc.diagnostics import Diagnostic
@@ -44,6 +45,92 @@ _CLICK_WORDS = (
     (N_("[default: {value}]"), "[default: {value}]"),
     (N_("[required]"), "[required]"),
 )
+
+
+# Click's error messages (typer's vendored click writes them as f-strings, so they are
+# recognised by pattern and rewritten), applied in order to the text an error prints.
+_CLICK_ERRORS = (
+    (
+        r"Invalid value for (?P<param>.+?): (?P<message>.+)",
+        N_("invalid value for {param}: {message}"),
+    ),
+    (
+        r"(?P<value>'[^']*') is not one of (?P<choices>.+?)\.",
+        N_("{value} is not one of {choices}."),
+    ),
+    (r"(?P<value>'[^']*') is not a valid (?P<kind>[\w ]+)\.", N_("{value} is not a valid {kind}.")),
+    (
+        r"(?P<value>\S+) is not in the range (?P<range>.+?)\.",
+        N_("{value} is not in the range {range}."),
+    ),
+    (r"No such option: (?P<name>\S+)", N_("no such option: {name}")),
+    (r"No such command (?P<name>'[^']*')\.", N_("no such command {name}.")),
+    (r"Did you mean (?P<name>.+?)\?", N_("did you mean {name}?")),
+    (r"\(Possible options: (?P<names>.+?)\)", N_("(possible options: {names})")),
+    (r"Missing argument (?P<name>.+?)\.", N_("missing argument {name}.")),
+    (r"Missing option (?P<name>.+?)\.", N_("missing option {name}.")),
+    (r"Missing command\.", N_("missing command.")),
+    (r"Option (?P<name>'[^']*') requires an argument\.", N_("option {name} requires a value.")),
+    (
+        r"Got unexpected extra arguments? \((?P<args>.*)\)",
+        N_("unexpected extra arguments ({args})"),
+    ),
+    (r"Try (?P<command>'[^']*') for help\.", N_("Try {command} for help.")),
+    (r"^Error: ", N_("error: ")),
+    (r"^Usage:", N_("Usage:")),
+)
+
+
+def _translated_error(text: str) -> str:
+    import re
+
+    for pattern, message in _CLICK_ERRORS:
+        template = _(message)
+
+        def fill(match: re.Match[str], template: str = template) -> str:
+            return template.format(**match.groupdict())
+
+        text = re.sub(pattern, fill, text, flags=re.M)
+    return text
+
+
+class LocalisedUsageError(UsageError):
+    """A usage error printed in the user's language (see :data:`_CLICK_ERRORS`)."""
+
+    def __init__(self, original: UsageError, lang: str) -> None:
+        super().__init__(original.format_message(), getattr(original, "ctx", None))
+        self.original = original
+        self.lang = lang
+        self.exit_code = original.exit_code
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        import io
+
+        from funnelc.i18n import using
+
+        buffer = io.StringIO()
+        self.original.show(file=buffer)
+        with using(self.lang):
+            text = _translated_error(buffer.getvalue())
+        stream = file if file is not None else sys.stderr
+        stream.write(text)
+
+
+def _localised_errors(args: Sequence[str], run: Callable[[], object]) -> object:
+    """Run ``run``; a usage error it raises is re-raised to print in the user's language
+    (``--lang`` among ``args``, else the environment)."""
+    given = _lang_in(args)  # before click consumes the list
+    try:
+        return run()
+    except UsageError as error:
+        from funnelc.i18n import LANGUAGES, detect_language
+
+        lang = given or detect_language()
+        if isinstance(error, NoArgsIsHelpError | LocalisedUsageError) or (
+            lang == "en" or lang not in LANGUAGES
+        ):
+            raise
+        raise LocalisedUsageError(error, lang) from None
 
 
 def _lang_in(args: Sequence[str]) -> str | None:
@@ -113,7 +200,8 @@ class LocalisedCommand(typer.core.TyperCommand):
 
     def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
         ctx.meta["funnelc.lang"] = _lang_in(args)
-        return super().parse_args(ctx, args)
+        rest = _localised_errors(args, lambda: super(LocalisedCommand, self).parse_args(ctx, args))
+        return rest  # type: ignore[return-value]
 
     def format_help(self, ctx: ClickContext, formatter: HelpFormatter) -> None:
         _format_localised(self, super().format_help, ctx, formatter)
@@ -122,6 +210,13 @@ class LocalisedCommand(typer.core.TyperCommand):
 class LocalisedGroup(typer.core.TyperGroup):
     def format_help(self, ctx: ClickContext, formatter: HelpFormatter) -> None:
         _format_localised(self, super().format_help, ctx, formatter)
+
+    def resolve_command(
+        self, ctx: ClickContext, args: list[str]
+    ) -> tuple[str | None, Command | None, list[str]]:
+        base = super().resolve_command
+        resolved = _localised_errors(sys.argv[1:] + list(args), lambda: base(ctx, args))
+        return resolved  # type: ignore[return-value]
 
 
 app = typer.Typer(

@@ -400,10 +400,12 @@ _IDS = _identifiers()
 
 
 def english_runs(text: str) -> list[str]:
-    """Runs of three or more English words outside code: fenced blocks, backticks, paths,
+    """Runs of three or more English words outside code: fenced blocks, backticks, quoted
+    values, paths,
     ids with digits, ``-`` or ``_`` and the words of :func:`_identifiers` do not count."""
     text = re.sub(r"```.*?```", " ", text, flags=re.S)
     text = re.sub(r"`[^`\n]*`", " | ", text)
+    text = re.sub(r"'[^'\s]*'", " | ", text)  # quoted values in click's messages
     text = re.sub(r"\S*[/\\_\-\d@#{}\[\]<>=]\S*", " | ", text)
     runs: list[str] = []
     current: list[str] = []
@@ -481,6 +483,11 @@ def test_lang_is_accepted_by_every_command() -> None:
         ["rules", "-f", "json"],
         ["targets"],
         *([command, "--help"] for command in _COMMANDS),
+        ["check", "--format", "xml"],
+        ["check", "--bogus"],
+        ["build", "--render-timeout", "soon"],
+        ["explain"],
+        ["bogus"],
     ],
     ids=lambda a: " ".join(Path(x).name for x in a),
 )
