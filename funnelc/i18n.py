@@ -138,16 +138,17 @@ is (a name from the user's file, a number).  A :class:`Text` renders from its ``
 
 @dataclass(frozen=True, slots=True)
 class Msg:
-    """A translatable message: the English ``id`` (a ``str.format`` template) and the values
-    of its fields.  ``plural`` and ``count`` make it a counted message (``ngettext``)."""
+    """A translatable message: the English ``id`` and, when it is a ``str.format`` template
+    to fill, the values of its fields (``None``: shown as it is, braces included).
+    ``plural`` and ``count`` make it a counted message (``ngettext``)."""
 
     id: str
-    args: tuple[tuple[str, Fragment], ...] = ()
+    args: tuple[tuple[str, Fragment], ...] | None = None
     plural: str | None = None
     count: int | None = None
 
     def with_args(self, **args: object) -> Msg:
-        merged = dict(self.args)
+        merged = dict(self.args or ())
         merged.update({k: as_fragment(v) for k, v in args.items()})
         return Msg(self.id, tuple(sorted(merged.items())), self.plural, self.count)
 
@@ -184,7 +185,7 @@ class Text(str):
         return obj
 
     def format(self, *args: object, **kwargs: object) -> str:
-        if args or not isinstance(self.msg, Msg) or self.msg.args:
+        if args or not isinstance(self.msg, Msg) or self.msg.args is not None:
             return str(self).format(*args, **kwargs)
         return Text(self.msg.with_args(**kwargs))
 
@@ -240,7 +241,7 @@ def render(fragment: object, lang: str) -> str:
         fragment = fragment.msg
     if isinstance(fragment, Msg):
         template = _translate(fragment, lang)
-        if not fragment.args:
+        if fragment.args is None:
             return template
         return template.format(**{k: _value(v, lang) for k, v in fragment.args})
     if isinstance(fragment, Seq):
@@ -250,7 +251,7 @@ def render(fragment: object, lang: str) -> str:
 
 def lazy(message: str, **args: object) -> Text:
     """``_(message).format(**args)``, spelled as one call."""
-    return Text(Msg(message).with_args(**args) if args else Msg(message))
+    return Text(Msg(message).with_args(**args))
 
 
 def join(sep: str, items: Iterable[object]) -> Text:

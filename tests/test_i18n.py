@@ -257,6 +257,8 @@ def test_text_keeps_its_message_through_format_and_concatenation() -> None:
     counted = ngettext("{count} error", "{count} errors", 5).format(count=5)
     assert render(counted, "ru") == "5 ошибок"
     assert pickle.loads(pickle.dumps(counted)) == "5 errors"
+    # Formatting unescapes braces, as str.format does; an unformatted message keeps them.
+    assert _("use {{x}}").format() == "use {x}" and _("use {{x}}") == "use {{x}}"
     # A string from the user's file is shown as it is in every language.
     assert render("`Успех`", "ru") == "`Успех`"
     assert render(Msg("nothing to compile"), "ru") == "нечего компилировать"
