@@ -259,6 +259,26 @@ def join(sep: str, items: Iterable[object]) -> Text:
     return Text(Seq(tuple(as_fragment(item) for item in items), sep))
 
 
+class Texts(Mapping[str, str]):
+    """An artefact's texts by key, written in English (the message ids) and shown in
+    ``lang`` — the CRM targets' manual steps and plans, which speak the pipeline's language
+    rather than the user's."""
+
+    def __init__(self, english: Mapping[str, str], lang: str) -> None:
+        _check(lang)
+        self.english = english
+        self.lang = lang
+
+    def __getitem__(self, key: str) -> str:
+        return render(Msg(self.english[key]), self.lang)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.english)
+
+    def __len__(self) -> int:
+        return len(self.english)
+
+
 def _(message: str) -> str:
     """``message`` in the current language (unchanged when there is no translation); the
     result is a :class:`Text`, so it can be rendered again in another language."""
@@ -269,6 +289,11 @@ def ngettext(singular: str, plural: str, count: int) -> str:
     """The form of a counted message for ``count`` (Russian has three: ошибка, ошибки,
     ошибок — chosen by the catalogue's ``Plural-Forms``)."""
     return Text(Msg(singular, plural=plural, count=count))
+
+
+def ngettext_noop(singular: str, plural: str) -> tuple[str, str]:
+    """Mark a counted message for the catalogue without translating it now (tables)."""
+    return singular, plural
 
 
 def N_(message: str) -> str:

@@ -6,10 +6,11 @@
     python -m funnelc.i18n_tools merge-json PATH [LANG]   # carry a JSON-era ru.json over
 
 The ids are extracted from the code: every literal passed to ``_``, ``N_``, ``lazy`` (first
-argument) and ``ngettext`` (first two), the templates and summaries of the code catalogue, the
-rules' summaries, rationales and option docs, the targets' descriptions and the parser's
-catalogue of typical mistakes.  Babel can do the literal part too (``babel.cfg``; ``pybabel
-extract -F babel.cfg -o funnelc.pot .``), and :func:`babel_extract` plugs the rest into it.
+argument) and ``ngettext``/``ngettext_noop``/``counted`` (first two); the templates and
+summaries of the code catalogue; the rules' summaries, rationales and option docs; the targets'
+descriptions, capabilities and artefact texts; the CLI's help texts; the parser's catalogue of
+typical mistakes.  Babel can do the same (``babel.cfg``; ``pybabel extract -F babel.cfg -o
+funnelc.pot .``) through :func:`babel_extract`.
 
 ``merge-json`` exists for branches that still add translations to ``funnelc/locale/ru.json``:
 it reads that file (id → translation, or plural id → list of forms), puts every entry into the
@@ -57,7 +58,7 @@ def extract_source(text: str, name: str = "<string>") -> Iterator[tuple[int, str
             value = _literal(node.args[0])
             if value is not None:
                 yield node.lineno, value, None
-        elif function in ("ngettext", "counted") and len(node.args) >= 2:
+        elif function in ("ngettext", "counted", "ngettext_noop") and len(node.args) >= 2:
             singular, plural = _literal(node.args[0]), _literal(node.args[1])
             if singular is not None and plural is not None:
                 yield node.lineno, singular, plural
@@ -83,6 +84,10 @@ def _runtime_ids() -> Iterator[tuple[str, str]]:
     for name in REGISTRY:
         target = get_target(name)
         yield target.description, f"target {name}"
+        # The texts of a CRM target's plan and manual steps (`Texts(_EN, lang)`).
+        texts = getattr(sys.modules[type(target).__module__], "_EN", {})
+        for key, text in texts.items():
+            yield text, f"target {name}: {key}"
         for construct in dict(getattr(target, "capabilities", {}) or {}):
             yield construct, f"target {name}"
     yield from _help_texts()
