@@ -26,13 +26,13 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-import gettext
-import io
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
+from typing import TYPE_CHECKING, NamedTuple, Union
+
+if TYPE_CHECKING:
+    import gettext
 
 LANGUAGES = ("en", "ru")
 DOMAIN = "funnelc"
@@ -100,6 +100,9 @@ def translations(lang: str) -> gettext.NullTranslations:
     """The gettext catalogue of ``lang``.  An installed wheel has the compiled ``.mo``; a
     source checkout has the ``.po`` (the truth, so an old ``.mo`` can never shadow it), which is
     compiled in memory with the same code the build uses."""
+    import gettext
+    import io
+
     if lang == "en":
         return gettext.NullTranslations()
     source = po_path(lang)
@@ -136,21 +139,21 @@ Fragment = Union["Msg", "Seq", str, int, float]
 is (a name from the user's file, a number).  A :class:`Text` renders from its ``.msg``."""
 
 
-@dataclass(frozen=True, slots=True)
-class Msg:
+class Msg(NamedTuple):
     """A translatable message: the English ``id`` and, when it is a ``str.format`` template
     to fill, the values of its fields (``None``: shown as it is, braces included).
-    ``plural`` and ``count`` make it a counted message (``ngettext``)."""
+    ``plural`` and ``n`` make it a counted message (``ngettext``)."""
 
     id: str
     args: tuple[tuple[str, Fragment], ...] | None = None
     plural: str | None = None
-    count: int | None = None
+    n: int | None = None
+    """The count that chooses the plural form (``ngettext``'s ``n``)."""
 
     def with_args(self, **args: object) -> Msg:
         merged = dict(self.args or ())
         merged.update({k: as_fragment(v) for k, v in args.items()})
-        return Msg(self.id, tuple(sorted(merged.items())), self.plural, self.count)
+        return Msg(self.id, tuple(sorted(merged.items())), self.plural, self.n)
 
     def render(self, lang: str) -> str:
         return render(self, lang)
@@ -159,8 +162,7 @@ class Msg:
         return render(self, _LANGUAGE.get())
 
 
-@dataclass(frozen=True, slots=True)
-class Seq:
+class Seq(NamedTuple):
     """Fragments shown one after another, joined by ``sep`` (a concatenation or a list)."""
 
     parts: tuple[Fragment, ...]
@@ -219,7 +221,7 @@ def _translate(msg: Msg, lang: str) -> str:
     if not msg.id:
         return ""
     if msg.plural is not None:
-        count = msg.count or 0
+        count = msg.n or 0
         if lang == "en":
             return msg.id if count == 1 else msg.plural
         return translations(lang).ngettext(msg.id, msg.plural, count)
@@ -288,7 +290,7 @@ def _(message: str) -> str:
 def ngettext(singular: str, plural: str, count: int) -> str:
     """The form of a counted message for ``count`` (Russian has three: ошибка, ошибки,
     ошибок — chosen by the catalogue's ``Plural-Forms``)."""
-    return Text(Msg(singular, plural=plural, count=count))
+    return Text(Msg(singular, plural=plural, n=count))
 
 
 def ngettext_noop(singular: str, plural: str) -> tuple[str, str]:
