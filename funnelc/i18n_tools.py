@@ -14,8 +14,14 @@ funnelc.pot .``) through :func:`babel_extract`.
 
 ``merge-json`` exists for branches that still add translations to ``funnelc/locale/ru.json``:
 it reads that file (id → translation, or plural id → list of forms), puts every entry into the
-``.po`` (a counted message is matched to its singular through the extracted ids) and rewrites
-the ``.po`` canonically; the JSON file can then be deleted.
+``.po`` (a counted message is matched to its singular through the extracted ids; a JSON value
+replaces the ``.po``'s translation of the same id), drops the ids the code no longer uses,
+rewrites the ``.po`` canonically and prints what ``check`` would; the JSON file can then be
+deleted.  After a merge that conflicts on the deleted ``ru.json``::
+
+    git show BRANCH:funnelc/locale/ru.json > /tmp/ru.json
+    git rm funnelc/locale/ru.json
+    python -m funnelc.i18n_tools merge-json /tmp/ru.json   # exit 0: nothing missing
 """
 
 from __future__ import annotations
@@ -252,10 +258,15 @@ def _main(argv: list[str]) -> int:
         lang = rest[1] if len(rest) > 1 else "ru"
         catalogue = load(lang)
         left = merge_json(catalogue, json.loads(path.read_text(encoding="utf-8")))
+        # Then as `update`: ids the code no longer uses go, new ones come in untranslated.
+        extracted = extract()
+        catalogue = update(catalogue, extracted)
         save(catalogue, lang)
         for key in left:
             sys.stderr.write(f"not merged (no ngettext uses this plural id): {key!r}\n")
-        return 1 if left else 0
+        found = problems(catalogue, extracted, plural_count(catalogue))
+        sys.stdout.write("".join(line + "\n" for line in found))
+        return 1 if left or found else 0
     lang = rest[0] if rest else "ru"
     if command == "check":
         catalogue = load(lang)
