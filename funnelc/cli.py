@@ -17,22 +17,210 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
-from funnelc.i18n import _
+from funnelc.i18n import N_, _
 from funnelc.version import __version__
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from typer._click import Command, HelpFormatter
+    from typer._click import Context as ClickContext
 
     from funnelc.config import Config
     from funnelc.diagnostics import Diagnostic
     from funnelc.lint.engine import LintConfig
     from funnelc.source import SourceFile
 
+_CLICK_WORDS = (
+    (N_("Usage:"), "Usage:"),
+    (N_("Arguments:"), "Arguments:"),
+    (N_("Options:"), "Options:"),
+    (N_("Commands:"), "Commands:"),
+    (N_("Show this message and exit."), "Show this message and exit."),
+    (N_("[default: {value}]"), "[default: {value}]"),
+    (N_("[required]"), "[required]"),
+)
+
+
+# Click's error messages (typer's vendored click writes them as f-strings, so they are
+# recognised by pattern and rewritten), applied in order to the text an error prints.
+_CLICK_ERRORS = (
+    (
+        r"Invalid value for (?P<param>.+?): (?P<message>.+)",
+        N_("invalid value for {param}: {message}"),
+    ),
+    (
+        r"(?P<value>'[^']*') is not one of (?P<choices>.+?)\.",
+        N_("{value} is not one of {choices}."),
+    ),
+    (r"(?P<value>'[^']*') is not a valid (?P<kind>[\w ]+)\.", N_("{value} is not a valid {kind}.")),
+    (
+        r"(?P<value>\S+) is not in the range (?P<range>.+?)\.",
+        N_("{value} is not in the range {range}."),
+    ),
+    (r"No such option: (?P<name>\S+)", N_("no such option: {name}")),
+    (r"No such command (?P<name>'[^']*')\.", N_("no such command {name}.")),
+    (r"Did you mean (?P<name>.+?)\?", N_("did you mean {name}?")),
+    (r"\(Possible options: (?P<names>.+?)\)", N_("(possible options: {names})")),
+    (r"Missing argument (?P<name>.+?)\.", N_("missing argument {name}.")),
+    (r"Missing option (?P<name>.+?)\.", N_("missing option {name}.")),
+    (r"Missing command\.", N_("missing command.")),
+    (r"Option (?P<name>'[^']*') requires an argument\.", N_("option {name} requires a value.")),
+    (
+        r"Got unexpected extra arguments? \((?P<args>.*)\)",
+        N_("unexpected extra arguments ({args})"),
+    ),
+    (r"Try (?P<command>'[^']*') for help\.", N_("Try {command} for help.")),
+    (r"^Error: ", N_("error: ")),
+    (r"^Usage:", N_("Usage:")),
+)
+
+
+def _translated_error(text: str) -> str:
+    import re
+
+    for pattern, message in _CLICK_ERRORS:
+        template = _(message)
+
+        def fill(match: re.Match[str], template: str = template) -> str:
+            return template.format(**match.groupdict())
+
+        text = re.sub(pattern, fill, text, flags=re.M)
+    return text
+
+
+class LocalisedUsageError(UsageError):
+    """A usage error printed in the user's language (see :data:`_CLICK_ERRORS`)."""
+
+    def __init__(self, original: UsageError, lang: str) -> None:
+        super().__init__(original.format_message(), getattr(original, "ctx", None))
+        self.original = original
+        self.lang = lang
+        self.exit_code = original.exit_code
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        import io
+
+        from funnelc.i18n import using
+
+        buffer = io.StringIO()
+        self.original.show(file=buffer)
+        with using(self.lang):
+            text = _translated_error(buffer.getvalue())
+        stream = file if file is not None else sys.stderr
+        stream.write(text)
+
+
+def _localised_errors(args: Sequence[str], run: Callable[[], object]) -> object:
+    """Run ``run``; a usage error it raises is re-raised to print in the user's language
+    (``--lang`` among ``args``, else the environment)."""
+    given = _lang_in(args)  # before click consumes the list
+    try:
+        return run()
+    except UsageError as error:
+        from funnelc.i18n import LANGUAGES, detect_language
+
+        lang = given or detect_language()
+        if isinstance(error, NoArgsIsHelpError | LocalisedUsageError) or (
+            lang == "en" or lang not in LANGUAGES
+        ):
+            raise
+        raise LocalisedUsageError(error, lang) from None
+
+
+def _lang_in(args: Sequence[str]) -> str | None:
+    """The value of ``--lang`` among raw arguments (help is printed before options are
+    parsed, so it looks for itself)."""
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _localise_help(command: typer.core.TyperCommand | typer.core.TyperGroup) -> None:
+    """Translate the help texts of a command (and of its subcommands) in place: typer builds
+    these objects afresh for every run, so nothing outlives it."""
+    if command.help:
+        command.help = _(command.help)
+    for param in command.params:
+        text = getattr(param, "help", None)
+        if text:
+            param.help = _(text)  # type: ignore[attr-defined]
+    for sub in getattr(command, "commands", {}).values():
+        if sub.help:
+            sub.help = _(sub.help)
+
+
+def _translated_help(text: str) -> str:
+    """Click's own words of a help page in the current language."""
+    import re
+
+    for message, english in _CLICK_WORDS:
+        if "{value}" in english:
+            pattern = re.escape(english).replace(r"\{value\}", "(.*?)")
+            template = _(message)
+
+            def fill(match: re.Match[str], template: str = template) -> str:
+                return template.format(value=match.group(1))
+
+            text = re.sub(pattern, fill, text)
+        else:
+            text = text.replace(english, _(message))
+    return text
+
+
+def _format_localised(
+    command: typer.core.TyperCommand | typer.core.TyperGroup,
+    base: Callable[..., None],
+    ctx: ClickContext,
+    formatter: HelpFormatter,
+) -> None:
+    from funnelc.i18n import LANGUAGES, detect_language, using
+
+    lang = ctx.meta.get("funnelc.lang") or detect_language()
+    if lang == "en" or lang not in LANGUAGES:
+        base(ctx, formatter)
+        return
+    with using(lang):
+        _localise_help(command)
+        inner = type(formatter)(width=formatter.width)
+        base(ctx, inner)
+        formatter.write(_translated_help(inner.getvalue()))
+
+
+class LocalisedCommand(typer.core.TyperCommand):
+    """A command whose ``--help`` speaks the language ``--lang`` (or the locale) asks for."""
+
+    def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
+        ctx.meta["funnelc.lang"] = _lang_in(args)
+        rest = _localised_errors(args, lambda: super(LocalisedCommand, self).parse_args(ctx, args))
+        return rest  # type: ignore[return-value]
+
+    def format_help(self, ctx: ClickContext, formatter: HelpFormatter) -> None:
+        _format_localised(self, super().format_help, ctx, formatter)
+
+
+class LocalisedGroup(typer.core.TyperGroup):
+    def format_help(self, ctx: ClickContext, formatter: HelpFormatter) -> None:
+        _format_localised(self, super().format_help, ctx, formatter)
+
+    def resolve_command(
+        self, ctx: ClickContext, args: list[str]
+    ) -> tuple[str | None, Command | None, list[str]]:
+        base = super().resolve_command
+        resolved = _localised_errors(sys.argv[1:] + list(args), lambda: base(ctx, args))
+        return resolved  # type: ignore[return-value]
+
+
 app = typer.Typer(
+    cls=LocalisedGroup,
     name="funnelc",
     help="Pipeline-as-code for sales funnels: check .funnel files and build diagrams and "
     "CRM import files from them.",
@@ -142,31 +330,46 @@ def _emit_diagnostics(
     fmt: Format,
     color: ColorChoice,
     root: Path | None = None,
+    strict: bool = False,
 ) -> None:
-    """Print diagnostics: machine formats on stdout and nothing else there; the human format
-    and its summary line on stderr.  ``root`` is the project root SARIF locations are
+    """Print diagnostics in the current language: machine formats on stdout and nothing else
+    there; the human format and its summary line on stderr (with, when ``--strict`` is what
+    fails the run, a line that says so).  ``root`` is the project root SARIF locations are
     relative to."""
-    from funnelc.render import render_human, render_json, summary
+    from funnelc.i18n import language
+    from funnelc.render import counted, render_human, render_json, summary
 
+    lang = language()
     if fmt is Format.json:
-        sys.stdout.write(render_json(diagnostics, sources))
+        sys.stdout.write(render_json(diagnostics, sources, lang))
         return
     if fmt is Format.sarif:
         from funnelc.sarif import render_sarif
 
-        sys.stdout.write(render_sarif(diagnostics, sources, root=root))
+        sys.stdout.write(render_sarif(diagnostics, sources, root=root, lang=lang))
         return
     if fmt is Format.github:
         from funnelc.sarif import render_github
 
-        sys.stdout.write(render_github(diagnostics, sources))
+        sys.stdout.write(render_github(diagnostics, sources, lang))
         return
     if diagnostics:
         painted = use_color(color, sys.stderr)
-        sys.stderr.write(render_human(diagnostics, sources, color=painted))
-        total = summary(diagnostics)
+        sys.stderr.write(render_human(diagnostics, sources, color=painted, lang=lang))
+        total = summary(diagnostics, lang)
         if total:
             sys.stderr.write(_("{summary} found").format(summary=total) + "\n")
+        warnings = sum(1 for d in diagnostics if d.severity.value == "warning")
+        if strict and warnings and not any(d.is_error for d in diagnostics):
+            sys.stderr.write(
+                counted(
+                    "the warning fails the run because of `--strict`",
+                    "the {count} warnings fail the run because of `--strict`",
+                    warnings,
+                    lang,
+                )
+                + "\n"
+            )
 
 
 def localised(command: Callable[..., None]) -> Callable[..., None]:
@@ -216,7 +419,7 @@ def _inputs(paths: list[Path] | None, config: Config) -> list[Path]:
     return [Path()]
 
 
-@app.command()
+@app.command(cls=LocalisedCommand)
 @localised
 def check(
     paths: PathsArg = None,
@@ -233,11 +436,11 @@ def check(
 
     settings, lint = _config(config, strict)
     result = compile(_inputs(paths, settings), lint=lint, root=_root(settings))
-    _emit_diagnostics(result.diagnostics, result.sources, fmt, color, result.root)
+    _emit_diagnostics(result.diagnostics, result.sources, fmt, color, result.root, lint.strict)
     raise typer.Exit(1 if fails(result.diagnostics, lint.strict) else 0)
 
 
-@app.command()
+@app.command(cls=LocalisedCommand)
 @localised
 def build(
     paths: PathsArg = None,
@@ -304,7 +507,7 @@ def build(
         raise typer.Exit(2)
     result = compile(_inputs(paths, settings), lint=lint, root=_root(settings))
     if not result.ok or result.project is None or fails(result.diagnostics, lint.strict):
-        _emit_diagnostics(result.diagnostics, result.sources, fmt, color, result.root)
+        _emit_diagnostics(result.diagnostics, result.sources, fmt, color, result.root, lint.strict)
         raise typer.Exit(1)
     options = EmitOptions(
         renderer=(renderer.value if renderer else settings.renderer or "pure"),
@@ -317,7 +520,7 @@ def build(
     out_dir = out or settings.out or Path("build")
     built = run_build(result.project, targets, out_dir, options, strict=lint.strict)
     diagnostics = (*result.diagnostics, *built.diagnostics)
-    _emit_diagnostics(diagnostics, result.sources, fmt, color, result.root)
+    _emit_diagnostics(diagnostics, result.sources, fmt, color, result.root, lint.strict)
     if fails(built.diagnostics, lint.strict):
         if fmt is Format.human:
             written_some = any(d.code == "F605" for d in built.diagnostics)
@@ -369,21 +572,24 @@ def build(
     raise typer.Exit(0)
 
 
-@app.command()
+@app.command(cls=LocalisedCommand)
+@localised
 def explain(
     code: Annotated[str, typer.Argument(help="A diagnostic code (F102) or its name.")],
+    lang: LangOpt = None,
 ) -> None:
     """Print the long explanation of a diagnostic code."""
     from funnelc.codes import CODES, lookup
     from funnelc.diagnostics import did_you_mean
+    from funnelc.i18n import language
     from funnelc.lint.engine import find_rule
-    from funnelc.resources import codes_dir
+    from funnelc.resources import code_page
 
     rule = find_rule(code)
     if rule is not None:
         from funnelc.lint.docs import explain_rule
 
-        typer.echo(explain_rule(rule).rstrip("\n"))
+        typer.echo(explain_rule(rule, lang=language()).rstrip("\n"))
         return
     entry = lookup(code)
     if entry is None:
@@ -394,64 +600,75 @@ def explain(
             # A code that does not exist: offer the nearest one of the same letter.
             same = [c for c in CODES if c[0] == code[0].upper()]
             guess = min(same, key=lambda c: (abs(int(c[1:]) - int(code[1:])), c))
-        hint = f" (did you mean `{guess}`?)" if guess else ""
-        typer.echo(f"error: unknown code `{code}`{hint}; `funnelc codes` lists them", err=True)
+        message = (
+            _("unknown code `{code}` (did you mean `{guess}`?); `funnelc codes` lists them")
+            if guess
+            else _("unknown code `{code}`; `funnelc codes` lists them")
+        )
+        word = _("error")
+        typer.echo(f"{word}: " + message.format(code=code, guess=guess or ""), err=True)
         raise typer.Exit(2)
-    path = codes_dir() / f"{entry.code}.md"
     try:
-        text = path.read_text(encoding="utf-8")
+        text = code_page(entry.code, language()).read_text(encoding="utf-8")
     except OSError:
-        text = f"# {entry.code}: {entry.name}\n\n{entry.summary}\n"
+        text = f"# {entry.code}: {entry.name}\n\n{_(entry.summary)}\n"
     typer.echo(text.rstrip("\n"))
 
 
-@app.command()
+@app.command(cls=LocalisedCommand)
+@localised
 def rules(
     fmt: Annotated[
         Format, typer.Option("--format", "-f", help="human or json (sarif/github: as json).")
     ] = Format.human,
+    lang: LangOpt = None,
 ) -> None:
     """List the methodology rules: code, name, group, severity, preset, principle."""
+    from funnelc.i18n import language
     from funnelc.lint.docs import rules_json, rules_table
 
     if fmt is Format.human:
-        typer.echo(rules_table().rstrip("\n"))
+        typer.echo(rules_table(language()).rstrip("\n"))
     else:
-        sys.stdout.write(rules_json())
+        sys.stdout.write(rules_json(language()))
 
 
-@app.command(name="codes")
-def list_codes() -> None:
+@app.command(name="codes", cls=LocalisedCommand)
+@localised
+def list_codes(lang: LangOpt = None) -> None:
     """List every diagnostic code with its name and summary."""
     from funnelc.codes import CODES
 
     for entry in CODES.values():
-        typer.echo(f"{entry.code}  {entry.name:<28} {entry.summary}")
+        typer.echo(f"{entry.code}  {entry.name:<28} {_(entry.summary)}")
 
 
-@app.command()
-def schema() -> None:
-    """Print the JSON Schema of the json target's output."""
+@app.command(cls=LocalisedCommand)
+@localised
+def schema(lang: LangOpt = None) -> None:
+    """Print the JSON Schema of the json target's output (its descriptions stay English)."""
     from funnelc.schema import schema_path
 
     sys.stdout.write(schema_path().read_text(encoding="utf-8"))
 
 
-@app.command(name="targets")
-def list_targets() -> None:
+@app.command(name="targets", cls=LocalisedCommand)
+@localised
+def list_targets(lang: LangOpt = None) -> None:
     """List the build targets, what each expresses and what it leaves to manual steps."""
     from funnelc.emit import DEFAULT_TARGETS, REGISTRY, get_target
 
+    labels = {"native": _("sets"), "manual": _("manual steps"), "unsupported": _("drops")}
     for name in REGISTRY:
         target = get_target(name)
-        default = "  (default)" if name in DEFAULT_TARGETS else ""
-        typer.echo(f"{name:<10} {target.description}{default}")
+        default = "  " + _("(default)") if name in DEFAULT_TARGETS else ""
+        typer.echo(f"{name:<10} {_(target.description)}{default}")
         capabilities: dict[str, str] = dict(getattr(target, "capabilities", {}) or {})
         for how in ("native", "manual", "unsupported"):
             constructs = [c for c, h in capabilities.items() if h == how]
             if constructs:
-                label = {"native": "sets", "manual": "manual steps", "unsupported": "drops"}[how]
-                typer.echo(f"{'':<10}   {label}: {', '.join(constructs)}")
+                shown = ", ".join(_(c) for c in constructs)
+                typer.echo(f"{'':<10}   {labels[how]}: {shown}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from funnelc.codes_targets import TARGET_CODES
 from funnelc.diagnostics import Code, Diagnostic, Label, Severity
-from funnelc.i18n import _
+from funnelc.i18n import lazy
 from funnelc.source import Span
 
 _COMPILER_CODES: tuple[Code, ...] = (
@@ -439,16 +439,18 @@ def make(
     """Build the diagnostic for ``code`` with its message filled from ``args``.
 
     ``help`` overrides the catalogue's help line; a help template whose fields are missing or
-    empty (``{hint}`` with no hint) is left out rather than shown half-filled.  Templates are
-    translated into the current language (:mod:`funnelc.i18n`); the values in ``args`` must
-    already be (names from the user's file, or words passed through ``_``).
+    empty (``{hint}`` with no hint) is left out rather than shown half-filled.  The message and
+    help are :class:`~funnelc.i18n.Text` values made of the catalogue's template and ``args``,
+    so they render in any language later (:func:`funnelc.diagnostics.render_message`); a value
+    in ``args`` is a name from the user's file (shown as it is) or a message made with ``_``
+    (rendered in the language of the output, like the template).
     """
     entry = CODES[code]
-    message = _(entry.message).format(**args)
+    message = lazy(entry.message, **args)
     help_line = help
     if help_line is None and entry.help is not None:
         try:
-            help_line = _(entry.help).format(**args) or None
+            help_line = lazy(entry.help, **args) or None
         except KeyError:
             help_line = None
     return Diagnostic(

@@ -1,8 +1,13 @@
 """Diagnostics: what every pass returns instead of raising when the user's input is wrong.
 
 A :class:`Diagnostic` is plain data.  Its code points into the catalogue in
-:mod:`funnelc.codes`, which holds the message templates, so a diagnostic can be rendered again
-in another language: ``args`` keeps the values that were put into the message.
+:mod:`funnelc.codes`, which holds the message templates; ``args`` keeps the values that were put
+into the message.  Its texts (``message``, ``help``, ``notes`` and the labels' messages) are
+strings in the language current when it was made, and each is a :class:`funnelc.i18n.Text`
+that remembers its message id and arguments (arguments may be messages themselves, such as a
+translated ``hint``), so :func:`render_message`, :func:`render_help`, :func:`render_notes` and
+:func:`render_label` show it in any language later, with no global state: the CLI, JSON,
+SARIF and GitHub renderers take a ``lang``, and so will a language server with its client's.
 Rendering for people and machines lives in :mod:`funnelc.render`.
 """
 
@@ -59,6 +64,32 @@ class Diagnostic:
         if self.span is None:
             return ("", -1, -1, self.code, self.message)
         return (self.span.path, self.span.start, self.span.end, self.code, self.message)
+
+
+def render_message(diagnostic: Diagnostic, lang: str) -> str:
+    """The diagnostic's message in ``lang``."""
+    from funnelc.i18n import render
+
+    return render(diagnostic.message, lang)
+
+
+def render_help(diagnostic: Diagnostic, lang: str) -> str | None:
+    """The diagnostic's help line in ``lang`` (``None`` when it has none)."""
+    from funnelc.i18n import render
+
+    return render(diagnostic.help, lang) if diagnostic.help else None
+
+
+def render_notes(diagnostic: Diagnostic, lang: str) -> list[str]:
+    from funnelc.i18n import render
+
+    return [render(note, lang) for note in diagnostic.notes]
+
+
+def render_label(label: Label, lang: str) -> str:
+    from funnelc.i18n import render
+
+    return render(label.message, lang)
 
 
 @dataclass(frozen=True, slots=True)

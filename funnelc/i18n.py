@@ -1,14 +1,24 @@
-"""Messages in the user's language: one catalogue per language, keyed by the English text.
+"""Messages in the user's language, rendered when they are shown.
 
 Every user-facing message is written in English in the code and passed through :func:`_`
-(the gettext convention: the English text is the message id).  ``funnelc/locale/<lang>.json``
-maps each id to its translation; a test extracts every id from the code and the catalogues of
-codes and lint rules and fails if one has no translation, so the Russian output never falls
-back to English unnoticed.
+(the gettext convention: the English text is the message id).  The translations are gettext
+catalogues: ``funnelc/locale/<lang>/LC_MESSAGES/funnelc.po`` in the repository, compiled to
+``funnelc.mo`` in the wheel, read with the standard :mod:`gettext` module (plural forms come
+from the catalogue's ``Plural-Forms`` header).  ``python -m funnelc.i18n_tools`` extracts the
+ids from the code and checks or updates the catalogue; Babel works too (``babel.cfg``).
 
-The language is chosen once per run by the CLI (``--lang``, else ``FUNNELC_LANG``, else the
-locale variables ``LC_ALL``, ``LC_MESSAGES``, ``LANG``) and held in a context variable, so the
-library API stays English unless a caller asks otherwise.
+**Late rendering.** A message is a value, not a string: :class:`Msg` holds the id and the
+arguments, and an argument may itself be a :class:`Msg` (a translatable ``hint``, ``where`` or
+``reason``) or a :class:`Seq` of fragments.  :func:`render` turns a fragment into text in a
+given language and needs no global state, so one diagnostic can be shown in English on the
+command line and in Russian in an editor.  For compatibility, :func:`_` and :func:`ngettext`
+still return strings — :class:`Text`, a ``str`` that is the rendering in the current language
+and carries its :class:`Msg` in ``.msg`` — and ``Text.format`` / ``+`` keep carrying it, so
+``_("unknown `{name}`").format(name=x)`` stays renderable in any language later.
+
+The current language (used only by those compatibility strings and by the CLI) is chosen once
+per run (``--lang``, else ``FUNNELC_LANG``, else ``LC_ALL``, ``LC_MESSAGES``, ``LANG``) and held
+in a context variable, so the library API stays English unless a caller asks otherwise.
 """
 
 from __future__ import annotations
@@ -16,12 +26,16 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple, Union
+
+if TYPE_CHECKING:
+    import gettext
 
 LANGUAGES = ("en", "ru")
+DOMAIN = "funnelc"
 
 _LANGUAGE: contextvars.ContextVar[str] = contextvars.ContextVar("funnelc_language", default="en")
 
@@ -40,17 +54,20 @@ def language() -> str:
     return _LANGUAGE.get()
 
 
-def set_language(lang: str) -> None:
+def _check(lang: str) -> None:
     if lang not in LANGUAGES:
         raise ValueError(f"unsupported language {lang!r}; use one of {', '.join(LANGUAGES)}")
+
+
+def set_language(lang: str) -> None:
+    _check(lang)
     _LANGUAGE.set(lang)
 
 
 @contextlib.contextmanager
 def using(lang: str) -> Iterator[None]:
     """Render messages in ``lang`` inside the block (tests, editors, API callers)."""
-    if lang not in LANGUAGES:
-        raise ValueError(f"unsupported language {lang!r}; use one of {', '.join(LANGUAGES)}")
+    _check(lang)
     token = _LANGUAGE.set(lang)
     try:
         yield
@@ -58,51 +75,227 @@ def using(lang: str) -> Iterator[None]:
         _LANGUAGE.reset(token)
 
 
+# ---- catalogues ----------------------------------------------------------------------------
+
+
+def locale_dir() -> Path:
+    return Path(__file__).resolve().parent / "locale"
+
+
+def po_path(lang: str) -> Path:
+    return locale_dir() / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def mo_path(lang: str) -> Path:
+    return locale_dir() / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
+
+
 def catalogue_path(lang: str) -> Path:
-    return Path(__file__).resolve().parent / "locale" / f"{lang}.json"
+    """The catalogue a translator edits (kept for callers of the JSON-era API)."""
+    return po_path(lang)
 
 
 @functools.cache
-def catalogue(lang: str) -> Mapping[str, str | list[str]]:
-    """The translations of ``lang`` (empty for English, whose ids are the messages).
+def translations(lang: str) -> gettext.NullTranslations:
+    """The gettext catalogue of ``lang``.  An installed wheel has the compiled ``.mo``; a
+    source checkout has the ``.po`` (the truth, so an old ``.mo`` can never shadow it), which is
+    compiled in memory with the same code the build uses."""
+    import gettext
+    import io
 
-    A value is a string, or for a plural id (see :func:`ngettext`) the list of the language's
-    plural forms.
-    """
+    if lang == "en":
+        return gettext.NullTranslations()
+    source = po_path(lang)
+    if source.is_file():
+        from funnelc.po import compile_mo, parse_po
+
+        data = compile_mo(parse_po(source.read_text(encoding="utf-8")))
+    else:
+        data = mo_path(lang).read_bytes()
+    return gettext.GNUTranslations(io.BytesIO(data))
+
+
+def catalogue(lang: str) -> Mapping[str, str | list[str]]:
+    """The translations of ``lang`` as a mapping (empty for English): a plain id to its
+    string, a counted message's plural id to the list of forms."""
     if lang == "en":
         return {}
-    data: dict[str, str | list[str]] = json.loads(catalogue_path(lang).read_text(encoding="utf-8"))
-    return data
+    from funnelc.po import parse_po
+
+    parsed = parse_po(po_path(lang).read_text(encoding="utf-8"))
+    out: dict[str, str | list[str]] = {}
+    for entry in parsed.entries.values():
+        if entry.plural is not None:
+            out[entry.plural] = list(entry.plural_forms)
+        elif entry.msgstr:
+            out[entry.msgid] = entry.msgstr
+    return out
+
+
+# ---- message values ------------------------------------------------------------------------
+
+Fragment = Union["Msg", "Seq", str, int, float]
+"""Something that renders to text: a message, a sequence of fragments, or a value shown as it
+is (a name from the user's file, a number).  A :class:`Text` renders from its ``.msg``."""
+
+
+class Msg(NamedTuple):
+    """A translatable message: the English ``id`` and, when it is a ``str.format`` template
+    to fill, the values of its fields (``None``: shown as it is, braces included).
+    ``plural`` and ``n`` make it a counted message (``ngettext``)."""
+
+    id: str
+    args: tuple[tuple[str, Fragment], ...] | None = None
+    plural: str | None = None
+    n: int | None = None
+    """The count that chooses the plural form (``ngettext``'s ``n``)."""
+
+    def with_args(self, **args: object) -> Msg:
+        merged = dict(self.args or ())
+        merged.update({k: as_fragment(v) for k, v in args.items()})
+        return Msg(self.id, tuple(sorted(merged.items())), self.plural, self.n)
+
+    def render(self, lang: str) -> str:
+        return render(self, lang)
+
+    def __str__(self) -> str:
+        return render(self, _LANGUAGE.get())
+
+
+class Seq(NamedTuple):
+    """Fragments shown one after another, joined by ``sep`` (a concatenation or a list)."""
+
+    parts: tuple[Fragment, ...]
+    sep: str = ""
+
+    def __str__(self) -> str:
+        return render(self, _LANGUAGE.get())
+
+
+class Text(str):
+    """A string in the current language that remembers the message it was made from.
+
+    Returned by :func:`_`, :func:`ngettext` and :func:`lazy`; behaves as the ``str`` it is
+    everywhere, and :func:`render` shows it again in any language from ``.msg``.
+    """
+
+    msg: Msg | Seq
+
+    def __new__(cls, msg: Msg | Seq, lang: str | None = None) -> Text:
+        obj = super().__new__(cls, render(msg, lang or _LANGUAGE.get()))
+        obj.msg = msg
+        return obj
+
+    def format(self, *args: object, **kwargs: object) -> str:
+        if args or not isinstance(self.msg, Msg) or self.msg.args is not None:
+            return str(self).format(*args, **kwargs)
+        return Text(self.msg.with_args(**kwargs))
+
+    def __add__(self, other: str) -> str:
+        if not isinstance(other, str):
+            return NotImplemented
+        return Text(Seq((self.msg, as_fragment(other))))
+
+    def __radd__(self, other: str) -> str:
+        if not isinstance(other, str):
+            return NotImplemented
+        return Text(Seq((as_fragment(other), self.msg)))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Text, (self.msg,))
+
+
+def as_fragment(value: object) -> Fragment:
+    """The fragment behind a value: a :class:`Text`'s message, a message or sequence as it is,
+    a number as it is, anything else as its string (user text, shown verbatim)."""
+    if isinstance(value, Text):
+        return value.msg
+    if isinstance(value, Msg | Seq | int | float):
+        return value
+    if isinstance(value, str):
+        return str(value)
+    return str(value)
+
+
+def _translate(msg: Msg, lang: str) -> str:
+    if not msg.id:
+        return ""
+    if msg.plural is not None:
+        count = msg.n or 0
+        if lang == "en":
+            return msg.id if count == 1 else msg.plural
+        return translations(lang).ngettext(msg.id, msg.plural, count)
+    if lang == "en":
+        return msg.id
+    return translations(lang).gettext(msg.id)
+
+
+def _value(fragment: Fragment, lang: str) -> object:
+    """A field's value for ``str.format``: text for messages, numbers kept (``{n:>3}``)."""
+    if isinstance(fragment, Msg | Seq):
+        return render(fragment, lang)
+    return fragment
+
+
+def render(fragment: object, lang: str) -> str:
+    """``fragment`` as text in ``lang`` — no global state is read."""
+    if isinstance(fragment, Text):
+        fragment = fragment.msg
+    if isinstance(fragment, Msg):
+        template = _translate(fragment, lang)
+        if fragment.args is None:
+            return template
+        return template.format(**{k: _value(v, lang) for k, v in fragment.args})
+    if isinstance(fragment, Seq):
+        return fragment.sep.join(render(part, lang) for part in fragment.parts)
+    return str(fragment)
+
+
+def lazy(message: str, **args: object) -> Text:
+    """``_(message).format(**args)``, spelled as one call."""
+    return Text(Msg(message).with_args(**args))
+
+
+def join(sep: str, items: Iterable[object]) -> Text:
+    """``sep.join(items)`` that keeps each item renderable in another language."""
+    return Text(Seq(tuple(as_fragment(item) for item in items), sep))
+
+
+class Texts(Mapping[str, str]):
+    """An artefact's texts by key, written in English (the message ids) and shown in
+    ``lang`` — the CRM targets' manual steps and plans, which speak the pipeline's language
+    rather than the user's."""
+
+    def __init__(self, english: Mapping[str, str], lang: str) -> None:
+        _check(lang)
+        self.english = english
+        self.lang = lang
+
+    def __getitem__(self, key: str) -> str:
+        return render(Msg(self.english[key]), self.lang)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.english)
+
+    def __len__(self) -> int:
+        return len(self.english)
 
 
 def _(message: str) -> str:
-    """``message`` in the current language (unchanged when there is no translation)."""
-    lang = _LANGUAGE.get()
-    if lang == "en":
-        return message
-    translated = catalogue(lang).get(message, message)
-    return translated if isinstance(translated, str) else translated[-1]
-
-
-def _russian_form(count: int) -> int:
-    """0 for 1, 21, 31 …; 1 for 2–4, 22–24 …; 2 for the rest (5–20, 25–30, 11–14 …)."""
-    if count % 10 == 1 and count % 100 != 11:
-        return 0
-    if 2 <= count % 10 <= 4 and not 12 <= count % 100 <= 14:
-        return 1
-    return 2
+    """``message`` in the current language (unchanged when there is no translation); the
+    result is a :class:`Text`, so it can be rendered again in another language."""
+    return Text(Msg(message))
 
 
 def ngettext(singular: str, plural: str, count: int) -> str:
-    """The form of a counted message for ``count``; the catalogue keys it by ``plural`` and
-    holds the language's forms as a list (Russian has three: ошибка, ошибки, ошибок)."""
-    lang = _LANGUAGE.get()
-    if lang == "en":
-        return singular if count == 1 else plural
-    forms = catalogue(lang).get(plural)
-    if not isinstance(forms, list):
-        return singular if count == 1 else plural
-    return forms[min(_russian_form(count), len(forms) - 1)]
+    """The form of a counted message for ``count`` (Russian has three: ошибка, ошибки,
+    ошибок — chosen by the catalogue's ``Plural-Forms``)."""
+    return Text(Msg(singular, plural=plural, n=count))
+
+
+def ngettext_noop(singular: str, plural: str) -> tuple[str, str]:
+    """Mark a counted message for the catalogue without translating it now (tables)."""
+    return singular, plural
 
 
 def N_(message: str) -> str:
@@ -111,56 +304,8 @@ def N_(message: str) -> str:
 
 
 def message_ids() -> set[str]:
-    """Every message id funnelc can show: the literals passed to ``_``/``N_`` anywhere in the
-    package and the targets, the templates of the code catalogue, and the parser's catalogue
-    of typical mistakes.  Used by the catalogue test and by ``python -m funnelc.i18n``."""
-    import ast
+    """Every message id funnelc can show (see :func:`funnelc.i18n_tools.extract`); a counted
+    message is listed by its plural id, as the JSON-era catalogue keyed it."""
+    from funnelc.i18n_tools import extract
 
-    from funnelc.codes import CODES
-    from funnelc.parse import _MISTAKES
-    from funnelc.resources import targets_dir
-
-    package = Path(__file__).resolve().parent
-    files = sorted(package.rglob("*.py")) + sorted(targets_dir().glob("*.py"))
-    ids: set[str] = set()
-    for path in files:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name)
-                and node.func.id in ("_", "N_")
-                and node.args
-                and isinstance(node.args[0], ast.Constant)
-                and isinstance(node.args[0].value, str)
-            ):
-                ids.add(node.args[0].value)
-            elif (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name)
-                and node.func.id == "ngettext"
-                and len(node.args) >= 2
-                and isinstance(node.args[1], ast.Constant)
-                and isinstance(node.args[1].value, str)
-            ):
-                ids.add(node.args[1].value)
-    for entry in CODES.values():
-        ids.add(entry.message)
-        if entry.help:
-            ids.add(entry.help)
-    for message, hint in _MISTAKES:
-        ids.update((message, hint))
-    ids.update(("error", "warning", "info", "open", "won", "lost"))
-    return ids
-
-
-if __name__ == "__main__":
-    import sys
-
-    wanted = sorted(message_ids())
-    lang = sys.argv[1] if len(sys.argv) > 1 else "ru"
-    have = catalogue(lang)
-    missing = {m: "" for m in wanted if m not in have}
-    unused = sorted(set(have) - set(wanted))
-    json.dump({"missing": missing, "unused": unused}, sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
+    return {e.plural or e.msgid for e in extract().values()}

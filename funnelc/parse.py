@@ -20,7 +20,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic
-from funnelc.i18n import N_, _
+from funnelc.i18n import N_, _, join
 from funnelc.model import Comment
 from funnelc.resources import grammar_path
 from funnelc.source import SourceFile
@@ -188,10 +188,10 @@ def _describe_expected(expected: set[str]) -> str:
     if not ordered:
         return ""
     if len(ordered) > 8:
-        return _("expected one of {items}").format(items=", ".join(ordered[:8]) + ", …")
+        return _("expected one of {items}").format(items=join(", ", [*ordered[:8], "…"]))
     if len(ordered) == 1:
         return _("expected {item}").format(item=ordered[0])
-    return _("expected one of {items}").format(items=", ".join(ordered))
+    return _("expected one of {items}").format(items=join(", ", ordered))
 
 
 def _found(token: Token) -> str:

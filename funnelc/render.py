@@ -7,7 +7,9 @@ under the right letter for Cyrillic, tabs and emoji alike.  The ``file:line:col`
 characters (code points), as editors do for UTF-8 text.
 
 Colour is added only when asked for (``color=True``); the CLI decides that from the terminal
-and ``NO_COLOR``.
+and ``NO_COLOR``.  Every renderer takes ``lang`` and shows each diagnostic's texts in it, from
+their message ids and arguments (see :mod:`funnelc.diagnostics`); without ``lang`` the current
+language of :mod:`funnelc.i18n` is used.
 """
 
 from __future__ import annotations
@@ -16,8 +18,16 @@ import json
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 
-from funnelc.diagnostics import Diagnostic, Label, Severity
-from funnelc.i18n import _, ngettext
+from funnelc.diagnostics import (
+    Diagnostic,
+    Label,
+    Severity,
+    render_help,
+    render_label,
+    render_message,
+    render_notes,
+)
+from funnelc.i18n import N_, Msg, language, render
 from funnelc.source import SourceFile, Span
 
 TAB_WIDTH = 4
@@ -116,24 +126,45 @@ def _underline(source: SourceFile, span: Span, mark: str) -> tuple[int, str, str
     return start.line, expand_line(line), " " * left + mark * width
 
 
+def word(message: str, lang: str) -> str:
+    """One of the fixed words (``error``, ``help``, ``note`` …) in ``lang``."""
+    return render(Msg(message), lang)
+
+
+_NOTE, _HELP = N_("note"), N_("help")
+
+
 def render_human(
-    diagnostics: Iterable[Diagnostic], sources: Mapping[str, SourceFile], *, color: bool = False
+    diagnostics: Iterable[Diagnostic],
+    sources: Mapping[str, SourceFile],
+    *,
+    color: bool = False,
+    lang: str | None = None,
 ) -> str:
     """All diagnostics in the human format, separated by blank lines."""
-    return "".join(render_one(d, sources, color=color) + "\n" for d in diagnostics)
+    lang = lang or language()
+    return "".join(render_one(d, sources, color=color, lang=lang) + "\n" for d in diagnostics)
 
 
-def render_one(d: Diagnostic, sources: Mapping[str, SourceFile], *, color: bool = False) -> str:
+def render_one(
+    d: Diagnostic,
+    sources: Mapping[str, SourceFile],
+    *,
+    color: bool = False,
+    lang: str | None = None,
+) -> str:
+    lang = lang or language()
     paint = _Painter(color)
     severity = d.severity.value
-    word = _(severity)
-    lines = [f"{paint(severity, f'{word}[{d.code}]')}{paint('bold', ': ' + clean(d.message))}"]
+    shown_word = word(severity, lang)
+    message = render_message(d, lang)
+    lines = [f"{paint(severity, f'{shown_word}[{d.code}]')}{paint('bold', ': ' + clean(message))}"]
     source = sources.get(d.span.path) if d.span is not None else None
     if d.span is not None and source is not None:
         primary = source.position(d.span.start)
         # The gutter is as wide as the largest line number shown.
         shown = [(d.span, "", True)] + [
-            (label.span, label.message, False)
+            (label.span, render_label(label, lang), False)
             for label in d.labels
             if label.span.path == d.span.path
         ]
@@ -162,30 +193,36 @@ def render_one(d: Diagnostic, sources: Mapping[str, SourceFile], *, color: bool 
         for label in d.labels:
             if label.span.path != d.span.path and label.span.path in sources:
                 where = sources[label.span.path].position(label.span.start)
-                note = f"{clean(label.message)}: " if label.message else ""
+                text = render_label(label, lang)
+                note = f"{clean(text)}: " if text else ""
                 at = f"{label.span.path}:{where.line}:{where.column}"
-                lines.append(f"{pad} {paint('gutter', '=')} note: {note}{at}")
+                lines.append(f"{pad} {paint('gutter', '=')} {word(_NOTE, lang)}: {note}{at}")
         prefix = f"{pad} {paint('gutter', '=')}"
     else:
         prefix = f" {paint('gutter', '=')}"
-    for note in d.notes:
-        lines.append(f"{prefix} {paint('bold', _('note'))}: {clean(note)}")
-    if d.help:
-        lines.append(f"{prefix} {paint('bold', _('help'))}: {clean(d.help)}")
+    for note in render_notes(d, lang):
+        lines.append(f"{prefix} {paint('bold', word(_NOTE, lang))}: {clean(note)}")
+    help_line = render_help(d, lang)
+    if help_line:
+        lines.append(f"{prefix} {paint('bold', word(_HELP, lang))}: {clean(help_line)}")
     return "\n".join(lines) + "\n"
 
 
-def summary(diagnostics: Sequence[Diagnostic]) -> str:
+def counted(singular: str, plural: str, count: int, lang: str) -> str:
+    """A counted message in ``lang``, with ``{count}`` filled."""
+    return render(Msg(singular, (("count", count),), plural, count), lang)
+
+
+def summary(diagnostics: Sequence[Diagnostic], lang: str | None = None) -> str:
     """``2 errors, 1 warning`` (empty when there is nothing to report)."""
+    lang = lang or language()
     parts = []
     errors = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
     warnings = sum(1 for d in diagnostics if d.severity is Severity.WARNING)
     if errors:
-        parts.append(ngettext("{count} error", "{count} errors", errors).format(count=errors))
+        parts.append(counted("{count} error", "{count} errors", errors, lang))
     if warnings:
-        parts.append(
-            ngettext("{count} warning", "{count} warnings", warnings).format(count=warnings)
-        )
+        parts.append(counted("{count} warning", "{count} warnings", warnings, lang))
     return ", ".join(parts)
 
 
@@ -198,24 +235,33 @@ def _location(source: SourceFile | None, span: Span) -> dict[str, object]:
     return result
 
 
-def diagnostic_dict(d: Diagnostic, sources: Mapping[str, SourceFile]) -> dict[str, object]:
+def diagnostic_dict(
+    d: Diagnostic, sources: Mapping[str, SourceFile], lang: str | None = None
+) -> dict[str, object]:
     """The stable JSON shape of a diagnostic (documented in ``docs/diagnostics.md``)."""
+    lang = lang or language()
     out: dict[str, object] = {
         "code": d.code,
         "severity": d.severity.value,
-        "message": d.message,
+        "message": render_message(d, lang),
         "location": _location(sources.get(d.span.path), d.span) if d.span else None,
-        "labels": [_label_dict(label, sources) for label in d.labels],
-        "notes": list(d.notes),
-        "help": d.help,
+        "labels": [_label_dict(label, sources, lang) for label in d.labels],
+        "notes": render_notes(d, lang),
+        "help": render_help(d, lang),
     }
     return out
 
 
-def _label_dict(label: Label, sources: Mapping[str, SourceFile]) -> dict[str, object]:
-    return {"message": label.message, **_location(sources.get(label.span.path), label.span)}
+def _label_dict(label: Label, sources: Mapping[str, SourceFile], lang: str) -> dict[str, object]:
+    return {
+        "message": render_label(label, lang),
+        **_location(sources.get(label.span.path), label.span),
+    }
 
 
-def render_json(diagnostics: Iterable[Diagnostic], sources: Mapping[str, SourceFile]) -> str:
-    data = [diagnostic_dict(d, sources) for d in diagnostics]
+def render_json(
+    diagnostics: Iterable[Diagnostic], sources: Mapping[str, SourceFile], lang: str | None = None
+) -> str:
+    lang = lang or language()
+    data = [diagnostic_dict(d, sources, lang) for d in diagnostics]
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"

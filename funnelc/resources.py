@@ -33,3 +33,14 @@ def codes_dir() -> Path:
 def targets_dir() -> Path:
     """The emitters' folder: ``targets/`` in a checkout, ``funnelc/targets`` installed."""
     return _first_existing(_PACKAGE / "targets", _REPO / "targets")
+
+
+def code_page(code: str, lang: str = "en") -> Path:
+    """The long explanation of ``code`` in ``lang`` (``docs/codes/ru/F102.md`` for Russian),
+    or the English page when that language has none."""
+    base = codes_dir()
+    if lang != "en":
+        translated = base / lang / f"{code}.md"
+        if translated.is_file():
+            return translated
+    return base / f"{code}.md"

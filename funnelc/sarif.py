@@ -3,7 +3,8 @@
 SARIF columns are counted in Unicode code points (``columnKind``), like every position funnelc
 prints, so a caret under a Cyrillic letter and the column GitHub highlights agree.  Every code
 that appears in the results — compiler codes and lint rules alike — is described once in
-``tool.driver.rules`` with its name, summary and default level.
+``tool.driver.rules`` with its name, summary and default level.  Texts are rendered in ``lang``
+(default: the current language) from each diagnostic's message ids and arguments.
 
 Locations are relative to the project root: ``artifactLocation.uri`` is the file's path within
 the project (``/``-separated, percent-encoded) with ``uriBaseId`` ``%SRCROOT%``, and
@@ -18,7 +19,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
-from funnelc.diagnostics import Diagnostic, Severity
+from funnelc.diagnostics import (
+    Diagnostic,
+    Severity,
+    render_help,
+    render_label,
+    render_message,
+    render_notes,
+)
+from funnelc.i18n import N_, Msg, language, render
 from funnelc.source import SourceFile, Span, without_surrogates
 from funnelc.version import __version__
 
@@ -73,34 +82,54 @@ def _location(
     return location
 
 
+_HELP, _NOTE = N_("help"), N_("note")
+
+
+def _text(d: Diagnostic, lang: str, notes: bool = True) -> str:
+    """The message, then ``help:`` and ``note:`` lines, in ``lang``."""
+    text = render_message(d, lang)
+    help_line = render_help(d, lang)
+    if help_line:
+        text += f"\n{render(Msg(_HELP), lang)}: {help_line}"
+    if notes:
+        for note in render_notes(d, lang):
+            text += f"\n{render(Msg(_NOTE), lang)}: {note}"
+    return text
+
+
 def to_sarif(
     diagnostics: Sequence[Diagnostic],
     sources: Mapping[str, SourceFile],
     root: Path | None = None,
+    lang: str | None = None,
 ) -> dict[str, object]:
-    """The SARIF log; ``root`` is the project root (the files' ``project_path`` is relative
-    to it), given in ``originalUriBaseIds`` when known."""
+    """The SARIF log in ``lang``; ``root`` is the project root (the files' ``project_path`` is
+    relative to it), given in ``originalUriBaseIds`` when known."""
+    lang = lang or language()
     codes_used = sorted({d.code for d in diagnostics})
     rules = []
     for code in codes_used:
-        name, summary, severity = _rule_info(code)
+        name, summary_id, severity = _rule_info(code)
+        summary = render(Msg(summary_id), lang)
+        full = render(
+            Msg(N_("{summary} (run `funnelc explain {code}`)")).with_args(
+                summary=summary, code=code
+            ),
+            lang,
+        )
         rules.append(
             {
                 "id": code,
                 "name": name,
                 "shortDescription": {"text": summary},
-                "fullDescription": {"text": f"{summary} (run `funnelc explain {code}`)"},
+                "fullDescription": {"text": full},
                 "defaultConfiguration": {"level": _LEVEL[severity]},
             }
         )
     index = {code: i for i, code in enumerate(codes_used)}
     results = []
     for d in diagnostics:
-        text = d.message
-        if d.help:
-            text += f"\nhelp: {d.help}"
-        for note in d.notes:
-            text += f"\nnote: {note}"
+        text = _text(d, lang)
         result: dict[str, object] = {
             "ruleId": d.code,
             "ruleIndex": index[d.code],
@@ -110,7 +139,12 @@ def to_sarif(
         if d.span is not None:
             result["locations"] = [_location(d.span, sources)]
             related = [
-                {"id": i, **_location(label.span, sources, label.message or d.message)}
+                {
+                    "id": i,
+                    **_location(
+                        label.span, sources, render_label(label, lang) or render_message(d, lang)
+                    ),
+                }
                 for i, label in enumerate(d.labels)
             ]
             if related:
@@ -137,8 +171,10 @@ def render_sarif(
     diagnostics: Sequence[Diagnostic],
     sources: Mapping[str, SourceFile],
     root: Path | None = None,
+    lang: str | None = None,
 ) -> str:
-    return json.dumps(to_sarif(diagnostics, sources, root), ensure_ascii=False, indent=2) + "\n"
+    data = to_sarif(diagnostics, sources, root, lang)
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
 def _escape_data(text: str) -> str:
@@ -149,8 +185,13 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def render_github(diagnostics: Iterable[Diagnostic], sources: Mapping[str, SourceFile]) -> str:
+def render_github(
+    diagnostics: Iterable[Diagnostic],
+    sources: Mapping[str, SourceFile],
+    lang: str | None = None,
+) -> str:
     """One ``::error``/``::warning``/``::notice`` workflow command per diagnostic."""
+    lang = lang or language()
     lines = []
     for d in diagnostics:
         command = {"error": "error", "warning": "warning", "info": "notice"}[d.severity.value]
@@ -165,6 +206,6 @@ def render_github(diagnostics: Iterable[Diagnostic], sources: Mapping[str, Sourc
                     f"endLine={region['endLine']}",
                     f"endColumn={region['endColumn']}",
                 ]
-        message = d.message + (f"\nhelp: {d.help}" if d.help else "")
+        message = _text(d, lang, notes=False)
         lines.append(f"::{command} {','.join(properties)}::{_escape_data(message)}")
     return "".join(line + "\n" for line in lines)

@@ -20,6 +20,7 @@ The limits (50 pipelines, 100 statuses, one won outcome, 1000-character descript
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -27,7 +28,7 @@ from typing import Any, ClassVar
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Severity, sorted_diagnostics
 from funnelc.emit import EmitOptions
-from funnelc.i18n import _
+from funnelc.i18n import Texts, _
 from funnelc.model import Field as FunnelField
 from funnelc.model import Phase, Pipeline, Project, Stage, StageKind
 from funnelc.source import Span
@@ -228,8 +229,10 @@ class PipelinePlan:
 Analysis = CrmAnalysis[PipelinePlan]
 
 
+@functools.cache
 def _texts(russian: bool) -> Mapping[str, str]:
-    return _RU if russian else _EN
+    """The artefact's texts in the pipeline's language, from the message catalogue."""
+    return Texts(_EN, "ru" if russian else "en")
 
 
 def analyse(project: Project, emit_options: EmitOptions) -> Analysis:
@@ -662,7 +665,7 @@ def _descriptions(
         extra.append(t["required"].format(names=", ".join(names)))
     target = timeout_target(pipeline, stage)
     if stage.sla is not None:
-        russian = t is _RU
+        russian = t is _texts(True)
         where = _place_text(places, target, t) if target is not None else "—"
         extra.append(t["sla"].format(sla=duration_text(stage.sla, russian), where=where))
     if stage.probability is not None:
@@ -1119,113 +1122,6 @@ TARGET = AmoCrmTarget()
 
 # ---- texts -------------------------------------------------------------------------------------
 
-_RU: dict[str, str] = {
-    "q": "«{name}»",
-    "lead_pipeline": "{name}: лиды",
-    "handoff_status": "Передан в продажи",
-    "lost_default": "Закрыто и не реализовано",
-    "goal": "Цель: {text}",
-    "exits": "Критерии выхода:",
-    "tasks": "Задачи:",
-    "required": "Обязательные поля: {names}",
-    "sla": "Срок на этапе: {sla}, затем — {where}",
-    "probability": "Вероятность выигрыша: {value} %",
-    "key": "Ключевой этап воронки (КЭВ)",
-    "definition": "Кто такой лид: {text}",
-    "accept": "Условия передачи в продажи:",
-    "closed_with_reason": "{status} с причиной отказа {reason}",
-    "in_pipeline": " (воронка {pipeline})",
-    "dropped_colour": "Цвет исхода {stage}: у этого исхода в amoCRM нет своего статуса или его "
-    "цвет нельзя изменить (142/143).",
-    "title": "amoCRM: ручные шаги для воронки {name}",
-    "and": " и ",
-    "created_pipeline": "воронку {name} ({count})",
-    "intro": "Воронка {id} из {source}. План импорта {plan} создаёт в amoCRM {created}, "
-    "{fields} и {reasons}. Ниже — то, что API amoCRM задать не "
-    "может: выполните эти шаги в интерфейсе amoCRM после запуска плана и отметьте каждый.",
-    "segment": "Сегмент: {text}",
-    "h_before": "Перед запуском плана",
-    "before_admin": "Запускайте план от имени администратора аккаунта: только он может "
-    "создавать воронки, статусы и поля.",
-    "before_rate": "Не больше 7 запросов в секунду: при превышении amoCRM отвечает 429, а при "
-    "повторных превышениях блокирует аккаунт (403 на любой запрос).",
-    "before_reasons": "Причины отказа создаются методом POST /api/v4/leads/loss_reasons, "
-    "которого нет в документации [UNCONFIRMED]; если он не сработает, создайте причины вручную "
-    "(раздел «Причины отказа»).",
-    "h_outcomes": "Как отображены исходы",
-    "outcome_142": "{stage} — системный статус 142 («Успешно реализовано»), план его "
-    "переименовывает.",
-    "outcome_143": "{stage} — системный статус 143 («Закрыто и не реализовано»), план его "
-    "переименовывает.",
-    "outcome_reason": "{stage} — не отдельный статус: такие сделки закрываются в {status} с "
-    "причиной отказа {stage}. Объясните менеджерам, что выбирать нужно именно её.",
-    "outcome_status": "{stage} — обычный статус в конце воронки: сделки в нём остаются "
-    "открытыми. Исключите его из отчётов по активным сделкам.",
-    "h_sla": "Сроки этапов (SLA) и таймауты",
-    "sla_intro": "У статуса amoCRM нет срока. Для каждого этапа добавьте в Digital Pipeline "
-    "(Сделки → Настроить) триггер на этом статусе, который через указанное время переводит "
-    "сделку дальше, если она всё ещё здесь (или задачу ответственному с этим сроком). Срок "
-    "также записан в описании статуса.",
-    "sla_item": "{stage}: {sla}, затем — {where}.",
-    "sla_business": " Срок в рабочих днях: проверьте, как триггер считает выходные, и при "
-    "необходимости задайте календарный срок с запасом.",
-    "h_tasks": "Задачи на этапах",
-    "tasks_intro": "Задачи записаны в описаниях статусов; чтобы они ставились сами, добавьте "
-    "в Digital Pipeline триггер «Поставить задачу» при входе в статус.",
-    "task_item": "{stage}: «{task}».",
-    "h_probability": "Вероятность",
-    "probability_intro": "У статусов amoCRM нет вероятности выигрыша, поэтому взвешенный "
-    "прогноз по этапам amoCRM не строит. Значения записаны в описаниях статусов; если нужен "
-    "прогноз, считайте его по выгрузке сделок.",
-    "probability_item": "{stage} — {value} %.",
-    "h_key": "Ключевой этап",
-    "key_item": "{stage} — ключевой этап (КЭВ): берите его точкой отсчёта в отчётах по "
-    "конверсии (Аналитика → Воронка продаж) и следите за ним на планёрках.",
-    "h_lead": "Передача лида в продажи",
-    "definition_intro": "Кто такой лид: {text}",
-    "handoff_statuses": "Переводите лид из {last} в {first}, только если: {conditions}.",
-    "handoff_pipeline": "Когда выполнены условия ({conditions}), переместите сделку из {last} "
-    "в воронку продаж: {first}. Это можно автоматизировать триггером Digital Pipeline на "
-    "смену воронки.",
-    "no_conditions": "условия не заданы",
-    "inbox_item": "Входящие заявки попадают в «Неразобранное»; принятые переводите в {first}.",
-    "h_reasons": "Причины отказа",
-    "reasons_intro": "Причины отказа в amoCRM общие для всего аккаунта и не привязаны к "
-    "статусу: подскажите менеджерам, какие из них подходят к каждому исходу.",
-    "reasons_item": "{stage}: {reasons}.",
-    "reasons_manual": "Создайте причины отказа вручную (Настройки → Сделки → Причины "
-    "отказа): {reasons}.",
-    "reasons_required": "Включите обязательный выбор причины отказа при закрытии сделки, если "
-    "это доступно в вашем аккаунте: через API это не настраивается [UNCONFIRMED].",
-    "h_revive": "Возврат сделок (revive)",
-    "revive_intro": "В amoCRM нет штатного возврата закрытых сделок. Настройте Salesbot или "
-    "триггер Digital Pipeline либо поставьте регулярную задачу маркетингу; возврат — это "
-    "перевод сделки в нужный статус (PATCH /api/v4/leads с pipeline_id и status_id).",
-    "revive_item": "Из {source}{after} — в {target}{label}.",
-    "after": " через {delay}",
-    "h_next": "Следующая сделка (next)",
-    "next_intro": "Выигранная сделка начинает новую в другой воронке. Создавайте её триггером "
-    "Digital Pipeline или Salesbot на выигрышном статусе, или вручную.",
-    "next_item": "Когда сделка попадает в {source}, создайте новую сделку: {target}.",
-    "h_edges": "Переходы вне основного порядка",
-    "edges_intro": "amoCRM не ограничивает переходы между статусами, так что эти переходы "
-    "работают без настройки; расскажите о них менеджерам.",
-    "edge_item": "{source} → {target}{label}.",
-    "then_item": "Из {source} сделка идёт в {target}, а не в следующий по порядку статус.",
-    "h_fields": "Поля",
-    "field_text": "{name} создано как текстовое поле сделки: у сделок в amoCRM нет типа "
-    "{kind}. При желании храните его у контакта.",
-    "field_monetary": "{name} — поле типа «Денежное»: оно требует платной опции «Супер-поля».",
-    "h_dropped": "Не перенесено в план",
-    "h_after": "Проверьте после запуска",
-    "check_request_id": "Статусы созданы в нужном порядке и с нужными цветами; если ответ на "
-    "создание воронки не вернул request_id статусов, сопоставьте их по sort [UNCONFIRMED].",
-    "check_descriptions": "Описания статусов видны на всех трёх уровнях (новичок, кандидат, "
-    "мастер).",
-    "check_required": "Поля стали обязательными для перехода в нужные статусы "
-    "(Настройки поля → «Обязательное»).",
-}
-
 _EN: dict[str, str] = {
     "q": "“{name}”",
     "lead_pipeline": "{name}: leads",
@@ -1283,7 +1179,7 @@ _EN: dict[str, str] = {
     "probability_item": "{stage}: {value}%.",
     "h_key": "Key stage",
     "key_item": "{stage} is the key stage: use it as the reference point of conversion "
-    "reports (Analytics → Sales funnel).",
+    "reports (Analytics → Sales funnel) and watch it at the stand-ups.",
     "h_lead": "Handing leads over to sales",
     "definition_intro": "What a lead is: {text}",
     "handoff_statuses": "Move a lead from {last} to {first} only if: {conditions}.",

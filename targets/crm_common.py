@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Label, Severity, suggest
 from funnelc.emit import EmitOptions, Emitted
-from funnelc.i18n import _
+from funnelc.i18n import Msg, _, ngettext_noop, render
 from funnelc.model import (
     Duration,
     DurationUnit,
@@ -95,24 +95,23 @@ def is_russian(pipeline: Pipeline, default: str | None = None) -> bool:
     return pipeline_language(pipeline, default) == "ru"
 
 
+# Counted nouns of the artefacts; the Russian forms are in the message catalogue.
 _NOUNS = {
-    "stage": (("стадия", "стадии", "стадий"), ("stage", "stages")),
-    "status": (("статус", "статуса", "статусов"), ("status", "statuses")),
-    "field": (("поле", "поля", "полей"), ("field", "fields")),
-    "lead field": (("поле сделки", "поля сделки", "полей сделки"), ("lead field", "lead fields")),
-    "reason": (
-        ("причина отказа", "причины отказа", "причин отказа"),
-        ("loss reason", "loss reasons"),
-    ),
+    "stage": ngettext_noop("{count} stage", "{count} stages"),
+    "status": ngettext_noop("{count} status", "{count} statuses"),
+    "field": ngettext_noop("{count} field", "{count} fields"),
+    "lead field": ngettext_noop("{count} lead field", "{count} lead fields"),
+    "reason": ngettext_noop("{count} loss reason", "{count} loss reasons"),
 }
+
+
+def _counted(forms: tuple[str, str], n: int, russian: bool) -> str:
+    return render(Msg(forms[0], (("count", n),), forms[1], n), "ru" if russian else "en")
 
 
 def count_noun(n: int, noun: str, russian: bool) -> str:
     """``5 статусов`` / ``1 status``: a number with its noun in the right form."""
-    ru, en = _NOUNS[noun]
-    if russian:
-        return f"{n} {plural_ru(n, *ru)}"
-    return f"{n} {en[0] if n == 1 else en[1]}"
+    return _counted(_NOUNS[noun], n, russian)
 
 
 def one_line(text: str) -> str:
@@ -134,39 +133,18 @@ def md_line(text: str) -> str:
     return markdown.inline(one_line(text))
 
 
-def plural_ru(n: int, one: str, few: str, many: str) -> str:
-    """The Russian noun form for ``n``: 1 день, 2 дня, 5 дней, 21 день, 11 дней."""
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return few
-    return many
-
-
-_RU_UNITS = {
-    DurationUnit.MINUTES: ("минута", "минуты", "минут"),
-    DurationUnit.HOURS: ("час", "часа", "часов"),
-    DurationUnit.DAYS: ("день", "дня", "дней"),
-    DurationUnit.WEEKS: ("неделя", "недели", "недель"),
-    DurationUnit.BUSINESS_DAYS: ("рабочий день", "рабочих дня", "рабочих дней"),
-}
-_EN_UNITS = {
-    DurationUnit.MINUTES: ("minute", "minutes"),
-    DurationUnit.HOURS: ("hour", "hours"),
-    DurationUnit.DAYS: ("day", "days"),
-    DurationUnit.WEEKS: ("week", "weeks"),
-    DurationUnit.BUSINESS_DAYS: ("business day", "business days"),
+_UNITS = {
+    DurationUnit.MINUTES: ngettext_noop("{count} minute", "{count} minutes"),
+    DurationUnit.HOURS: ngettext_noop("{count} hour", "{count} hours"),
+    DurationUnit.DAYS: ngettext_noop("{count} day", "{count} days"),
+    DurationUnit.WEEKS: ngettext_noop("{count} week", "{count} weeks"),
+    DurationUnit.BUSINESS_DAYS: ngettext_noop("{count} business day", "{count} business days"),
 }
 
 
 def duration_text(duration: Duration, russian: bool) -> str:
     """``5bd`` as «5 рабочих дней» / “5 business days”."""
-    n = duration.value
-    if russian:
-        one, few, many = _RU_UNITS[duration.unit]
-        return f"{n} {plural_ru(n, one, few, many)}"
-    singular, plural = _EN_UNITS[duration.unit]
-    return f"{n} {singular if n == 1 else plural}"
+    return _counted(_UNITS[duration.unit], duration.value, russian)
 
 
 # ---- colours -------------------------------------------------------------------------------

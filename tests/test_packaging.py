@@ -45,10 +45,28 @@ def test_wheel_contents(wheel: Path) -> None:
     assert "funnelc/grammar/funnel.lark" in names
     assert "funnelc/targets/__init__.py" in names
     assert "funnelc/codes_docs/F101.md" in names
+    assert "funnelc/codes_docs/ru/F101.md" in names
     assert any(n.startswith("funnelc/targets/") and n.endswith(".schema.json") for n in names)
     # targets/ must not install as a bare top-level package that would clash with others.
     assert not any(n.startswith("targets/") for n in names)
     assert not any(n.startswith(("tests/", "examples/", "bench/")) for n in names)
+
+
+def test_wheel_carries_the_compiled_catalogues(wheel: Path) -> None:
+    """Each ``.po`` of the source tree is in the wheel as the ``.mo`` compiled from it (and
+    only as that: the run time reads the ``.mo`` with stdlib gettext)."""
+    from funnelc.po import compile_mo, parse_po
+
+    archive = zipfile.ZipFile(wheel)
+    names = set(archive.namelist())
+    sources = sorted((ROOT / "funnelc" / "locale").glob("*/LC_MESSAGES/*.po"))
+    assert sources
+    for po in sources:
+        relative = po.relative_to(ROOT).with_suffix(".mo").as_posix()
+        assert relative in names
+        expected = compile_mo(parse_po(po.read_text(encoding="utf-8")))
+        assert archive.read(relative) == expected
+    assert not any(n.endswith((".po", ".json")) and "/locale/" in n for n in names)
 
 
 def test_installed_wheel_builds_examples(wheel: Path, tmp_path: Path) -> None:
@@ -71,6 +89,22 @@ def test_installed_wheel_builds_examples(wheel: Path, tmp_path: Path) -> None:
     assert any(p.startswith("dot/") for p in built)
     explained = _run([funnelc, "explain", "F101"], cwd=work, env=environment)
     assert "F101" in explained
+    # Russian comes from the compiled catalogue and the Russian pages inside the wheel.
+    russian = _run([funnelc, "explain", "F101", "--lang", "ru"], cwd=work, env=environment)
+    assert "Пример" in russian
+    broken = work / "broken.funnel"
+    broken.write_text('pipeline p "П" {\n  deal {\n    stage a "А"\n  }\n}\n', encoding="utf-8")
+    completed = subprocess.run(
+        [funnelc, "check", "--lang", "ru", str(broken)],
+        cwd=work,
+        env=environment,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=300,
+    )
+    assert completed.returncode == 1
+    assert "ошибк" in completed.stderr and "help:" not in completed.stderr, completed.stderr
     schema = json.loads(_run([funnelc, "schema"], cwd=work, env=environment))
     assert schema["$id"].startswith("urn:funnelc:")
     # The installed code, not the checkout, was used.

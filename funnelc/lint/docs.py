@@ -11,7 +11,13 @@ from __future__ import annotations
 import json
 import sys
 
+from funnelc.i18n import N_, Msg, render
 from funnelc.lint.rule import PRESETS, Rule
+
+
+def _t(message: str, lang: str) -> str:
+    return render(Msg(message), lang)
+
 
 UNCHECKED: tuple[tuple[str, str], ...] = (
     (
@@ -52,9 +58,13 @@ def _rules() -> tuple[Rule, ...]:
     return RULES
 
 
-def rules_table() -> str:
-    """The rules as aligned plain-text columns (stable, so scripts and tests can read it)."""
-    header = ("code", "name", "group", "severity", "preset", "principle")
+_HEADER = (N_("code"), N_("name"), N_("group"), N_("severity"), N_("preset"), N_("principle"))
+
+
+def rules_table(lang: str = "en") -> str:
+    """The rules as aligned plain-text columns (stable, so scripts and tests can read it; in
+    another language only the header is translated, the cells are ids)."""
+    header = tuple(_t(h, lang) for h in _HEADER)
     rows = [header] + [
         (r.code, r.name, r.group, r.severity.value, r.preset, r.principle) for r in _rules()
     ]
@@ -66,7 +76,7 @@ def rules_table() -> str:
     return "\n".join(lines) + "\n"
 
 
-def rule_dict(rule: Rule) -> dict[str, object]:
+def rule_dict(rule: Rule, lang: str = "en") -> dict[str, object]:
     return {
         "code": rule.code,
         "name": rule.name,
@@ -74,52 +84,55 @@ def rule_dict(rule: Rule) -> dict[str, object]:
         "severity": rule.severity.value,
         "preset": rule.preset,
         "principle": rule.principle,
-        "summary": rule.summary,
+        "summary": _t(rule.summary, lang),
         "options": dict(rule.options),
     }
 
 
-def rules_json() -> str:
-    return json.dumps([rule_dict(r) for r in _rules()], ensure_ascii=False, indent=2) + "\n"
+def rules_json(lang: str = "en") -> str:
+    data = [rule_dict(r, lang) for r in _rules()]
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
 def _presets_of(rule: Rule) -> str:
     return ", ".join(f"`{p}`" for p in PRESETS if rule.in_preset(p))
 
 
-def explain_rule(rule: Rule, heading: str = "#") -> str:
-    """One rule in Markdown: what ``funnelc explain`` prints and ``docs/lint.md`` contains."""
+def explain_rule(rule: Rule, heading: str = "#", lang: str = "en") -> str:
+    """One rule in Markdown: what ``funnelc explain`` prints and ``docs/lint.md`` contains
+    (in ``lang``: the summary, rationale and option docs come from the message catalogue)."""
+    summary = _t(rule.summary, lang)
     lines = [
         f"{heading} {rule.code}: {rule.name}",
         "",
-        f"{rule.summary[:1].upper()}{rule.summary[1:]}.",
+        f"{summary[:1].upper()}{summary[1:]}.",
         "",
-        f"- principle: {rule.principle}",
-        f"- group: {rule.group}",
-        f"- default severity: {rule.severity.value}",
-        f"- presets: {_presets_of(rule)}",
+        f"- {_t(N_('principle'), lang)}: {rule.principle}",
+        f"- {_t(N_('group'), lang)}: {rule.group}",
+        f"- {_t(N_('default severity'), lang)}: {rule.severity.value}",
+        f"- {_t(N_('presets'), lang)}: {_presets_of(rule)}",
     ]
     if rule.options:
-        lines.append("- options:")
+        lines.append(f"- {_t(N_('options'), lang)}:")
         for name, default in rule.options.items():
-            doc = rule.option_docs.get(name, "")
+            doc = _t(rule.option_docs[name], lang) if rule.option_docs.get(name) else ""
+            shown = json.dumps(default, ensure_ascii=False)
             lines.append(
-                f"  - `{name}` (default `{json.dumps(default, ensure_ascii=False)}`)"
-                + (f": {doc}" if doc else "")
+                f"  - `{name}` ({_t(N_('default'), lang)} `{shown}`)" + (f": {doc}" if doc else "")
             )
     lines += [
         "",
-        f"{heading}# Why",
+        f"{heading}# {_t(N_('Why'), lang)}",
         "",
-        rule.rationale,
+        _t(rule.rationale, lang),
         "",
-        f"{heading}# Bad",
+        f"{heading}# {_t(N_('Bad'), lang)}",
         "",
         "```funnel",
         rule.bad.rstrip("\n"),
         "```",
         "",
-        f"{heading}# Good",
+        f"{heading}# {_t(N_('Good'), lang)}",
         "",
         "```funnel",
         rule.good.rstrip("\n"),

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Label, Severity, suggest
-from funnelc.i18n import N_, _
+from funnelc.i18n import N_, _, lazy
 from funnelc.lint.rule import PRESETS, Finding, LintContext, Rule
 from funnelc.lint.suppress import Suppression, covers, parse_suppressions
 from funnelc.model import Project
@@ -154,14 +154,14 @@ def selected_rules(config: LintConfig) -> list[Rule]:
 
 def _diagnostic(rule: Rule, finding: Finding, severity: Severity) -> Diagnostic:
     args = dict(finding.args)
-    message = _(finding.message).format(**args)
-    help_line = _(finding.help).format(**args) if finding.help else None
+    message = lazy(finding.message, **args)
+    help_line = lazy(finding.help, **args) if finding.help else None
     return Diagnostic(
         code=rule.code,
         severity=severity,
         message=message,
         span=finding.span,
-        labels=tuple(Label(lb.span, _(lb.message).format(**args)) for lb in finding.labels),
+        labels=tuple(Label(lb.span, lazy(lb.message, **args)) for lb in finding.labels),
         help=help_line,
         args=args,
     )
