@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -35,7 +36,22 @@ def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    _run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)], cwd=ROOT)
+    # Build from a copy of the tracked files only: a developer's stale setuptools ``build/lib``
+    # (left by ``pip install .``) would otherwise leak old files into the wheel.
+    source = tmp_path_factory.mktemp("source")
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for name in filter(None, tracked):
+        relative = Path(os.fsdecode(name))
+        if not (ROOT / relative).is_file():
+            continue
+        (source / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / relative, source / relative)
+    _run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(source)], cwd=source)
     (built,) = out.glob("funnelc-*.whl")
     return built
 
