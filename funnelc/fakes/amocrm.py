@@ -276,7 +276,7 @@ class AmoCRM:
             if level not in LEVELS:
                 raise AmoError(f"Unknown description level {level!r}.")
             if level in result:
-                raise AmoError(f"Two descriptions for level {level}.")
+                raise AmoError(f"A status has two descriptions for level {level}.")
             if not isinstance(text, str) or len(text) > DESCRIPTION_MAX:
                 raise AmoError(f"A description has at most {DESCRIPTION_MAX} characters.")
             result[level] = text
@@ -352,7 +352,9 @@ class AmoCRM:
                     if "id" in s:
                         # §1.2: on create 142/143 may be renamed here, nothing else.
                         if s["id"] not in (WON, LOST) or set(s) != {"id", "name"}:
-                            raise AmoError("Only 142 and 143 can be given by id, and only renamed.")
+                            raise AmoError(
+                                "By id, only 142 and 143 can be given (and only renamed)."
+                            )
                         p.statuses[s["id"]].name = s["name"]
                         continue
                     created = self._add_status(p, s)
