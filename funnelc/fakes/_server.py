@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, Protocol
@@ -94,6 +93,9 @@ class App(Protocol):
 def _handler(app: App) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out as two writes; without TCP_NODELAY, Nagle plus the peer's
+        # delayed ACK would hold each reply ~40 ms.
+        disable_nagle_algorithm = True
 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -165,11 +167,3 @@ class FakeServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def guarded(lock: threading.Lock, fn: Callable[[Request], Reply]) -> Callable[[Request], Reply]:
-    def run(request: Request) -> Reply:
-        with lock:
-            return fn(request)
-
-    return run
