@@ -308,13 +308,9 @@ def test_bitrix24_plans_survive_every_third_call_failing(built: Path, kind: Any)
     check_b24_portal(portal)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the b2b_inbound plan's lead_cleanup deletes the lead status ASSIGNED, which a "
-    "portal does not have (crm-apis.md §0: NEW, IN_PROCESS, PROCESSED, CONVERTED, JUNK); "
-    "`del_assigned` fails with 'Invalid identifier.' (tolerated: halt 0)",
-)
 def test_bitrix24_plans_make_no_failing_call(built: Path) -> None:
+    """Even the ``halt: 0`` lead cleanup succeeds on a new portal: it no longer deletes the
+    lead status ASSIGNED, which portals do not have (crm-apis.md §0)."""
     portal = B24Portal()
     tolerated = [portal.run_plan(plan).tolerated for plan in plans(built, "bitrix24")]
     assert tolerated == [[]] * len(tolerated)
