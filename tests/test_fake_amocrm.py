@@ -314,3 +314,20 @@ def test_the_whole_state_is_plain_data() -> None:
     assert json.loads(json.dumps(state)) == state
     assert [p["name"] for p in state["pipelines"]] == ["Воронка", "Продажи"]
     assert state["custom_fields"][0]["name"] == "Источник"
+
+
+def test_python_m_funnelc_fakes_serves_amocrm_on_loopback() -> None:
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-m", "funnelc.fakes", "amocrm", "--port", "0"]
+    with subprocess.Popen(args, stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            base = proc.stdout.readline().strip().removeprefix("AMOCRM_BASE_URL=")
+            token = proc.stdout.readline().strip().removeprefix("AMOCRM_TOKEN=")
+            assert base.startswith("http://127.0.0.1:")
+            reply = httpx.get(f"{base}{PIPELINES}", headers={"Authorization": f"Bearer {token}"})
+            assert reply.json()["_embedded"]["pipelines"][0]["name"] == "Воронка"
+        finally:
+            proc.terminate()

@@ -465,3 +465,19 @@ def test_the_server_listens_on_loopback_only() -> None:
     with FakeServer(Bitrix24()) as server:
         assert server.origin.startswith("http://127.0.0.1:")
         assert server._httpd.server_address[0] == "127.0.0.1"
+
+
+def test_python_m_funnelc_fakes_serves_bitrix24_on_loopback() -> None:
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-m", "funnelc.fakes", "bitrix24", "--port", "0"]
+    with subprocess.Popen(args, stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            url = proc.stdout.readline().strip().removeprefix("BITRIX24_WEBHOOK_URL=")
+            assert url.startswith("http://127.0.0.1:") and url.endswith("/")
+            reply = httpx.post(f"{url}crm.category.list.json", json={"entityTypeId": 2})
+            assert reply.json()["result"]["categories"][0]["isDefault"] == "Y"
+        finally:
+            proc.terminate()
