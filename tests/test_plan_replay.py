@@ -167,9 +167,10 @@ def test_amocrm_plans_are_refused_a_second_time(built: Path) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="the amoCRM plan's required_statuses PATCH sends only id and required_statuses; "
+    reason="the amoCRM plan's required_statuses PATCH body has only id and required_statuses; "
     "amoCRM requires `name`, and `enums` with their ids for select fields (crm-apis.md §0). "
-    "funnelc.crm.send fills them in from the field it reads back; the plan should say so",
+    "The plan's notes tell the pusher to add them and funnelc.crm.send does (from the field "
+    "it reads back), but the body as written would be refused",
 )
 def test_amocrm_field_edits_carry_name_and_enums(built: Path) -> None:
     for plan in plans(built, "amocrm"):
