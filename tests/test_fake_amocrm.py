@@ -242,6 +242,13 @@ def test_a_field_edit_needs_name_and_enums_without_ids_replace_the_old_ones() ->
     assert not set(new_ids) & {e["id"] for e in old}
 
 
+def test_field_code_on_create_can_be_refused_as_reported() -> None:
+    """§0: amocrm-api-php issue #604 reports 400 for a create with `code` (unconfirmed)."""
+    account = Account(refuse_field_code=True)
+    assert "code" in account.error("POST", FIELDS, [{"name": "X", "type": "text", "code": "X"}])
+    account.ok("POST", FIELDS, [{"name": "X", "type": "text"}], status=201)
+
+
 def test_custom_fields_are_paged_50_by_default_and_up_to_250() -> None:
     """§0: 50 a page by default, limit up to 250, _links.next while more remain."""
     account = Account()

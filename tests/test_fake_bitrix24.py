@@ -333,6 +333,9 @@ def test_references_are_replaced_greedily() -> None:
     assert process_batch_element("DEAL_STAGE_$result[cat][category][id]", replies, True) == (
         "DEAL_STAGE_$result[cat][category][id]"
     )
+    # The tail ends at ASCII whitespace only (PCRE's \s): a no-break space is part of it.
+    assert process_batch_element("$result[cat][category][id]\u00a0x", replies) == 7
+    assert process_batch_element("C$result[cat][category][id] x", replies) == "C7 x"
     # A non-string (an array) inside a longer value is skipped by every core.
     assert process_batch_element("X$result[cat][category]", replies) == "X$result[cat][category]"
 

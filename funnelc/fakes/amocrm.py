@@ -167,7 +167,8 @@ class AmoCRM:
     """The account.  ``token`` is the long-lived token it accepts; ``echo_embedded_request_id``
     makes a pipeline create echo ``request_id`` on its embedded statuses (§0: undocumented,
     off by default, so a client must map them by name and order); ``limits`` turns on the
-    7 requests/s limit (429, then 403 after ``block_after`` refusals) on ``clock``."""
+    7 requests/s limit (429, then 403 after ``block_after`` refusals) on ``clock``;
+    ``refuse_field_code`` refuses ``code`` on field create, as reported (§0, unconfirmed)."""
 
     def __init__(
         self,
@@ -175,6 +176,7 @@ class AmoCRM:
         *,
         account_id: int = 30000001,
         echo_embedded_request_id: bool = False,
+        refuse_field_code: bool = False,
         is_loss_reason_enabled: bool = True,
         limits: bool = False,
         block_after: int = BLOCK_AFTER,
@@ -184,6 +186,7 @@ class AmoCRM:
         self.token = token
         self.account_id = account_id
         self.echo_embedded_request_id = echo_embedded_request_id
+        self.refuse_field_code = refuse_field_code
         self.is_loss_reason_enabled = is_loss_reason_enabled
         self.limits = limits
         self.block_after = block_after
@@ -511,6 +514,10 @@ class AmoCRM:
             if item["type"] == "monetary" and not item.get("currency"):
                 raise AmoError("A monetary field needs a currency.")
             code = str(item.get("code") or "")
+            # §0: creating a field with `code` has been reported to answer 400 (amocrm-api-php
+            # issue #604); unconfirmed, so only with refuse_field_code.
+            if code and self.refuse_field_code:
+                raise AmoError("`code` cannot be set when a field is created.")
             # Conservative: a code used twice is refused (the docs are silent).
             if code and any(f.code == code for f in self.fields.values()):
                 raise AmoError(f"Field code {code} exists already.")

@@ -136,7 +136,8 @@ def process_batch_element(value: str, replies: dict[str, Any], old_core: bool = 
     to a string and skips any other non-string; older cores (``old_core=True``, §0) skip every
     non-string result, integers included."""
     keys = "|".join(re.escape(k) for k in replies)
-    pattern = re.compile(rf"\$({keys})([^\s]*)", re.IGNORECASE)
+    # PCRE's \s is ASCII whitespace only (no U+00A0 and the like), unlike Python's.
+    pattern = re.compile(rf"\$({keys})([^\t\n\v\f\r ]*)", re.IGNORECASE)
     query: Any = value
     for match in list(pattern.finditer(value)):
         path = _PATH.findall(match.group(2))
