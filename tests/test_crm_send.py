@@ -9,12 +9,14 @@ from typing import Any
 import httpx
 import pytest
 
-from funnelc.crm.send import SendError, send_plan
+from funnelc.crm.send import Pacer, SendError, send_plan
 from funnelc.fakes._server import Faults, ManualClock
 from funnelc.fakes.amocrm import AmoCRM
 from funnelc.fakes.bitrix24 import Bitrix24
 from tests.conftest import ROOT
 from tests.crm_sim.harness import SWITCH
+
+_LIST = {"id": "list", "method": "crm.category.list", "params": {"entityTypeId": 2}}
 
 
 def _golden(target: str, name: str) -> dict[str, Any]:
@@ -86,3 +88,27 @@ def test_a_missing_credential_is_a_send_error() -> None:
         send_plan(_golden("amocrm", "service"), base_url="http://127.0.0.1:9")
     with pytest.raises(SendError, match="webhook"):
         send_plan(_golden("bitrix24", "service"))
+
+
+def test_paced_at_7_a_second_the_amocrm_plans_meet_the_rate_limit() -> None:
+    """With the real limit on (§1.1) and one pacer at 7 a second across the plans, no request
+    is refused, and the (fake-clock) time is within 2 % of the minimum the limit allows."""
+    clock = ManualClock()
+    account = AmoCRM(limits=True, clock=clock, block_after=1)
+    pacer = Pacer(7, clock=clock, sleep=clock.advance)
+    start, count = clock(), 0
+    for name in ("b2b_inbound", "solution_sales", "buyers_local", "buyers_remote", "service"):
+        count += _send_amo(account, _golden("amocrm", name), pacer=pacer).requests
+    assert not account.blocked and account._refused == 0
+    minimum = (count - 1) / 7
+    assert minimum <= clock() - start <= 1.02 * minimum
+
+
+def test_paced_at_2_a_second_bitrix24_never_fills_its_bucket() -> None:
+    clock = ManualClock()
+    portal = Bitrix24(limits=True, clock=clock)
+    pacer = Pacer(2, clock=clock, sleep=clock.advance)
+    for _ in range(3):  # 60 requests: more than the bucket holds
+        for _ in range(20):
+            _send_b24(portal, {"target": "bitrix24", "requests": [_LIST]}, pacer=pacer)
+    assert portal.requests == 60 and portal._bucket <= 1.0
