@@ -920,9 +920,13 @@ def _notes(plan: PipelinePlan) -> list[str]:
         "to that object's id. Custom fields and loss reasons belong to the whole account, so "
         "pipelines share them.",
         "merge: send, for each field, the union of its current required_statuses (as read by "
-        "check.custom_fields) and the ones listed, so other pipelines' requirements are kept.",
-        "[UNCONFIRMED] request_id is assumed to come back for statuses embedded in a pipeline; "
-        "if it does not, map them by `sort`, which is unique in each pipeline of this plan.",
+        "check.custom_fields) and the ones listed, so other pipelines' requirements are kept; "
+        "the edit also carries the field's `name` and, for select fields, its current enums "
+        "with their ids (amoCRM requires `name`, and enums sent without ids replace the old "
+        "ones, crm-apis.md §0).",
+        "request_id is not documented for statuses embedded in a pipeline create "
+        "(crm-apis.md §0): map them by name and order among the editable statuses of the "
+        "reply, never by `sort`, which the server renumbers.",
         "[UNCONFIRMED] No batch cap is documented for pipelines, statuses, fields or loss "
         "reasons; this plan sends at most 50 items per request.",
         "[UNCONFIRMED] No maximum length is documented for pipeline and status names; the "
@@ -1217,8 +1221,8 @@ _EN: dict[str, str] = {
     "field_monetary": "{name} is a monetary field, which needs the paid “Super fields” option.",
     "h_dropped": "Not in the plan",
     "h_after": "Check after running the plan",
-    "check_request_id": "The statuses were created in order and with their colours; if the "
-    "reply did not return the statuses' request_id, match them by sort [UNCONFIRMED].",
+    "check_request_id": "The statuses were created in order and with their colours (match "
+    "them by name: amoCRM renumbers sort).",
     "check_descriptions": "The status descriptions show at all three levels (newbie, "
     "candidate, master).",
     "check_required": "The fields are required for entering the right statuses (field "

@@ -116,12 +116,12 @@ DEAL_PRESETS_DELETED = (
     "FINAL_INVOICE",
     "APOLOGY",
 )
-LEAD_DEFAULTS = ("NEW", "ASSIGNED", "IN_PROCESS", "PROCESSED", "CONVERTED", "JUNK")
-"""The portal's default lead statuses: NEW, CONVERTED (S) and JUNK (F) are system statuses and
-are renamed; ASSIGNED is documented, IN_PROCESS and PROCESSED come from third-party sources
-[UNCONFIRMED].  The three in-progress ones are deleted by a separate batch that may fail
-harmlessly."""
-LEAD_DEFAULTS_DELETED = ("ASSIGNED", "IN_PROCESS", "PROCESSED")
+LEAD_DEFAULTS = ("NEW", "IN_PROCESS", "PROCESSED", "CONVERTED", "JUNK")
+"""The portal's default lead statuses (crm-apis.md §0, ``crm_status.php``
+``GetDefaultLeadStatuses``; there is no ASSIGNED): NEW, CONVERTED (S) and JUNK (F) are system
+statuses and are renamed.  The two in-progress ones are deleted by a separate batch that may
+fail harmlessly (a portal whose statuses were changed)."""
+LEAD_DEFAULTS_DELETED = ("IN_PROCESS", "PROCESSED")
 
 USER_TYPES = {
     "text": "string",

@@ -62,6 +62,7 @@ def test_wheel_contents(wheel: Path) -> None:
     assert "funnelc/targets/__init__.py" in names
     assert "funnelc/codes_docs/F101.md" in names
     assert "funnelc/codes_docs/ru/F101.md" in names
+    assert {"funnelc/fakes/__main__.py", "funnelc/crm/send.py"} <= names  # the CRM fakes ship
     assert any(n.startswith("funnelc/targets/") and n.endswith(".schema.json") for n in names)
     # targets/ must not install as a bare top-level package that would clash with others.
     assert not any(n.startswith("targets/") for n in names)
@@ -123,6 +124,9 @@ def test_installed_wheel_builds_examples(wheel: Path, tmp_path: Path) -> None:
     assert "ошибк" in completed.stderr and "help:" not in completed.stderr, completed.stderr
     schema = json.loads(_run([funnelc, "schema"], cwd=work, env=environment))
     assert schema["$id"].startswith("urn:funnelc:")
+    assert "amocrm" in _run(
+        [str(python), "-m", "funnelc.fakes", "--help"], cwd=work, env=environment
+    )
     # The installed code, not the checkout, was used.
     where = _run(
         [str(python), "-c", "import funnelc, sys; sys.stdout.write(funnelc.__file__)"],

@@ -1,5 +1,5 @@
 """The ``amocrm`` target: golden plans and manual steps, the plan schema, and replays of the
-plans on an in-memory amoCRM account (``tests/crm_sim/amocrm.py``).
+plans on the local amoCRM fake (``funnelc/fakes/amocrm.py``), sent over HTTP.
 
 Goldens: ``tests/golden/amocrm/<pipeline>.json|.md`` for every example pipeline, built from the
 repository root with the default options (which build the examples: off-palette colours use
@@ -25,10 +25,12 @@ import pytest
 
 import funnelc
 from funnelc.build import emit_all
+from funnelc.crm.send import SendError as AmoError
 from funnelc.emit import EmitOptions
+from funnelc.fakes.amocrm import PALETTE
 from funnelc.model import Phase, Pipeline, Project, StageKind
 from tests.conftest import ROOT
-from tests.crm_sim.amocrm import PALETTE, Account, AmoError
+from tests.crm_sim.harness import AmoAccount as Account
 from tests.crm_sim.harness import (
     build_target,
     check_deterministic_text,
@@ -132,7 +134,7 @@ def test_plan_header_names_the_rate_limit_and_the_unconfirmed_assumptions() -> N
     assert plan["manual_steps"] == "b2b_inbound.md"
 
 
-# ---- replays on the in-memory account --------------------------------------------------------
+# ---- replays on the amoCRM fake ---------------------------------------------------------------
 
 NEAREST = {"#2e7d32": "#87f2c0", "#1565c0": "#98cbff"}
 """The palette colour each off-palette colour of the examples becomes (checked by eye: the

@@ -1,6 +1,6 @@
 """The ``bitrix24`` target: golden plans and manual steps, the plan schema, the encoding of batch
-commands, the single lead funnel, and replays of the plans on an in-memory Bitrix24 portal
-(``tests/crm_sim/bitrix24.py``).
+commands, the single lead funnel, and replays of the plans on the local Bitrix24 fake
+(``funnelc/fakes/bitrix24.py``), sent over HTTP.
 
 Goldens: ``tests/golden/bitrix24/<pipeline>.json|.md`` for every example pipeline, built from
 the repository root with the default options.  Those build the examples: ``lead-phase =
@@ -25,10 +25,12 @@ from hypothesis import strategies as st
 
 import funnelc
 from funnelc.build import emit_all
+from funnelc.crm.send import SendError as B24Error
 from funnelc.emit import EmitOptions
+from funnelc.fakes.bitrix24 import DEAL_PRESETS, parse_query
 from funnelc.model import Phase, Pipeline, Project, StageKind
 from tests.conftest import ROOT
-from tests.crm_sim.bitrix24 import B24Error, Portal, parse_query
+from tests.crm_sim.harness import B24Portal as Portal
 from tests.crm_sim.harness import (
     build_target,
     check_deterministic_text,
@@ -225,7 +227,7 @@ def test_references_are_structural_and_whole_values() -> None:
     assert bitrix24_module.command_string("m", {"x": ref}) == "m?x=C{{category:category.id}}%3ANEW"
 
 
-# ---- replays on the in-memory portal ---------------------------------------------------------
+# ---- replays on the Bitrix24 fake -----------------------------------------------------------
 
 USER_TYPES = {
     "text": "string",
@@ -483,16 +485,11 @@ def test_a_category_id_longer_than_assumed_is_refused() -> None:
         Portal(first_category_id=100000).run_plan(plan)
 
 
-def test_presets_other_than_assumed_stop_the_plan_before_any_stage_is_made(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """If a new category does not get the assumed presets [UNCONFIRMED], the `deal` batch halts
-    at the first lookup that finds nothing, before any stage is renamed or added."""
-    import tests.crm_sim.bitrix24 as sim
-
-    without_apology = tuple(p for p in sim.DEAL_PRESETS if p[0] != "APOLOGY")
-    monkeypatch.setattr(sim, "DEAL_PRESETS", without_apology)
-    portal = Portal()
+def test_presets_other_than_assumed_stop_the_plan_before_any_stage_is_made() -> None:
+    """If a new category does not get the assumed presets, the `deal` batch halts at the first
+    lookup that finds nothing, before any stage is renamed or added."""
+    without_apology = tuple(p for p in DEAL_PRESETS if p[0] != "APOLOGY")
+    portal = Portal(deal_presets=without_apology)
     with pytest.raises(B24Error, match="del_apology"):
         portal.run_plan(_golden("service"))
     (cid,) = [c for c in portal.categories if c]

@@ -5,7 +5,7 @@ command strings inside it, and the Markdown manual steps.  Whatever a name holds
 ``$result[…]``, ``&``, ``=``, ``%``, ``+``, Markdown, HTML, Cyrillic, emoji, 100/101/300
 characters), the checks either refuse it with a target diagnostic or the build gives a plan that
 validates against its own schema, whose every batch command decodes back to exactly the values
-of its readable ``commands`` (no extra key, the user value intact), that the in-memory portal
+of its readable ``commands`` (no extra key, the user value intact), that the Bitrix24 fake
 replays into exactly the funnel's names, and whose manual steps keep their Markdown structure.
 """
 
@@ -24,7 +24,8 @@ from markdown_it import MarkdownIt
 import funnelc
 from funnelc.build import emit_all
 from funnelc.emit import EmitOptions
-from tests.crm_sim.bitrix24 import Portal, parse_query
+from funnelc.fakes.bitrix24 import parse_query
+from tests.crm_sim.harness import B24Portal as Portal
 
 if TYPE_CHECKING:
     from targets import bitrix24 as bitrix24_module

@@ -11,13 +11,20 @@ import contextlib
 import functools
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import funnelc
 from funnelc.build import emit_all
+from funnelc.crm.send import Sent, send_plan
 from funnelc.emit import EmitOptions
+from funnelc.fakes._server import App, FakeServer, Reply, Request
+from funnelc.fakes.amocrm import AmoCRM
+from funnelc.fakes.bitrix24 import Bitrix24
 from funnelc.model import Project
 from tests.conftest import EXAMPLES, ROOT, check_golden
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @functools.cache
@@ -85,3 +92,57 @@ def check_deterministic_text(first: dict[str, bytes], second: dict[str, bytes]) 
         text = data.decode("utf-8")
         assert text.endswith("\n") and not text.endswith("\n\n"), name
         assert "\r" not in text and "\\u04" not in text, name
+
+
+# ---- the HTTP fakes, for replaying plans -----------------------------------------------------
+
+
+class _Switch:
+    """One loopback server for the whole test run, serving whichever fake is current: starting
+    and stopping a server per test would cost its shutdown poll (0.5 s) each time."""
+
+    def __init__(self) -> None:
+        self.app: App | None = None
+        self.server: FakeServer | None = None
+        self.client: httpx.Client | None = None
+
+    def handle(self, request: Request) -> Reply:
+        assert self.app is not None
+        return self.app.handle(request)
+
+    def serve(self, app: App) -> str:
+        self.app = app
+        if self.server is None:
+            self.server = FakeServer(self).start()
+        return self.server.origin
+
+    def http(self) -> httpx.Client:
+        if self.client is None:
+            import httpx
+
+            self.client = httpx.Client(timeout=10.0)
+        return self.client
+
+
+SWITCH = _Switch()
+
+
+class AmoAccount(AmoCRM):
+    """An amoCRM fake served on 127.0.0.1, with :meth:`run_plan`: the plan sent over HTTP by
+    ``funnelc.crm.send`` (what replaced the in-memory simulator of ``tests/crm_sim``)."""
+
+    def run_plan(self, plan: dict[str, Any]) -> Sent:
+        origin = SWITCH.serve(self)
+        return send_plan(
+            plan, base_url=origin, token=self.token, client=SWITCH.http(), sleep=lambda s: None
+        )
+
+
+class B24Portal(Bitrix24):
+    """A Bitrix24 fake served on 127.0.0.1, with :meth:`run_plan` (see :class:`AmoAccount`)."""
+
+    def run_plan(self, plan: dict[str, Any]) -> Sent:
+        origin = SWITCH.serve(self)
+        return send_plan(
+            plan, webhook_url=origin + self.webhook_path, client=SWITCH.http(), sleep=lambda s: None
+        )

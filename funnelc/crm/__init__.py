@@ -1,0 +1,1 @@
+"""Talking to the CRMs: sending import plans (``send``)."""
