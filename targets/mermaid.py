@@ -62,7 +62,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from funnelc import codes
+from funnelc.diagnostics import Diagnostic
 from funnelc.emit import EmitOptions, Emitted
+from funnelc.i18n import _
 from funnelc.model import Edge, EdgeKind, Phase, Pipeline, Project, Stage, StageKey, StageKind
 
 from . import markdown
@@ -133,6 +136,11 @@ DIFF_LINK_STYLES: dict[str, str] = {
 }
 """Edge classes for a diff, like :data:`DIFF_CLASS_DEFS`."""
 
+MAX_TEXT_SIZE = 50_000
+"""Mermaid's default ``maxTextSize``: a longer diagram is not drawn (GitHub shows an error)."""
+MAX_EDGES = 500
+"""Mermaid's default ``maxEdges``: a flowchart with more edges fails to parse."""
+
 EdgeKey = tuple[str, StageKey, StageKey]
 """An edge as a caller names it: (kind, from, to).  The kind is an :class:`EdgeKind` value;
 a summary edge has the kind ``lose`` or ``timeout`` and leaves the *phase*, whose key is
@@ -179,6 +187,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "lost": "lost",
         "pit_phase": "lost (pit)",
         "key_mark": "(key)",
+        "too_large": "The diagram is too large for Mermaid and is left out; the svg target "
+        "draws it.",
     },
     "ru": {
         "lead": "Лиды",
@@ -207,6 +217,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "lost": "отказ",
         "pit_phase": "отказ (яма)",
         "key_mark": "(ключевой)",
+        "too_large": "Диаграмма слишком велика для Mermaid и не показана; её рисует цель svg.",
     },
 }
 """The words the page writes itself, per language."""
@@ -336,11 +347,39 @@ def flowchart(
 
     ``language`` is the page's language for the pipeline (:func:`pipeline_language` when
     ``None``).  ``node_classes`` adds a class to stages (by key; a stage of another pipeline
-    too), ``edge_classes`` to edges (by :data:`EdgeKey`); their styles come from
-    ``class_defs`` and ``link_styles`` (written after the built-in ones, which they may
-    override).  A key that matches nothing is ignored; an edge class without a link style is
-    ignored too.  Pure: the same arguments give the same text.
+    too; a phase by :func:`phase_key`), ``edge_classes`` to edges (by :data:`EdgeKey`); their
+    styles come from ``class_defs`` and ``link_styles`` (written after the built-in ones, which
+    they may override).  A key that matches nothing is ignored; a class without a definition
+    too.  Pure: the same arguments give the same text.
     """
+    text, _edges = _flowchart(
+        project,
+        pipeline,
+        language=language,
+        node_classes=node_classes,
+        edge_classes=edge_classes,
+        class_defs=class_defs,
+        link_styles=link_styles,
+    )
+    return text
+
+
+def text_size(text: str) -> int:
+    """The length of ``text`` as Mermaid counts it for ``maxTextSize``: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _flowchart(
+    project: Project,
+    pipeline: Pipeline,
+    *,
+    language: str | None = None,
+    node_classes: Mapping[StageKey, str] | None = None,
+    edge_classes: Mapping[EdgeKey, str] | None = None,
+    class_defs: Mapping[str, str] | None = None,
+    link_styles: Mapping[str, str] | None = None,
+) -> tuple[str, int]:
+    """:func:`flowchart`, and the number of edges it draws."""
     node_classes = node_classes or {}
     edge_classes = edge_classes or {}
     lang = pipeline_language(pipeline, language)
@@ -440,7 +479,7 @@ def flowchart(
     for cls, indexes in link_class.items():
         if cls in styles:
             lines.append(f"  linkStyle {','.join(map(str, indexes))} {styles[cls]}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n", len(links)
 
 
 def _class_name(name: str) -> str:
@@ -560,8 +599,15 @@ def _edge_look(e: Edge, t: Mapping[str, str], lang: str) -> tuple[str, str | Non
 # ---- the page ----------------------------------------------------------------------------------
 
 
-def page(project: Project, pipeline: Pipeline, language: str | None = None) -> str:
-    """The Markdown page of ``pipeline``: heading, segment, the flowchart, the stage table."""
+def page(
+    project: Project,
+    pipeline: Pipeline,
+    language: str | None = None,
+    limits: tuple[int, int] = (MAX_TEXT_SIZE, MAX_EDGES),
+) -> tuple[str, list[Diagnostic]]:
+    """The Markdown page of ``pipeline``: heading, segment, the flowchart, the stage table; and
+    F660 when the flowchart is larger than ``limits`` (characters, edges: Mermaid's defaults)
+    allow, when the page has the table only."""
     lang = pipeline_language(pipeline, language)
     t = _TEXTS[lang]
     fields = {f.id.name: f.name.value for f in reversed(pipeline.fields)}
@@ -572,7 +618,24 @@ def page(project: Project, pipeline: Pipeline, language: str | None = None) -> s
     out = [f"# {markdown.inline(pipeline.name.value)}", ""]
     if pipeline.segment is not None:
         out += [markdown.inline(pipeline.segment.value), ""]
-    out += ["```mermaid", flowchart(project, pipeline, language=lang).rstrip("\n"), "```", ""]
+    chart, edges = _flowchart(project, pipeline, language=lang)
+    diagnostics: list[Diagnostic] = []
+    size = text_size(chart)
+    if size > limits[0] or edges > limits[1]:
+        diagnostics.append(
+            codes.make(
+                "F660",
+                pipeline.id.span,
+                pipeline=pipeline.id.name,
+                chars=str(size),
+                edges=str(edges),
+                max_chars=str(limits[0]),
+                max_edges=str(limits[1]),
+            )
+        )
+        out += [markdown.inline(t["too_large"]), ""]
+    else:
+        out += ["```mermaid", chart.rstrip("\n"), "```", ""]
     out += [f"## {markdown.inline(t['h_stages'])}", ""]
     columns = ("c_stage", "c_phase", "c_goal", "c_exit", "c_sla", "c_probability", "c_requires")
     out.append("| " + " | ".join(markdown.cell(t[c]) for c in columns) + " |")
@@ -599,7 +662,7 @@ def page(project: Project, pipeline: Pipeline, language: str | None = None) -> s
             ", ".join(markdown.cell(fields.get(r.name, r.name)) for r in stage.requires),
         ]
         out.append("| " + " | ".join(row) + " |")
-    return "\n".join(out) + "\n"
+    return "\n".join(out) + "\n", diagnostics
 
 
 class MermaidTarget:
@@ -611,9 +674,30 @@ class MermaidTarget:
     )
 
     def emit(self, project: Project, pipeline: Pipeline, options: EmitOptions) -> Emitted:
+        limits = _limits(options)
+        if isinstance(limits, Diagnostic):
+            return Emitted(files={}, diagnostics=(limits,))
         language = getattr(options, "language", None)
-        text = page(project, pipeline, language if isinstance(language, str) else None)
-        return Emitted(files={f"{pipeline.id.name}.md": text.encode("utf-8")})
+        text, diagnostics = page(
+            project, pipeline, language if isinstance(language, str) else None, limits
+        )
+        return Emitted(
+            files={f"{pipeline.id.name}.md": text.encode("utf-8")}, diagnostics=tuple(diagnostics)
+        )
+
+
+def _limits(options: EmitOptions) -> tuple[int, int] | Diagnostic:
+    """``[targets.mermaid]`` ``max-text-size`` and ``max-edges``: for a Mermaid configured
+    with other ``maxTextSize``/``maxEdges`` than the defaults (GitHub uses the defaults)."""
+    table = options.target_options.get("mermaid", {})
+    values: list[int] = []
+    for option, default in (("max-text-size", MAX_TEXT_SIZE), ("max-edges", MAX_EDGES)):
+        value = table.get(option, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            reason = _("`{option}` must be a positive whole number").format(option=option)
+            return codes.make("F902", None, target="mermaid", reason=reason, hint="")
+        values.append(value)
+    return values[0], values[1]
 
 
 TARGET = MermaidTarget()

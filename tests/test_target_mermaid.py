@@ -339,6 +339,38 @@ def _all_models() -> dict[str, tuple[Project, Pipeline]]:
     return models
 
 
+@functools.cache
+def long_pipeline(stages: int) -> tuple[Project, Pipeline]:
+    """A pipeline of ``stages`` open stages in a row (``stages + 1`` edges drawn: the moves,
+    the win and one "any stage" loss)."""
+    body = "\n".join(f'    stage s{i} "Этап {i}"' for i in range(stages))
+    text = f'pipeline long "Длинная" {{\n  deal {{\n{body}\n    won paid "Оплата"\n'
+    text += '    lost failed "Отказ"\n  }\n}\n'
+    result = compile_text(text, "long.funnel")
+    assert result.project is not None
+    return result.project, result.project.pipelines[0]
+
+
+def test_too_many_edges_leaves_the_diagram_out() -> None:
+    """Over Mermaid's 500 edges the page has no diagram (F660, a warning) but its table; at
+    500 the diagram is there.  (The Mermaid check shows that 500 parse and 501 do not.)"""
+    for stages, drawn in ((499, True), (500, False)):
+        project, pipeline = long_pipeline(stages)
+        emitted = get_target("mermaid").emit(project, pipeline, EmitOptions())
+        text = emitted.files["long.md"].decode("utf-8")
+        assert ("```mermaid" in text) is drawn
+        assert [d.code for d in emitted.diagnostics] == ([] if drawn else ["F660"])
+        assert text.count("\n| Этап ") == 1 + stages  # the header and a row per open stage
+    project, pipeline = long_pipeline(3)
+    options = EmitOptions(target_options={"mermaid": {"max-text-size": 100}})
+    emitted = get_target("mermaid").emit(project, pipeline, options)
+    assert [d.code for d in emitted.diagnostics] == ["F660"]
+    assert "```mermaid" not in emitted.files["long.md"].decode("utf-8")
+    bad = EmitOptions(target_options={"mermaid": {"max-edges": "many"}})
+    emitted = get_target("mermaid").emit(project, pipeline, bad)
+    assert [d.code for d in emitted.diagnostics] == ["F902"] and emitted.files == {}
+
+
 def _npm_ci() -> None:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
@@ -358,6 +390,8 @@ def parsed() -> dict[str, Any]:
     assert node is not None
     sources = {name: mermaid.flowchart(*model) for name, model in _all_models().items()}
     sources["diff-b2b_inbound"] = _diff_chart()[0]
+    for stages in (499, 500):
+        sources[f"long-{stages}"] = mermaid.flowchart(*long_pipeline(stages))
     done = subprocess.run(
         [node, str(HARNESS / "check.mjs")],
         input=json.dumps(sources),
@@ -379,9 +413,13 @@ def test_mermaid_version(parsed: dict[str, Any]) -> None:
 
 
 def test_mermaid_parses_everything(parsed: dict[str, Any]) -> None:
-    failed = {name: r["error"] for name, r in parsed["results"].items() if not r["ok"]}
+    failed = {
+        name: r["error"]
+        for name, r in parsed["results"].items()
+        if not r["ok"] and not name.startswith("long-")
+    }
     assert failed == {}
-    assert {r["type"] for r in parsed["results"].values()} == {"flowchart-v2"}
+    assert {r["type"] for r in parsed["results"].values() if r["ok"]} == {"flowchart-v2"}
     assert len(parsed["results"]) >= len(CASES) + 12
 
 
@@ -448,6 +486,15 @@ def test_mermaid_shows_exact_names(parsed: dict[str, Any], name: str) -> None:
                 assert _clean(e.label) in shown
             if e.kind is EdgeKind.REVIVE and e.label:
                 assert any(s.endswith("\n" + _clean(e.label)) for s in shown)
+
+
+def test_mermaid_edge_limit(parsed: dict[str, Any]) -> None:
+    """The real Mermaid refuses the diagram the target leaves out, and parses the one below
+    the limit: :data:`MAX_EDGES` is Mermaid's."""
+    assert parsed["results"]["long-499"]["ok"]
+    assert len(parsed["results"]["long-499"]["edges"]) == mermaid.MAX_EDGES
+    refused = parsed["results"]["long-500"]
+    assert not refused["ok"] and "Edge limit exceeded" in refused["error"]
 
 
 def test_mermaid_diff_chart(parsed: dict[str, Any]) -> None:
