@@ -66,10 +66,21 @@ from funnelc import codes
 from funnelc.diagnostics import Diagnostic
 from funnelc.emit import EmitOptions, Emitted
 from funnelc.i18n import _
-from funnelc.model import Edge, EdgeKind, Phase, Pipeline, Project, Stage, StageKey, StageKind
+from funnelc.language import pipeline_language
+from funnelc.model import (
+    Duration,
+    Edge,
+    EdgeKind,
+    Phase,
+    Pipeline,
+    Project,
+    Stage,
+    StageKey,
+    StageKind,
+)
 
 from . import markdown
-from .crm_common import is_russian
+from .dot import duration_label
 
 if TYPE_CHECKING:
     from funnelc.emit import Target
@@ -223,18 +234,9 @@ _TEXTS: dict[str, dict[str, str]] = {
 """The words the page writes itself, per language."""
 
 
-def pipeline_language(pipeline: Pipeline, default: str | None = None) -> str:
-    """The language of the page's own words: ``default`` when it is one funnelc has, else
-    Russian when a display name of the pipeline is Cyrillic, else English (the rule the CRM
-    targets use)."""
-    if default in _TEXTS:
-        assert default is not None
-        return default
-    return "ru" if is_russian(pipeline) else "en"
-
-
-def _duration(value: object, language: str) -> str:
-    return str(value)
+def _duration(value: Duration, language: str) -> str:
+    """A duration as the diagrams show it (``14d``; ``14 дн`` in Russian)."""
+    return duration_label(value, language)
 
 
 # ---- escaping ----------------------------------------------------------------------------------
@@ -345,11 +347,14 @@ def flowchart(
 ) -> str:
     """``pipeline``'s diagram as Mermaid flowchart text (LF line endings, final newline).
 
-    ``language`` is the page's language for the pipeline (:func:`pipeline_language` when
-    ``None``).  ``node_classes`` adds a class to stages (by key; a stage of another pipeline
-    too; a phase by :func:`phase_key`), ``edge_classes`` to edges (by :data:`EdgeKey`); their
-    styles come from ``class_defs`` and ``link_styles`` (written after the built-in ones, which
-    they may override).  A key that matches nothing is ignored; a class without a definition
+    ``language`` is the project's default language (the config's ``language``); the pipeline's
+    own ``language`` declaration wins over it, and without either it is detected
+    (:func:`funnelc.language.pipeline_language`, as for the other diagrams).
+
+    ``node_classes`` adds a class to stages (by key; a stage of another pipeline too; a phase
+    by :func:`phase_key`), ``edge_classes`` to edges (by :data:`EdgeKey`); their styles come
+    from ``class_defs`` and ``link_styles`` (written after the built-in ones, which they may
+    override).  A key that matches nothing is ignored; a class without a definition
     too.  Pure: the same arguments give the same text.
     """
     text, _edges = _flowchart(
@@ -677,10 +682,7 @@ class MermaidTarget:
         limits = _limits(options)
         if isinstance(limits, Diagnostic):
             return Emitted(files={}, diagnostics=(limits,))
-        language = getattr(options, "language", None)
-        text, diagnostics = page(
-            project, pipeline, language if isinstance(language, str) else None, limits
-        )
+        text, diagnostics = page(project, pipeline, options.language, limits)
         return Emitted(
             files={f"{pipeline.id.name}.md": text.encode("utf-8")}, diagnostics=tuple(diagnostics)
         )
