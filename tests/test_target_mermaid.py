@@ -162,6 +162,31 @@ def test_english_pipeline_in_english() -> None:
     assert 'subgraph ph_deal ["Сделки"]' in russian
 
 
+def test_language_declaration_and_config() -> None:
+    """The pipeline's ``language`` wins over the project's (``EmitOptions.language``), which
+    wins over detection; durations follow the language."""
+    text = (
+        'pipeline b2b "Входящие заявки" {\n  language en\n  deal {\n'
+        '    stage a "Заявка" { sla 2bd }\n    won paid "Оплата"\n    lost pit "Яма"\n'
+        "  }\n  timeout -> pit\n}\n"
+    )
+    result = compile_text(text, "lang.funnel")
+    assert result.project is not None
+    pipeline = result.project.pipelines[0]
+    target = get_target("mermaid")
+    english = target.emit(result.project, pipeline, EmitOptions(language="ru")).files["b2b.md"]
+    assert 'subgraph ph_deal ["Deal"]' in english.decode("utf-8")
+    assert "SLA 2bd" in english.decode("utf-8") and "## Stages" in english.decode("utf-8")
+    undeclared = compile_text(text.replace("  language en\n", ""), "lang.funnel").project
+    assert undeclared is not None
+    detected = target.emit(undeclared, undeclared.pipelines[0], EmitOptions()).files["b2b.md"]
+    assert "срок 2\u00a0раб. дн" in detected.decode("utf-8")
+    configured = target.emit(undeclared, undeclared.pipelines[0], EmitOptions(language="en")).files[
+        "b2b.md"
+    ]
+    assert 'subgraph ph_deal ["Deal"]' in configured.decode("utf-8")
+
+
 @pytest.mark.parametrize(("source", "pipeline_id"), CASES, ids=[f"{s}-{p}" for s, p in CASES])
 def test_deterministic(source: str, pipeline_id: str) -> None:
     """Same input, same bytes: twice from the same model, and from a fresh compilation."""
