@@ -247,6 +247,39 @@ def test_label_property(text: str) -> None:
     assert mermaid.label(text) == quoted
 
 
+_NAME = (
+    st.lists(
+        st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\ufffe\uffff")
+        | st.sampled_from(["\n", "#", "end", "direction TB", '"', "`", "%%", "fa:fa-x", "$$"]),
+        min_size=1,
+        max_size=12,
+    )
+    .map("".join)
+    .filter(lambda s: s.strip() != "")
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_NAME, min_size=4, max_size=4))
+def test_flowchart_property(names: list[str]) -> None:
+    """Any names in a valid ``.funnel`` pipeline: the flowchart is the same bytes from two
+    compilations, its ids are generated, and each stage's label decodes to its name."""
+    text = (
+        f"pipeline p {_funnel_string(names[0])} {{\n  deal {{\n"
+        f"    stage end {_funnel_string(names[1])} {{ sla 1d }}\n"
+        f"    won graph {_funnel_string(names[2])}\n    lost style {_funnel_string(names[3])}\n"
+        "  }\n  timeout -> style\n}\n"
+    )
+    first, second = compile_text(text, "p.funnel"), compile_text(text, "p.funnel")
+    assert first.project is not None and second.project is not None, first.diagnostics
+    chart = mermaid.flowchart(first.project, first.project.pipelines[0])
+    assert mermaid.flowchart(second.project, second.project.pipelines[0]) == chart
+    for index, name in enumerate(names[1:]):
+        found = re.search(rf'^ *s{index}(?:\[\[|\(\[|\[)"([^"]*)"', chart, re.M)
+        assert found is not None
+        assert _decode(found[1]).startswith(_clean(name))
+
+
 def test_label_examples() -> None:
     assert mermaid.label('a "b" #1 <c> & d') == '"a #quot;b#quot; #35;1 #lt;c#gt; #amp; d"'
     assert mermaid.label("Этап 🎉\nвторая") == '"Этап 🎉\nвторая"'
