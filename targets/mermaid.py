@@ -36,7 +36,8 @@ library (``tests/mermaid/``, mermaid 11), these must be coded:
 * ``ﬂ`` and ``¶`` (Mermaid's own private codes are ``ﬂ°...¶ß``: decoded before drawing);
 * the last letter of ``direction`` before white space: the lexer takes ``direction TB`` for a
   statement anywhere on a line, even inside quotes, and drops the rest of the line;
-* spaces at either end of a line (Mermaid trims labels);
+* white space at either end of a line (Mermaid trims labels, as JavaScript's ``trim`` does:
+  U+00A0, U+3000, U+FEFF ... too);
 * and ``;``, ``|``, ``{}``, ``[]`` and every other ASCII punctuation outside ``.,-_!?'()+*/=@^~``,
   for good measure.
 
@@ -249,7 +250,10 @@ _LINE_BREAK = re.compile(r"\r\n|[\n\r\u0085\u2028\u2029\v\f]")
 _PRIVATE = frozenset("\ufb02\u00b6")
 """Mermaid writes its entity codes as ``ﬂ°name¶ß`` while parsing and decodes them before it
 draws: ``ﬂ`` and ``¶`` in a name are coded, so no such sequence comes from the name."""
-_DIRECTION = re.compile(r"(directio)(n)(?=\s)", re.IGNORECASE)
+_DIRECTION = re.compile(r"(directio)(n)(?=[\s\ufeff])", re.IGNORECASE)
+"""``direction`` before white space as JavaScript's ``\\s`` knows it (U+FEFF too)."""
+_JS_SPACE = " \u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u202f\u205f\u3000\ufeff"
+"""What JavaScript's ``trim`` removes, besides line breaks and controls (coded already)."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -267,16 +271,17 @@ def label(text: str) -> str:
         if index:
             out.append("\n")
         line = _CONTROL.sub(markdown.REPLACEMENT, line)
-        core = line.strip(" ")
+        core = line.strip(_JS_SPACE)
         start = line.index(core) if core else len(line)
-        # Mermaid trims a label: spaces at the edges of a line are coded.
-        out.append("#32;" * start)
+        end = start + len(core)
+        # Mermaid trims a label (JavaScript's trim): white space at the edges is coded.
+        out.extend(f"#{ord(c)};" for c in line[:start])
         for char in core:
             if char in _SAFE_ASCII or not (char.isascii() or char in _PRIVATE):
                 out.append(char)
             else:
                 out.append(_NAMED.get(char) or f"#{ord(char)};")
-        out.append("#32;" * (len(line) - start - len(core)))
+        out.extend(f"#{ord(c)};" for c in line[end:])
     # Mermaid's lexer reads `.*direction\s+TB[^\n]*` (LR, RL, BT, TD) as a direction statement
     # wherever it stands on a line, quotes or not, and drops the rest of the line: the word is
     # never written whole before white space.

@@ -242,7 +242,7 @@ def test_label_property(text: str) -> None:
     body = quoted[1:-1]
     assert not set(_DECODE.sub("", body)) & set('"<>`%:$\\|;[]{}&#\r\t')
     assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", body)
-    assert not re.search(r"(?i)direction\s", body)
+    assert not re.search(r"(?i)direction[\s\ufeff]", body)
     assert _decode(body) == _clean(text)
     assert mermaid.label(text) == quoted
 
@@ -286,6 +286,7 @@ def test_label_examples() -> None:
     assert mermaid.label("fa:fa-car `x`") == '"fa#58;fa-car #96;x#96;"'
     assert mermaid.label("a direction TB") == '"a directio#110; TB"'
     assert mermaid.label("Direction\nLR") == '"Directio#110;\nLR"'
+    assert mermaid.label("direction\ufeffRL") == '"directio#110;\ufeffRL"'
 
 
 def _diff_chart() -> tuple[str, dict[str, str]]:
@@ -336,6 +337,7 @@ _ALPHABET = [
     *("\n", "  ", " ", "end", "graph", "-->", "#quot;", "#35;", "&lt;", "<br>", "%%"),
     *("fa:fa-car", "$$", "style", "classDef", "click", "Ю", "ё", "🎉", "👨‍👩‍👧", "«", "»"),
     *("—", "\u00a0", "x", "Y", "7", "direction", "TB", "LR", "\ufb02\u00b0", "\u00b6\u00df"),
+    *("\ufeff", "direction\ufeffTB", "direction\u00a0LR", "\u3000", "\u2028"),
 ]
 
 
