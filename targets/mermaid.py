@@ -66,7 +66,7 @@ from typing import TYPE_CHECKING
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic
 from funnelc.emit import EmitOptions, Emitted
-from funnelc.i18n import _
+from funnelc.i18n import lazy
 from funnelc.language import pipeline_language
 from funnelc.model import (
     Duration,
@@ -701,7 +701,7 @@ def _limits(options: EmitOptions) -> tuple[int, int] | Diagnostic:
     for option, default in (("max-text-size", MAX_TEXT_SIZE), ("max-edges", MAX_EDGES)):
         value = table.get(option, default)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            reason = _("`{option}` must be a positive whole number").format(option=option)
+            reason = lazy("`{option}` must be a positive whole number", option=option)
             return codes.make("F902", None, target="mermaid", reason=reason, hint="")
         values.append(value)
     return values[0], values[1]
