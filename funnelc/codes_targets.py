@@ -1,4 +1,4 @@
-"""Diagnostic codes of the CRM targets (F7xx amoCRM, F8xx Bitrix24, F9xx shared by targets).
+"""Diagnostic codes of the targets (F66x Mermaid, F7xx amoCRM, F8xx Bitrix24, F9xx shared).
 
 Kept apart from :mod:`funnelc.codes` so that the targets' limits can grow without touching the
 compiler's table; :mod:`funnelc.codes` merges both into one catalogue.  The targets report these
@@ -151,5 +151,17 @@ TARGET_CODES: tuple[Code, ...] = (
         "an import plan that does not match its own schema: a bug in funnelc, not in the funnel",
         "the {target} plan of `{pipeline}` does not match its schema (a bug in funnelc): {errors}",
         "please report it with the funnel that caused it; no file was written for this pipeline",
+    ),
+    # --- Mermaid ------------------------------------------------------------------------
+    Code(
+        "F660",
+        "mermaid-diagram-too-large",
+        "a Mermaid diagram larger than Mermaid draws (by default 50000 characters, 500 edges); "
+        "the page keeps the stage table only",
+        "the Mermaid diagram of pipeline `{pipeline}` is too large for Mermaid ({chars} "
+        "characters of at most {max_chars}, {edges} edges of at most {max_edges}); the page shows "
+        "the stage table only",
+        "split the pipeline by segment (M10); the `svg` target still draws it",
+        Severity.WARNING,
     ),
 )

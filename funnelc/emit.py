@@ -75,6 +75,7 @@ REGISTRY: dict[str, str] = {
     "svg": "funnelc.targets.svg",
     "amocrm": "funnelc.targets.amocrm",
     "bitrix24": "funnelc.targets.bitrix24",
+    "mermaid": "funnelc.targets.mermaid",
 }
 
 DEFAULT_TARGETS: tuple[str, ...] = ("json", "dot", "svg")

@@ -251,4 +251,4 @@ def test_docs_fix_builds_without_the_code(page: Path) -> None:
 def test_target_codes_are_in_the_catalogue() -> None:
     for entry in TARGET_CODES:
         assert CODES[entry.code] is entry
-        assert entry.code[1] in "6789"  # F62x: the svg target
+        assert entry.code[1] in "6789"  # F62x: the svg target, F66x: mermaid
