@@ -433,9 +433,12 @@ def check(
     warnings)."""
     from funnelc.compiler import compile
     from funnelc.lint.engine import fails
+    from funnelc.session import Session
 
     settings, lint = _config(config, strict)
-    result = compile(_inputs(paths, settings), lint=lint, root=_root(settings))
+    result = compile(
+        _inputs(paths, settings), lint=lint, root=_root(settings), session=Session(persist=True)
+    )
     _emit_diagnostics(result.diagnostics, result.sources, fmt, color, result.root, lint.strict)
     raise typer.Exit(1 if fails(result.diagnostics, lint.strict) else 0)
 
@@ -498,6 +501,7 @@ def build(
     from funnelc.compiler import compile
     from funnelc.emit import DEFAULT_TARGETS, EmitOptions
     from funnelc.lint.engine import fails
+    from funnelc.session import Session
 
     settings, lint = _config(config, strict)
     targets = list(target or settings.targets or DEFAULT_TARGETS)
@@ -505,7 +509,9 @@ def build(
     if unknown:
         _emit_diagnostics(unknown, {}, fmt, color)
         raise typer.Exit(2)
-    result = compile(_inputs(paths, settings), lint=lint, root=_root(settings))
+    result = compile(
+        _inputs(paths, settings), lint=lint, root=_root(settings), session=Session(persist=True)
+    )
     if not result.ok or result.project is None or fails(result.diagnostics, lint.strict):
         _emit_diagnostics(result.diagnostics, result.sources, fmt, color, result.root, lint.strict)
         raise typer.Exit(1)

@@ -12,10 +12,10 @@ engine or the CLI.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Label, Severity, suggest
@@ -23,6 +23,9 @@ from funnelc.i18n import N_, _, lazy
 from funnelc.lint.rule import PRESETS, Finding, LintContext, Rule
 from funnelc.lint.suppress import Suppression, covers, parse_suppressions
 from funnelc.model import Project
+
+if TYPE_CHECKING:
+    from funnelc.lint.name_cache import NameCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,9 +176,22 @@ def _engine_rule(name: str) -> Rule:
     return rule
 
 
-def lint(project: Project, config: LintConfig | None = None) -> list[Diagnostic]:
-    """Every finding of the selected rules on every pipeline, suppressions applied."""
+def lint(
+    project: Project, config: LintConfig | None = None, *, names: NameCache | None = None
+) -> list[Diagnostic]:
+    """Every finding of the selected rules on every pipeline, suppressions applied.
+
+    ``names`` is the session's stage-name verdict cache (a fresh one if not given); this run's
+    names are kept in it whole, older ones only up to its capacity.  Nothing is written to disk
+    here: the session does that when it was asked to.
+    """
     config = config or LintConfig()
+    if names is None:
+        from funnelc.lint.name_cache import NameCache
+
+        names = NameCache()
+    names.begin_run()
+    memo: dict[str, object] = {}
     rules = selected_rules(config)
     raw: list[tuple[Rule, Diagnostic]] = []
     for pipeline in project.pipelines:
@@ -184,11 +200,9 @@ def lint(project: Project, config: LintConfig | None = None) -> list[Diagnostic]
                 continue  # the engine's own rules (suppressions) are produced below
             options = {**rule.options, **config.rule_options.get(rule.name, {})}
             severity = config.severities.get(rule.name, rule.severity)
-            context = LintContext(project, pipeline, options)
+            context = LintContext(project, pipeline, options, memo, names)
             for finding in rule.check(context):
                 raw.append((rule, _diagnostic(rule, finding, severity)))
-    if "funnelc.lint.name_cache" in sys.modules:
-        sys.modules["funnelc.lint.name_cache"].flush()
     return _apply_suppressions(project, raw, config, {r.name for r in rules})
 
 

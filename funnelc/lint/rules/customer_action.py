@@ -52,11 +52,11 @@ def _customer_is_subject(text: str) -> bool:
 
 
 def check(context: LintContext) -> Iterator[Finding]:
-    from funnelc.lint.names import NameKind
+    from funnelc.lint.name_types import NameKind
 
     for stage in context.pipeline.stages:
         if stage.is_open:
-            found = verdict(context.project, stage.name.value)
+            found = verdict(context, stage.name.value)
             if found.kind is NameKind.MANAGER_ACTION:
                 yield Finding(
                     stage.name.span,
@@ -78,7 +78,7 @@ def check(context: LintContext) -> Iterator[Finding]:
                 )
         if stage.goal is None or _customer_is_subject(stage.goal.value):
             continue
-        found = verdict(context.project, stage.goal.value)
+        found = verdict(context, stage.goal.value)
         if found.kind is not NameKind.MANAGER_ACTION:
             continue
         yield Finding(

@@ -19,14 +19,14 @@ from funnelc.lint.rules._common import example_names, phase_heads, verdict
 
 
 def check(context: LintContext) -> Iterator[Finding]:
-    from funnelc.lint.names import NameKind
+    from funnelc.lint.name_types import NameKind
 
     pipeline = context.pipeline
     heads = phase_heads(pipeline)
     for stage in pipeline.open_stages:
         if stage.id.name in heads:
             continue
-        found = verdict(context.project, stage.name.value)
+        found = verdict(context, stage.name.value)
         if found.kind is not NameKind.PROCESS:
             continue
         args = {

@@ -19,7 +19,7 @@ from funnelc.model import Phase, Ref, Stage
 
 def check(context: LintContext) -> Iterator[Finding]:
     pipeline = context.pipeline
-    known = facts(context.project, pipeline)  # the pit is found once, not per stage
+    known = facts(context, pipeline)  # the pit is found once, not per stage
     stages = known.stages
     pit = known.pits[0].id.name if known.pits else None
     for stage in pipeline.stages_in(Phase.DEAL):
