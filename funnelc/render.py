@@ -15,6 +15,7 @@ language of :mod:`funnelc.i18n` is used.
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -66,8 +67,20 @@ def char_width(char: str) -> int:
     return _shown_char(char)[1]
 
 
+_PLAIN = re.compile("[\x20-\x7e\u00a1-\u00ac\u00ae-\u024f\u0400-\u0482\u048a-\u052f\u2010-\u2027]*")
+"""Lines made only of characters drawn as themselves in one cell (printable ASCII, Latin and
+Cyrillic letters without combining marks, dashes and quotes): almost every line of a
+``.funnel`` file, shown without a per-character lookup (tests check the two paths agree)."""
+
+
+def is_plain(line: str) -> bool:
+    return _PLAIN.fullmatch(line) is not None
+
+
 def display_columns(line: str) -> list[int]:
     """For each character index of ``line`` (and one past the end), its screen column."""
+    if is_plain(line):
+        return list(range(len(line) + 1))
     columns = [0]
     current = 0
     for char in line:
@@ -80,6 +93,8 @@ def display_columns(line: str) -> list[int]:
 
 
 def expand_line(line: str) -> str:
+    if is_plain(line):
+        return line
     out: list[str] = []
     current = 0
     for char in line:
