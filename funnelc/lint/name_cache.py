@@ -104,6 +104,7 @@ class NameCache:
         self._older: OrderedDict[str, NameVerdict] = OrderedDict()
         self._loaded = store is None
         self._dirty = False
+        self._file_size = 0
 
     @property
     def store(self) -> Path | None:
@@ -176,16 +177,17 @@ class NameCache:
         # still empty here.)
         for text in reversed(list(loaded)):
             self._older.setdefault(text, loaded[text])
-        if len(loaded) > self.capacity:
-            self._dirty = True  # the file holds more than we would keep: rewrite it smaller
+        self._file_size = len(loaded)
 
     def flush(self) -> None:
         """Write the verdicts to ``store`` (atomically; silently skipped if that is impossible):
         the current and the last run's, then the ``capacity`` most recent older ones."""
+        recent = {**self._last, **self._current}
+        if self._file_size > len(recent) + self.capacity:
+            self._dirty = True  # the file holds more than is kept: write it smaller
         if not self._dirty or self.store is None:
             return
         self._dirty = False
-        recent = {**self._last, **self._current}
         keep = list(self._current)
         keep.extend(text for text in self._last if text not in self._current)
         keep.extend(text for text in reversed(self._older) if text not in recent)
