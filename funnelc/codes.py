@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from funnelc.codes_targets import TARGET_CODES
-from funnelc.diagnostics import Code, Diagnostic, Label, Severity
+from funnelc.diagnostics import Code, Diagnostic, Fix, Label, Severity
 from funnelc.i18n import lazy
 from funnelc.source import Span
 
@@ -434,6 +434,7 @@ def make(
     notes: Iterable[str] = (),
     help: str | None = None,
     severity: Severity | None = None,
+    fix: Fix | None = None,
     **args: str,
 ) -> Diagnostic:
     """Build the diagnostic for ``code`` with its message filled from ``args``.
@@ -462,4 +463,5 @@ def make(
         notes=tuple(notes),
         help=help_line,
         args=dict(args),
+        fix=fix,
     )

@@ -263,8 +263,24 @@ def diagnostic_dict(
         "labels": [_label_dict(label, sources, lang) for label in d.labels],
         "notes": render_notes(d, lang),
         "help": render_help(d, lang),
+        "fix": _fix_dict(d, sources, lang),
     }
     return out
+
+
+def _fix_dict(
+    d: Diagnostic, sources: Mapping[str, SourceFile], lang: str
+) -> dict[str, object] | None:
+    if d.fix is None:
+        return None
+    return {
+        "title": render(d.fix.title, lang),
+        "applicability": d.fix.applicability.value,
+        "edits": [
+            {"new_text": edit.new_text, **_location(sources.get(edit.span.path), edit.span)}
+            for edit in d.fix.edits
+        ],
+    }
 
 
 def _label_dict(label: Label, sources: Mapping[str, SourceFile], lang: str) -> dict[str, object]:

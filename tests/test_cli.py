@@ -37,7 +37,7 @@ from tests.test_build import (
 )
 
 COMMANDS = ("check", "build", "explain", "codes", "schema", "rules", "targets")
-DIAGNOSTIC_KEYS = {"code", "severity", "message", "location", "labels", "notes", "help"}
+DIAGNOSTIC_KEYS = {"code", "severity", "message", "location", "labels", "notes", "help", "fix"}
 ESC = "\x1b["
 
 BROKEN = """\

@@ -13,7 +13,7 @@ engine or the CLI.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -159,6 +159,9 @@ def _diagnostic(rule: Rule, finding: Finding, severity: Severity) -> Diagnostic:
     args = dict(finding.args)
     message = lazy(finding.message, **args)
     help_line = lazy(finding.help, **args) if finding.help else None
+    fix = finding.fix
+    if fix is not None:
+        fix = replace(fix, title=lazy(fix.title, **args))
     return Diagnostic(
         code=rule.code,
         severity=severity,
@@ -167,6 +170,7 @@ def _diagnostic(rule: Rule, finding: Finding, severity: Severity) -> Diagnostic:
         labels=tuple(Label(lb.span, lazy(lb.message, **args)) for lb in finding.labels),
         help=help_line,
         args=args,
+        fix=fix,
     )
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from funnelc.diagnostics import Label, Severity
+from funnelc.diagnostics import Fix, Label, Severity
 from funnelc.model import Pipeline, Project
 from funnelc.source import Span
 
@@ -40,6 +40,8 @@ class Finding:
     args: Mapping[str, str] = field(default_factory=dict)
     help: str | None = None
     labels: tuple[Label, ...] = ()
+    fix: Fix | None = None
+    """An obvious edit; its ``title`` is an English template filled from ``args`` too."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar, cast
 
+from funnelc.diagnostics import Fix
+from funnelc.i18n import N_
 from funnelc.model import Edge, EdgeKind, Field, Phase, Pipeline, Project, Stage, StageKind
+from funnelc.source import Span
 
 if TYPE_CHECKING:
     from funnelc.lint.name_cache import NameCache
@@ -230,6 +233,25 @@ def verdict(context: LintContext, text: str) -> NameVerdict:
     if names is None:
         names = cast("NameCache", per_project(context, "names", _fresh_names))
     return names.classify(text)
+
+
+def rename_fix(span: Span, suggestion: str | None) -> Fix | None:
+    """Put the classifier's suggested name in place of a stage name (unsafe: a suggestion)."""
+    if not suggestion:
+        return None
+    from funnelc.fixes import quote, replacement
+
+    return replacement(span, quote(suggestion), N_('rename to "{suggestion}"'))
+
+
+def add_to_stage(context: LintContext, stage: Stage, item: str, title: str) -> Fix | None:
+    """Add ``item`` (``sla 5d``) to the body of ``stage`` (unsafe: a placeholder to review)."""
+    source = context.project.sources.get(stage.span.path)
+    if source is None:
+        return None
+    from funnelc.fixes import insert_in_block
+
+    return insert_in_block(source, stage.span, item, title)
 
 
 def example_names(language: str) -> str:

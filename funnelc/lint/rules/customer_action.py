@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from funnelc.diagnostics import Severity
 from funnelc.i18n import N_
 from funnelc.lint.rule import Finding, LintContext, Rule
-from funnelc.lint.rules._common import normalise, verdict
+from funnelc.lint.rules._common import normalise, rename_fix, verdict
 
 CUSTOMER_SUBJECTS = frozenset(
     {
@@ -66,6 +66,7 @@ def check(context: LintContext) -> Iterator[Finding]:
                         "name": stage.name.value,
                         "suggestion": found.suggestion or "",
                     },
+                    fix=rename_fix(stage.name.span, found.suggestion),
                     help=(
                         N_('name what the customer did instead, e.g. "{suggestion}"')
                         if found.suggestion

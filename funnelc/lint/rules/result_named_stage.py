@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from funnelc.diagnostics import Severity
 from funnelc.i18n import N_
 from funnelc.lint.rule import Finding, LintContext, Rule
-from funnelc.lint.rules._common import example_names, phase_heads, verdict
+from funnelc.lint.rules._common import example_names, phase_heads, rename_fix, verdict
 
 
 def check(context: LintContext) -> Iterator[Finding]:
@@ -50,6 +50,7 @@ def check(context: LintContext) -> Iterator[Finding]:
             N_('stage `{stage}` is named after a process, not a result: "{name}"'),
             args,
             help=help_line,
+            fix=rename_fix(stage.name.span, found.suggestion),
         )
 
 
