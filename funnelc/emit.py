@@ -80,6 +80,10 @@ REGISTRY: dict[str, str] = {
 
 DEFAULT_TARGETS: tuple[str, ...] = ("json", "dot", "svg")
 
+# Modules whose ``TARGET_CODES`` join the code catalogue (:mod:`funnelc.codes`): the targets'
+# own diagnostic codes, registered by name so that the core imports no target.
+CODE_MODULES: tuple[str, ...] = ("funnelc.targets.codes",)
+
 
 def get_target(name: str) -> Target:
     """The target called ``name``; raises ``KeyError`` for an unknown name."""
