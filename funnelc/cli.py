@@ -651,8 +651,21 @@ def list_codes(lang: LangOpt = None) -> None:
 
 @app.command(cls=LocalisedCommand)
 @localised
-def schema(lang: LangOpt = None) -> None:
-    """Print the JSON Schema of the json target's output (its descriptions stay English)."""
+def schema(
+    config: Annotated[
+        bool,
+        typer.Option(
+            "--config", help="Print the JSON Schema of funnelc.toml instead (for editors)."
+        ),
+    ] = False,
+    lang: LangOpt = None,
+) -> None:
+    """Print the JSON Schema of the json target's output, or with --config of funnelc.toml."""
+    if config:
+        from funnelc.config import json_schema_text
+
+        sys.stdout.write(json_schema_text())
+        return
     from funnelc.schema import schema_path
 
     sys.stdout.write(schema_path().read_text(encoding="utf-8"))

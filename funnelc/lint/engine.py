@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Label, Severity, suggest
 from funnelc.i18n import N_, _, lazy
-from funnelc.lint.rule import PRESETS, Finding, LintContext, Rule
+from funnelc.lint.rule import Finding, LintContext, Rule
 from funnelc.lint.suppress import Suppression, covers, parse_suppressions
 from funnelc.model import Project
 
@@ -62,28 +62,21 @@ def _rule_hint(name: str) -> str:
 def config_from_table(
     table: Mapping[str, object], path: Path
 ) -> tuple[LintConfig, list[Diagnostic]]:
-    """Read the ``[lint]`` table of the project config."""
-    problems: list[Diagnostic] = []
+    """Read the ``[lint]`` table of the project config: its shape by the declarative spec
+    (:data:`funnelc.config.SETTINGS`), then what only the rules know (their names, options)."""
+    from funnelc.config import SETTINGS, check_table
+
+    (lint_setting,) = (s for s in SETTINGS if s.key == "lint")
+    values, problems = check_table(table, lint_setting.table, path, prefix="lint.")
 
     def bad(reason: str, hint: str = "") -> None:
         from funnelc.source import display_path
 
         problems.append(codes.make("F604", None, path=display_path(path), reason=reason, hint=hint))
 
-    known = ("preset", "select", "ignore", "strict", "rules")
-    for key in table:
-        if key not in known:
-            bad(_("unknown key `lint.{key}`").format(key=key), suggest(key, known))
-    preset = table.get("preset", "recommended")
-    if preset not in PRESETS:
-        bad(_("`lint.preset` must be one of {presets}").format(presets=", ".join(PRESETS)))
-        preset = "recommended"
-
     def names(key: str) -> tuple[str, ...]:
-        value = table.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            bad(_("`lint.{key}` must be a list of rule codes or names").format(key=key))
-            return ()
+        value = values.get(key, [])
+        assert isinstance(value, list)
         for item in value:
             if find_rule(item) is None:
                 bad(
@@ -93,16 +86,10 @@ def config_from_table(
         return tuple(value)
 
     select, ignore = names("select"), names("ignore")
-    strict = table.get("strict", False)
-    if not isinstance(strict, bool):
-        bad(_("`lint.strict` must be true or false"))
-        strict = False
     options: dict[str, dict[str, object]] = {}
     severities: dict[str, Severity] = {}
-    rules_table = table.get("rules", {})
-    if not isinstance(rules_table, dict):
-        bad(_("`[lint.rules]` must be a table of tables"))
-        rules_table = {}
+    rules_table = values.get("rules", {})
+    assert isinstance(rules_table, dict)
     for key, value in rules_table.items():
         rule = find_rule(key)
         if rule is None:
@@ -134,10 +121,10 @@ def config_from_table(
                 options.setdefault(rule.name, {})[option] = setting
     return (
         LintConfig(
-            preset=str(preset),
+            preset=str(values.get("preset", "recommended")),
             select=select,
             ignore=ignore,
-            strict=strict,
+            strict=bool(values.get("strict", False)),
             rule_options=options,
             severities=severities,
         ),
