@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
                 stream.write(f"\n{line}\n")
         env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONDONTWRITEBYTECODE": "1"}
         done = subprocess.run(
-            [str(lint_imports), "--config", str(ROOT / "pyproject.toml"), "--no-cache"],
+            [str(lint_imports), str(ROOT / "pyproject.toml"), "--no-cache"],
             cwd=tree,
             env=env,
             check=False,

@@ -420,7 +420,7 @@ def _registered_codes() -> tuple[Code, ...]:
     the core depends on no target; import-linter checks it)."""
     import importlib
 
-    from funnelc.emit import CODE_MODULES
+    from funnelc.registry import CODE_MODULES
 
     found: list[Code] = []
     for name in CODE_MODULES:

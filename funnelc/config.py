@@ -322,7 +322,7 @@ def _schema_of(setting: Setting) -> dict[str, object]:
     elif kind == "tables":
         out = {"type": "object", "additionalProperties": {"type": "object"}}
     elif kind == "targets":
-        from funnelc.emit import REGISTRY
+        from funnelc.registry import REGISTRY
 
         names = list(REGISTRY)
         out = {

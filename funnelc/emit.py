@@ -68,21 +68,11 @@ class CheckingTarget(Target, Protocol):
     def check(self, project: Project, options: EmitOptions) -> list[Diagnostic]: ...
 
 
-# name → module under funnelc.targets (imported lazily)
-REGISTRY: dict[str, str] = {
-    "json": "funnelc.targets.json_model",
-    "dot": "funnelc.targets.dot",
-    "svg": "funnelc.targets.svg",
-    "amocrm": "funnelc.targets.amocrm",
-    "bitrix24": "funnelc.targets.bitrix24",
-    "mermaid": "funnelc.targets.mermaid",
-}
-
-DEFAULT_TARGETS: tuple[str, ...] = ("json", "dot", "svg")
-
-# Modules whose ``TARGET_CODES`` join the code catalogue (:mod:`funnelc.codes`): the targets'
-# own diagnostic codes, registered by name so that the core imports no target.
-CODE_MODULES: tuple[str, ...] = ("funnelc.targets.codes",)
+# The registry itself (target names → modules, the modules of their codes) is plain strings in
+# funnelc.registry, which the code catalogue reads without importing this module.
+from funnelc.registry import CODE_MODULES as CODE_MODULES  # noqa: E402
+from funnelc.registry import DEFAULT_TARGETS as DEFAULT_TARGETS  # noqa: E402
+from funnelc.registry import REGISTRY as REGISTRY  # noqa: E402
 
 
 def get_target(name: str) -> Target:
