@@ -16,6 +16,8 @@ compiled Lark parser and its table of typical mistakes (``functools.cache`` in
 (:mod:`funnelc.schema`) and pymorphy3's analyzer together with the classifier's per-word
 ``lru_cache`` s (bounded, :mod:`funnelc.lint.names`).  Per-project memos of the lint rules (edge
 indexes, pipeline facts) live only for one lint run (:class:`funnelc.lint.rule.LintContext`).
+(Lark itself keeps the compiled grammar in a file of the temporary directory, ``cache=True`` in
+:mod:`funnelc.parse`: written once per grammar version, by Lark, whatever the session.)
 
     session = Session()
     for text in edits:
