@@ -195,7 +195,7 @@ def render_one(
             by_line.setdefault(source.position(item[0].start).line, []).append(item)
         for number in sorted(by_line):
             items = sorted(by_line[number], key=lambda s: (not s[2], s[0].start))
-            _line, text, _marks = _underline(source, items[0][0], "^")
+            text = expand_line(source.line_text(number))
             lines.append(f"{paint('gutter', f'{number:>{width}} |')} {text}".rstrip())
             for span, message, is_primary in items:
                 _line2, _text, underline = _underline(source, span, "^" if is_primary else "-")
