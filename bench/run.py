@@ -20,6 +20,7 @@ import functools
 import gc
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -495,11 +496,19 @@ def cli_check(args: argparse.Namespace, scratch: Path) -> None:
         command = [*check_command(bin_dir), "check", str(path)]
         first = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, check=False)
         warnings = first.stderr.count(b"\nwarning[") + first.stderr.startswith(b"warning[")
+        cpu: list[float] = []
+        for _ in range(args.cli_runs):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            subprocess.run(command, cwd=ROOT, env=env, capture_output=True, check=False)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
         (seconds,) = time_interleaved([command], args.cli_runs, ROOT, env)
         measured[size] = seconds
+        cpu_median = statistics.median(cpu)
         print(
-            f"  {thousands(size):>6} stages: {seconds:6.2f} s  (median of {args.cli_runs}; exit "
-            f"{first.returncode}, {thousands(warnings)} warnings printed)"
+            f"  {thousands(size):>6} stages: {seconds:6.2f} s wall, {cpu_median:6.2f} s "
+            f"CPU (medians of {args.cli_runs}; exit {first.returncode}, "
+            f"{thousands(warnings)} warnings printed)"
         )
     if len(measured) == 2:
         small, big = CLI_SIZES
