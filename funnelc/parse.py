@@ -26,6 +26,11 @@ from funnelc.resources import grammar_path
 from funnelc.source import SourceFile
 
 MAX_SYNTAX_ERRORS = 20
+MAX_RECOVERIES = 200
+"""Recovery attempts per file, reported errors and their cascades together.  Each attempt costs
+time proportional to the depth of the parser's stack, and a file of junk is one long cascade,
+so recovery stops here: whatever the input, the parse does a bounded amount of work beyond
+lexing it."""
 
 
 @functools.cache
@@ -254,9 +259,9 @@ def _token_error(source: SourceFile, error: UnexpectedToken | UnexpectedEOF) -> 
     if not at_end and wants_value:
         # Something is missing before a token on a later line: point just after the last
         # thing written, where the missing piece belongs, not at the next line.
-        before = source.text[:start].rstrip()
-        if before and source.position(len(before)).line < source.position(start).line:
-            start, end = len(before), len(before)
+        before = _skip_space_back(source.text, start)
+        if before and source.position(before).line < source.position(start).line:
+            start, end = before, before
     if found == "`key`":
         message = N_("`key` belongs right after the stage's display name")
         hint = N_('write `stage qualified "Квалификация пройдена" key { … }`')
@@ -453,8 +458,16 @@ def _same_line_as_previous(state: object, token: Token) -> bool:
     raw = getattr(text, "text", text)
     if not isinstance(raw, str) or token.start_pos is None:
         return True
-    before = raw[: token.start_pos].rstrip()
-    return "\n" not in raw[len(before) : token.start_pos]
+    return "\n" not in raw[_skip_space_back(raw, token.start_pos) : token.start_pos]
+
+
+def _skip_space_back(text: str, end: int) -> int:
+    """Where the whitespace that ends at ``end`` starts: ``len(text[:end].rstrip())`` without
+    copying the text before it (recovery runs on every error, and files of junk are long)."""
+    start = end
+    while start > 0 and text[start - 1].isspace():
+        start -= 1
+    return start
 
 
 def _error_start(source: SourceFile, error: UnexpectedInput) -> int:
@@ -480,6 +493,7 @@ def parse(source: SourceFile) -> ParseResult:
     """Parse one file.  Never raises for bad input: problems come back as diagnostics."""
     diagnostics: list[Diagnostic] = []
     last_error_end = -1
+    recoveries = 0
 
     def report(error: UnexpectedInput) -> bool:
         """Record the error unless it is a cascade of the previous one: right after it, or
@@ -498,9 +512,10 @@ def parse(source: SourceFile) -> ParseResult:
         return cascade
 
     def on_error(error: UnexpectedInput) -> bool:
-        nonlocal last_error_end
+        nonlocal last_error_end, recoveries
         cascade = report(error)
-        if len(diagnostics) >= MAX_SYNTAX_ERRORS:
+        recoveries += 1
+        if len(diagnostics) >= MAX_SYNTAX_ERRORS or recoveries >= MAX_RECOVERIES:
             return False
         kept = False
         if isinstance(error, UnexpectedCharacters):
