@@ -45,8 +45,31 @@ _COMPILER_CODES: tuple[Code, ...] = (
         "invalid-escape",
         "a backslash sequence a string does not understand",
         "invalid escape sequence `{escape}`",
-        'write `\\\\` for a backslash; the escapes are \\" \\\\ \\n \\t \\r \\0 \\uXXXX '
-        "\\UXXXXXXXX, and a backslash at the end of a line joins it with the next",
+        'write `\\\\` for a backslash; the escapes are \\" \\\\ \\n \\t \\uXXXX \\UXXXXXXXX; '
+        'inside `"""` a backslash at the end of a line joins it with the next',
+    ),
+    Code(
+        "F005",
+        "control-character",
+        "a control character or a bidirectional override inside a string",
+        "a string contains {char}",
+        "remove it: control characters and bidirectional overrides are invisible or disguise "
+        "text, and would reach the CRM, the Markdown steps and the diagrams",
+    ),
+    Code(
+        "F006",
+        "blank-name",
+        "a display name or list option that is empty or only spaces",
+        "{what} is blank",
+        "write the text people will see in the CRM and the diagrams, e.g. "
+        '`stage met "Встреча состоялась"`',
+    ),
+    Code(
+        "F007",
+        "backslash-in-import",
+        "an import path written with backslashes",
+        "import path `{path}` contains a backslash",
+        'use `/` in import paths, on every OS: `import "{fixed}"`',
     ),
     # --- names and references -----------------------------------------------------------
     Code(
