@@ -599,17 +599,25 @@ def explain(
         return
     entry = lookup(code)
     if entry is None:
-        guess = did_you_mean(code.upper(), CODES) or did_you_mean(
-            code.lower(), [c.name for c in CODES.values()]
+        from funnelc.lint.engine import all_rules
+
+        known = [*CODES, *(r.code for r in all_rules())]
+        names = [*(c.name for c in CODES.values()), *(r.name for r in all_rules())]
+        letter, digits = code[:1].upper(), code[1:]
+        padded = f"{letter}{digits.zfill(3)}" if digits.isdigit() and len(digits) < 3 else ""
+        guess = (
+            (padded if padded in known else None)
+            or did_you_mean(code.upper(), known)
+            or did_you_mean(code.lower(), names)
         )
-        if guess is None and code[1:].isdigit() and code[:1].upper() in {c[0] for c in CODES}:
+        if guess is None and digits.isdigit() and letter in {c[0] for c in known}:
             # A code that does not exist: offer the nearest one of the same letter.
-            same = [c for c in CODES if c[0] == code[0].upper()]
-            guess = min(same, key=lambda c: (abs(int(c[1:]) - int(code[1:])), c))
+            same = [c for c in known if c[0] == letter]
+            guess = min(same, key=lambda c: (abs(int(c[1:]) - int(digits)), c))
         message = (
-            _("unknown code `{code}` (did you mean `{guess}`?); `funnelc codes` lists them")
+            _("unknown code `{code}`; did you mean `{guess}`?")
             if guess
-            else _("unknown code `{code}`; `funnelc codes` lists them")
+            else _("unknown code `{code}`; `funnelc codes` and `funnelc rules` list them")
         )
         word = _("error")
         typer.echo(f"{word}: " + message.format(code=code, guess=guess or ""), err=True)
