@@ -4,17 +4,14 @@ name, determinism, failures as diagnostics, and equality with upstream Graphviz.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import importlib
 import os
-import re
 import shutil
 import sys
 import sysconfig
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,12 +19,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import funnelc.lower
 from funnelc import compile_text, renderer
 from funnelc.emit import EmitOptions, get_target
 from funnelc.model import EdgeKind, Phase, Pipeline, Project, StageKind
 from funnelc.renderer import RenderError, RenderTimeout, normalise_svg, render_svg
 from tests.conftest import check_golden
+from tests.lenient import any_text_allowed
 from tests.test_target_dot import CASES, GOLDEN, case, fixture, summarised_timeouts
 
 if TYPE_CHECKING:  # mypy knows the folder as `targets`; installed, it is `funnelc.targets`
@@ -251,7 +248,7 @@ def test_any_name_is_escaped(name: str, goal: str, label: str, title: str) -> No
       b -> a {_funnel_string(label)}
     }}
     """
-    with _any_text_allowed():
+    with any_text_allowed():
         result = compile_text(source, "hp.funnel")
     assert result.project is not None, [d.message for d in result.diagnostics]
     project = result.project
@@ -272,16 +269,6 @@ def test_any_name_is_escaped(name: str, goal: str, label: str, title: str) -> No
     assert len(back) == 1 and words(" ".join(texts(back[0]))) == words(label)
     everything = " ".join(_text(t.text) for t in root.iter(f"{SVG}text"))
     assert words(everything).startswith(words(title))
-
-
-@contextlib.contextmanager
-def _any_text_allowed() -> Iterator[None]:
-    """Compile names the compiler refuses (control characters, F005; blank, F006): the target
-    must still escape whatever the API hands it."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(funnelc.lower, "_FORBIDDEN", re.compile("(?!)"))
-        patch.setattr(funnelc.lower._Lowerer, "check_blank", lambda *args: None)
-        yield
 
 
 # The text each case is read back as (after `dot.clean`) is compared line by line: as a stage
@@ -315,7 +302,7 @@ def _hostile_dot(text: str) -> str:
       b -> a {_funnel_string(text)}
     }}
     """
-    with _any_text_allowed():
+    with any_text_allowed():
         result = compile_text(source, "hp.funnel")
     assert result.project is not None, [d.message for d in result.diagnostics]
     assert result.project.pipelines[0].name.value == text
