@@ -3,7 +3,7 @@
 ``tests/fuzzing.py`` makes the mutants (seeded: a failure names its seed, and
 ``python -m tests.fuzzing SEED`` prints the input).  10 000 of them go through
 parse → lower → resolve → validate → lint and both diagnostic renderers; one in eight, when it
-still compiles, goes on through the json, dot, amoCRM and Bitrix24 targets in memory, and a few
+still compiles, goes on through the json, dot, amoCRM, Bitrix24 and mermaid targets, and a few
 through svg (a subprocess per render, so only a sample).  Nothing may raise, every span lies in its
 file, every code is in the catalogue.
 
@@ -40,7 +40,7 @@ MUTANTS = 10_000
 EMIT_EVERY = 8
 SVG_SAMPLE = 4
 FACTOR = 40.0
-TARGETS = ["json", "dot", "amocrm", "bitrix24"]
+TARGETS = ["json", "dot", "amocrm", "bitrix24", "mermaid"]
 
 KNOWN_CODES = {*CODES, *(r.code for r in all_rules())}
 POOL = seeds()
