@@ -578,6 +578,102 @@ def build(
     raise typer.Exit(0)
 
 
+@app.command(name="fmt", cls=LocalisedCommand)
+@localised
+def fmt_command(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Files or directories (searched for *.funnel); `-` reads stdin and writes "
+            "stdout. Default: the config's sources, or the current directory.",
+            show_default=False,
+        ),
+    ] = None,
+    check_only: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Write nothing; list the files that would change and exit 1 if any."
+        ),
+    ] = False,
+    diff: Annotated[
+        bool,
+        typer.Option("--diff", help="Write nothing; print a unified diff; exit 1 if any changes."),
+    ] = False,
+    color: ColorOpt = ColorChoice.auto,
+    lang: LangOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Rewrite .funnel files in the canonical style (docs/style.md); comments are kept, the
+    meaning never changes, and a file with syntax errors is left alone (exit 1)."""
+    from funnelc import fmt as formatter
+
+    if paths and "-" in paths:
+        if len(paths) > 1:
+            typer.echo(_("error: `-` (stdin) cannot be combined with paths"), err=True)
+            raise typer.Exit(2)
+        data = sys.stdin.buffer.read()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            typer.echo(
+                _("error: stdin is not UTF-8 (byte {offset})").format(offset=error.start),
+                err=True,
+            )
+            raise typer.Exit(1) from None
+        result = formatter.format_text(text)
+        if result.text is None:
+            normal = text.replace("\r\n", "\n").replace("\r", "\n").removeprefix("\ufeff")
+            from funnelc.source import SourceFile
+
+            _emit_diagnostics(
+                result.diagnostics, {"<stdin>": SourceFile("<stdin>", normal)}, Format.human, color
+            )
+            raise typer.Exit(1)
+        changed = result.text != text
+        if diff:
+            sys.stdout.write(
+                formatter.unified_diff(
+                    text.replace("\r\n", "\n"), result.text.replace("\r\n", "\n"), "<stdin>"
+                )
+            )
+        elif not check_only:
+            sys.stdout.buffer.write(result.text.encode("utf-8"))
+            sys.stdout.flush()
+        raise typer.Exit(1 if changed and (check_only or diff) else 0)
+    settings, _lint = _config(config, False)
+    inputs = _inputs([Path(p) for p in paths] if paths else None, settings)
+    write = not (check_only or diff)
+    report = formatter.format_files(
+        inputs,
+        write=write,
+        diff=diff,
+        on_file=lambda path: typer.echo(_("reformatted {path}").format(path=path), err=True),
+    )
+    for text in report.diffs:
+        sys.stdout.write(text)
+    if check_only and not diff:
+        for path in report.changed:
+            typer.echo(_("would reformat {path}").format(path=path))
+    _emit_diagnostics(report.diagnostics, report.sources, Format.human, color)
+    count = len(report.written if write else report.changed)
+    unchanged = len(report.unchanged)
+    from funnelc.i18n import ngettext
+
+    done = (
+        ngettext("{count} file reformatted", "{count} files reformatted", count)
+        if write
+        else ngettext(
+            "{count} file would be reformatted", "{count} files would be reformatted", count
+        )
+    )
+    kept = ngettext("{count} file already formatted", "{count} files already formatted", unchanged)
+    sys.stderr.write(f"{done.format(count=count)}, {kept.format(count=unchanged)}\n")
+    from funnelc.diagnostics import has_errors
+
+    failed = has_errors(report.diagnostics) or (not write and count > 0)
+    raise typer.Exit(1 if failed else 0)
+
+
 @app.command(cls=LocalisedCommand)
 @localised
 def explain(
