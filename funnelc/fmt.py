@@ -316,6 +316,12 @@ class _Printer:
         index = bisect.bisect_left(starts, start)
         return index < len(starts) and starts[index] < end
 
+    def own_line_comments_in(self, start: int, end: int) -> bool:
+        """Whether a comment on a line of its own lies between ``start`` and ``end``."""
+        return any(
+            start <= c.start < end and "\n" in self.text[start : c.start] for c in self.comments
+        )
+
     # -- output ---------------------------------------------------------------------------
 
     def finish_line(self) -> None:
@@ -509,7 +515,7 @@ class _Printer:
                 and isinstance(item, Tree)
                 and previous.data == item.data
                 and self.text.count("\n", previous.meta.end_pos, item.meta.start_pos) <= 1
-                and not self.comments_in(previous.meta.end_pos, item.meta.start_pos)
+                and not self.own_line_comments_in(previous.meta.end_pos, item.meta.start_pos)
             )
             if alignable and isinstance(item, Tree):
                 if joined:

@@ -18,6 +18,7 @@ rewrites them) and by the examples, which are already formatted.
 from __future__ import annotations
 
 import dataclasses
+import re
 import stat
 from collections.abc import Mapping
 from pathlib import Path
@@ -39,6 +40,7 @@ from funnelc.source import SourceFile, Span
 from tests.conftest import EXAMPLES, TESTS, check_golden
 
 FMT_CASES = TESTS / "fmt"
+DOCS = TESTS.parent / "docs"
 
 # ---- helpers ----------------------------------------------------------------------------------
 
@@ -142,7 +144,15 @@ def _corpus() -> dict[str, dict[str, str]]:
             sets[name] = {path.name: text}
     for name, text in _lint_sources().items():
         sets[name] = {"x.funnel": text}
+    for number, block in enumerate(_funnel_blocks(DOCS / "language.md")):
+        if not has_syntax_errors(block):
+            sets[f"language.md:{number}"] = {"x.funnel": block}
     return sets
+
+
+def _funnel_blocks(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    return re.findall(r"^```funnel\n(.*?)^```", text, re.S | re.M)
 
 
 CORPUS = _corpus()
@@ -166,6 +176,13 @@ def test_examples_are_formatted() -> None:
     result = CliRunner().invoke(app, ["fmt", "--check", str(EXAMPLES)])
     assert result.exit_code == 0, result.stdout + result.stderr
     assert result.stdout == ""
+
+
+def test_the_style_guide_is_in_its_own_style() -> None:
+    blocks = _funnel_blocks(DOCS / "style.md")
+    assert blocks
+    for block in blocks:
+        assert formatted(block) == block
 
 
 SYNTAX_ERRORS = sorted(
@@ -238,6 +255,11 @@ def test_style_case(path: Path, bless: bool) -> None:
         (
             'field a "A" text\nfield long_id "Long" text\n\nfield b "B" money\n',
             'field a       "A"    text\nfield long_id "Long" text\n\nfield b "B" money\n',
+        ),
+        # A comment at the end of a line does not break a group; one on its own line does.
+        (
+            'field a "A" text # c\nfield bb "B" text\n# own\nfield ccc "C" text\n',
+            'field a  "A" text' + " " * 31 + '# c\nfield bb "B" text\n# own\nfield ccc "C" text\n',
         ),
         # Trailing comments at column 49, or two spaces after longer code.
         (
@@ -565,3 +587,20 @@ def test_usage_errors(tmp_path: Path) -> None:
     assert invoke(["fmt", "-", str(tmp_path)]).exit_code == 2
     result = invoke(["fmt", str(tmp_path / "missing.funnel")])
     assert result.exit_code == 1 and "F504" in result.stderr
+
+
+def test_the_meaning_check_can_fail() -> None:
+    """Guards the promises above: what they compare does change with a name, a comment or the
+    line a suppression sits on."""
+    base = (
+        'pipeline p "P" {\n  deal {\n    stage preparing "Готовим КП" { sla 2d }\n'
+        '    won w "W"\n    lost pit "Яма"\n  }\n  timeout -> pit\n}\n'
+    )
+    renamed = base.replace("Готовим КП", "Готовим  КП")
+    assert meaning({"x.funnel": renamed}) != meaning({"x.funnel": base})
+    allow = "  # funnelc: allow L003 -- термин\n"
+    suppressed = base.replace("{ sla 2d }\n", "{ sla 2d }" + allow)
+    moved = base.replace('"W"\n', '"W"' + allow)
+    assert meaning({"x.funnel": suppressed}) != meaning({"x.funnel": moved})
+    assert comments(suppressed) != comments(base)
+    assert tokens(renamed) != tokens(base)
