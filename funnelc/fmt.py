@@ -268,6 +268,7 @@ class _Printer:
         if [(c.start, c.text) for c in scanned] != [(c.start, c.text) for c in comments]:
             raise FormatterError("comments")
         self.comments = list(comments)
+        self.comment_starts = [c.start for c in self.comments]
         self.next_comment = 0
         self.tree = tree
         self.lines: list[str] = []
@@ -312,15 +313,17 @@ class _Printer:
         return element.meta.start_pos, element.meta.end_pos
 
     def comments_in(self, start: int, end: int) -> bool:
-        starts = [c.start for c in self.comments]
-        index = bisect.bisect_left(starts, start)
-        return index < len(starts) and starts[index] < end
+        index = bisect.bisect_left(self.comment_starts, start)
+        return index < len(self.comment_starts) and self.comment_starts[index] < end
 
     def own_line_comments_in(self, start: int, end: int) -> bool:
         """Whether a comment on a line of its own lies between ``start`` and ``end``."""
-        return any(
-            start <= c.start < end and "\n" in self.text[start : c.start] for c in self.comments
-        )
+        index = bisect.bisect_left(self.comment_starts, start)
+        while index < len(self.comment_starts) and self.comment_starts[index] < end:
+            if "\n" in self.text[start : self.comment_starts[index]]:
+                return True
+            index += 1
+        return False
 
     # -- output ---------------------------------------------------------------------------
 
@@ -588,7 +591,28 @@ def format_source(source: SourceFile) -> FormatResult:
         Tok("COMMENT", str(c), c.start_pos or 0, c.end_pos or 0) for c in _COLLECTOR.comments
     ]
     _COLLECTOR.comments = []
-    return FormatResult(_Printer(source.text, tree, comments).run())
+    text = _Printer(source.text, tree, comments).run()
+    if _essence(text) != _essence(source.text):
+        # Never write a file whose tokens, string values or comments the printer changed.
+        raise FormatterError(f"formatting {source.path} would change its tokens")
+    return FormatResult(text)
+
+
+def _essence(text: str) -> list[tuple[str, str]]:
+    """What formatting must keep: every token in order, strings by value, comments by text."""
+    kept = []
+    for token in _tokens(text):
+        if token.kind == "STRING" and not _has_bad_escape(token.text[1:-1]):
+            from funnelc.lower import _unescape
+
+            kept.append(("STRING", _unescape(token.text[1:-1])))
+        elif token.kind == "LONG_STRING":
+            kept.append(("LONG_STRING", _long_value(token.text)))
+        elif token.kind == "COMMENT":
+            kept.append(("COMMENT", token.text.rstrip()))
+        else:
+            kept.append((token.kind, token.text))
+    return kept
 
 
 def format_text(text: str, path: str = "<stdin>") -> FormatResult:

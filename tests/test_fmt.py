@@ -261,6 +261,10 @@ def test_style_case(path: Path, bless: bool) -> None:
             'field a "A" text # c\nfield bb "B" text\n# own\nfield ccc "C" text\n',
             'field a  "A" text' + " " * 31 + '# c\nfield bb "B" text\n# own\nfield ccc "C" text\n',
         ),
+        (
+            'field a "A" text # c\n# own\nfield bb "B" text\n',
+            'field a "A" text' + " " * 32 + '# c\n# own\nfield bb "B" text\n',
+        ),
         # Trailing comments at column 49, or two spaces after longer code.
         (
             'reason r "R" # why\n',
@@ -604,3 +608,18 @@ def test_the_meaning_check_can_fail() -> None:
     assert meaning({"x.funnel": suppressed}) != meaning({"x.funnel": moved})
     assert comments(suppressed) != comments(base)
     assert tokens(renamed) != tokens(base)
+
+
+def test_diff_of_stdin() -> None:
+    result = invoke(["fmt", "--diff", "-"], UGLY.encode("utf-8"))
+    assert result.exit_code == 1
+    assert result.stdout.startswith("--- a/<stdin>\n+++ b/<stdin>\n")
+    assert invoke(["fmt", "--diff", "-"], PRETTY.encode("utf-8")).stdout == ""
+
+
+def test_the_formatter_refuses_to_change_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last check before anything is written: a printer that lost a token is a bug, and
+    it stops the formatter instead of reaching the file."""
+    monkeypatch.setattr(fmt._Printer, "spell", lambda self, token: token.text.replace("A", "B"))
+    with pytest.raises(fmt.FormatterError):
+        format_text(UGLY)
