@@ -620,6 +620,6 @@ def test_diff_of_stdin() -> None:
 def test_the_formatter_refuses_to_change_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
     """The last check before anything is written: a printer that lost a token is a bug, and
     it stops the formatter instead of reaching the file."""
-    monkeypatch.setattr(fmt._Printer, "spell", lambda self, token: token.text.replace("A", "B"))
+    monkeypatch.setattr(fmt._Printer, "spell", lambda self, token: token.text.replace("W", "V"))
     with pytest.raises(fmt.FormatterError):
         format_text(UGLY)
