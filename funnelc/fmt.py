@@ -22,6 +22,7 @@ import os
 import re
 import stat
 import tempfile
+import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -211,6 +212,7 @@ class _Collector:
 
 
 _COLLECTOR = _Collector()
+_COLLECTING = threading.Lock()  # the callback writes to one list: one parse at a time
 
 
 @functools.cache
@@ -582,15 +584,16 @@ def format_source(source: SourceFile) -> FormatResult:
     parsed = parse(source)
     if parsed.tree is None or parsed.diagnostics:
         return FormatResult(None, parsed.diagnostics)
-    _COLLECTOR.comments = []
-    try:
-        tree = _comment_parser().parse(source.text)
-    except UnexpectedInput:  # pragma: no cover - parse() above accepted the same text
-        return FormatResult(None, parsed.diagnostics)
-    comments = [
-        Tok("COMMENT", str(c), c.start_pos or 0, c.end_pos or 0) for c in _COLLECTOR.comments
-    ]
-    _COLLECTOR.comments = []
+    with _COLLECTING:
+        _COLLECTOR.comments = []
+        try:
+            tree = _comment_parser().parse(source.text)
+        except UnexpectedInput:  # pragma: no cover - parse() above accepted the same text
+            return FormatResult(None, parsed.diagnostics)
+        comments = [
+            Tok("COMMENT", str(c), c.start_pos or 0, c.end_pos or 0) for c in _COLLECTOR.comments
+        ]
+        _COLLECTOR.comments = []
     text = _Printer(source.text, tree, comments).run()
     if _essence(text) != _essence(source.text):
         # Never write a file whose tokens, string values or comments the printer changed.

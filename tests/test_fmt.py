@@ -38,6 +38,7 @@ from funnelc.lower import _unescape
 from funnelc.parse import parse
 from funnelc.source import SourceFile, Span
 from tests.conftest import EXAMPLES, TESTS, check_golden
+from tests.test_robustness import mutated
 
 FMT_CASES = TESTS / "fmt"
 DOCS = TESTS.parent / "docs"
@@ -623,3 +624,19 @@ def test_the_formatter_refuses_to_change_tokens(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(fmt._Printer, "spell", lambda self, token: token.text.replace("W", "V"))
     with pytest.raises(fmt.FormatterError):
         format_text(UGLY)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated())
+def test_randomly_edited_examples(case: tuple[dict[str, str], str]) -> None:
+    """The examples broken by random edits (test_robustness): a result that still parses keeps
+    its meaning and formats idempotently; one that does not is refused with the parser's
+    diagnostics."""
+    files, key = case
+    text = files[key]
+    if has_syntax_errors(text):
+        result = format_text(text, "x.funnel")
+        assert result.text is None
+        assert result.diagnostics == parse(SourceFile("x.funnel", text)).diagnostics
+    else:
+        check_promises(files)
