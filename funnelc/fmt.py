@@ -282,6 +282,7 @@ class _Printer:
         self.lists: list[list[int | None]] = []
         self.cont = 0
         self.emitted = 0
+        self.block_opened = False
 
     # -- structure ------------------------------------------------------------------------
 
@@ -340,8 +341,9 @@ class _Printer:
 
     def new_line(self, indent: int, blank: bool) -> None:
         self.finish_line()
-        if blank and self.lines and self.lines[-1] and not self.lines[-1].endswith("{"):
+        if blank and self.lines and self.lines[-1] and not self.block_opened:
             self.lines.append("")
+        self.block_opened = False
         self.cur = " " * indent
 
     def flush_comments(self, before: int, comment_indent: int, blank_ok: bool) -> bool:
@@ -438,7 +440,7 @@ class _Printer:
                 depth, close = 0, index
                 for position in range(index, len(elements)):
                     item = elements[position]
-                    if isinstance(item, Tok) and item.text in "{}":
+                    if isinstance(item, Tok) and item.text in ("{", "}"):
                         depth += 1 if item.text == "{" else -1
                         if depth == 0:
                             close, close_token = position, item
@@ -497,6 +499,7 @@ class _Printer:
             self.put(closing)
             return
         saved = (self.statement_indent, self.cont)
+        self.block_opened = True
         self.items(items, indent + INDENT)
         self.statement_indent, self.cont = saved
         self.pending = _Newline(indent, indent + INDENT, False)
