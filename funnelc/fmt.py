@@ -246,6 +246,42 @@ def _tokens(text: str) -> list[Tok]:
     ]
 
 
+def _with_tree_tokens(scanned: list[Tok], tree: Tree[Token]) -> list[Tok]:
+    """The scanned tokens, with the parser's own tokens standing in wherever the two disagree
+    (a terminal the grammar gained that the scanner does not know)."""
+    from lark import Token
+
+    named = [t for t in tree.scan_values(lambda v: isinstance(v, Token)) if t.start_pos is not None]
+    by_start = {t.start: t for t in scanned}
+    if all((m := by_start.get(t.start_pos or 0)) is not None and m.end == t.end_pos for t in named):
+        return scanned
+    spans = sorted((t.start_pos or 0, t.end_pos or 0, t.type, str(t)) for t in named)
+    starts = [start for start, _end, _kind, _text in spans]
+    merged = []
+    for token in scanned:
+        index = bisect.bisect_right(starts, token.start) - 1
+        if index >= 0 and spans[index][0] <= token.start < spans[index][1]:
+            continue  # inside a token of the parser's
+        merged.append(token)
+    merged.extend(Tok(kind, text, start, end) for start, end, kind, text in spans)
+    return sorted(merged, key=lambda t: t.start)
+
+
+def _tree_essence(tree: Tree[Token] | Token) -> object:
+    """The parse tree as the compiler sees it, positions left out and strings by value."""
+    from lark import Tree
+
+    if isinstance(tree, Tree):
+        return (str(tree.data), tuple(_tree_essence(child) for child in tree.children))
+    if tree.type == "STRING" and not _has_bad_escape(str(tree)[1:-1]):
+        from funnelc.lower import _unescape
+
+        return ("STRING", _unescape(str(tree)[1:-1]))
+    if tree.type == "LONG_STRING":
+        return ("LONG_STRING", _long_value(str(tree)))
+    return (tree.type, str(tree))
+
+
 class FormatterError(Exception):
     """The formatter's own view of the file disagrees with the parser's (a bug)."""
 
@@ -263,7 +299,7 @@ class _Newline:
 class _Printer:
     def __init__(self, text: str, tree: Tree[Token], comments: Sequence[Tok]) -> None:
         self.text = text
-        everything = _tokens(text)
+        everything = _with_tree_tokens(_tokens(text), tree)
         self.tokens = [t for t in everything if t.kind != "COMMENT"]
         self.starts = [t.start for t in self.tokens]
         scanned = [t for t in everything if t.kind == "COMMENT"]
@@ -414,6 +450,9 @@ class _Printer:
             return ""
         if token.text == "(" and prev.kind == "ID":
             return ""
+        if "OTHER" in (token.kind, prev.kind):
+            # Punctuation this printer does not know: keep the author's spacing around it.
+            return "" if prev.end == token.start else " "
         return " "
 
     def spell(self, token: Tok) -> str:
@@ -580,28 +619,41 @@ def _normalise(text: str) -> tuple[str, str]:
 def format_source(source: SourceFile) -> FormatResult:
     """Format one file's (LF) text; refuse it, with the compiler's diagnostics, if it has
     syntax errors."""
-    from lark.exceptions import UnexpectedInput
 
     from funnelc.parse import parse
 
     parsed = parse(source)
     if parsed.tree is None or parsed.diagnostics:
         return FormatResult(None, parsed.diagnostics)
+    tree, comments = _parse_with_comments(source.text)
+    if tree is None:  # pragma: no cover - parse() above accepted the same text
+        return FormatResult(None, parsed.diagnostics)
+    text = _Printer(source.text, tree, comments).run()
+    # Never let through a text whose tokens, string values, comments or parse tree differ.
+    if _essence(text) != _essence(source.text):
+        raise FormatterError(f"formatting {source.path} would change its tokens")
+    again, again_comments = _parse_with_comments(text)
+    if (
+        again is None
+        or _tree_essence(again) != _tree_essence(tree)
+        or [c.text.rstrip() for c in again_comments] != [c.text.rstrip() for c in comments]
+    ):
+        raise FormatterError(f"formatting {source.path} would change its parse tree")
+    return FormatResult(text)
+
+
+def _parse_with_comments(text: str) -> tuple[Tree[Token] | None, list[Tok]]:
+    from lark.exceptions import UnexpectedInput
+
     with _COLLECTING:
         _COLLECTOR.comments = []
         try:
-            tree = _comment_parser().parse(source.text)
-        except UnexpectedInput:  # pragma: no cover - parse() above accepted the same text
-            return FormatResult(None, parsed.diagnostics)
-        comments = [
-            Tok("COMMENT", str(c), c.start_pos or 0, c.end_pos or 0) for c in _COLLECTOR.comments
-        ]
-        _COLLECTOR.comments = []
-    text = _Printer(source.text, tree, comments).run()
-    if _essence(text) != _essence(source.text):
-        # Never write a file whose tokens, string values or comments the printer changed.
-        raise FormatterError(f"formatting {source.path} would change its tokens")
-    return FormatResult(text)
+            tree = _comment_parser().parse(text)
+        except UnexpectedInput:
+            return None, []
+        finally:
+            found, _COLLECTOR.comments = _COLLECTOR.comments, []
+    return tree, [Tok("COMMENT", str(c), c.start_pos or 0, c.end_pos or 0) for c in found]
 
 
 def _essence(text: str) -> list[tuple[str, str]]:

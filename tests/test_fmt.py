@@ -643,3 +643,25 @@ def test_randomly_edited_examples(case: tuple[dict[str, str], str]) -> None:
         assert result.diagnostics == parse(SourceFile("x.funnel", normal)).diagnostics
     else:
         check_promises(files)
+
+
+def test_a_construct_the_printer_does_not_know() -> None:
+    """A statement and a terminal the grammar may gain (here `language ru-RU` in a pipeline,
+    with `=>` as new punctuation) are printed from the parser's own tokens, one statement per
+    line, with the author's spacing around unknown punctuation."""
+    from lark import Lark
+
+    from funnelc.resources import grammar_path
+
+    grammar = grammar_path().read_text(encoding="utf-8")
+    grammar = grammar.replace("_pipeline_item: segment", "_pipeline_item: language\n| segment")
+    grammar += '\nlanguage: "language" LANG ("=>" ID)?\nLANG.3: /[a-z]{2}-[A-Z]{2}/\n'
+    parser = Lark(grammar, parser="lalr", lexer="contextual", propagate_positions=True)
+    text = 'pipeline p "P" {  language   ru-RU =>x # lang\n deal { stage a "A" } }'
+    tree = parser.parse(text)
+    [comment] = [t for t in fmt._tokens(text) if t.kind == "COMMENT"]
+    out = fmt._Printer(text, tree, [comment]).run()
+    assert out == (
+        'pipeline p "P" {\n  language ru-RU =>x' + " " * 28 + "# lang\n"
+        '  deal {\n    stage a "A"\n  }\n}\n'
+    )
