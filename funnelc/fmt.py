@@ -319,6 +319,7 @@ class _Printer:
         self.cont = 0
         self.emitted = 0
         self.block_opened = False
+        self.pinned = self.suppression_lines()
 
     # -- structure ------------------------------------------------------------------------
 
@@ -363,6 +364,28 @@ class _Printer:
                 return True
             index += 1
         return False
+
+    def suppression_lines(self) -> set[int]:
+        """The source lines (by the offset of their line break) that end with a
+        ``# funnelc: allow`` comment after code: such a line is never split, since the
+        suppression covers what starts on its line."""
+        from funnelc.lint.suppress import _PRAGMA
+
+        pinned = set()
+        for comment in self.comments:
+            line_start = self.text.rfind("\n", 0, comment.start) + 1
+            if self.text[line_start : comment.start].strip() and _PRAGMA.search(comment.text):
+                pinned.add(comment.end)
+        return pinned
+
+    def on_pinned_line(self, token: Tok) -> bool:
+        """Whether ``token`` is on the same source line as the previous one, and that line
+        ends with a suppression."""
+        if self.prev is None or "\n" in self.text[self.prev.end : token.start]:
+            return False
+        line_end = self.text.find("\n", token.start)
+        line_end = len(self.text) if line_end == -1 else line_end
+        return line_end in self.pinned
 
     # -- output ---------------------------------------------------------------------------
 
@@ -415,6 +438,9 @@ class _Printer:
 
     def put(self, token: Tok) -> None:
         pending, self.pending = self.pending, None
+        if isinstance(pending, _Newline) and self.on_pinned_line(token):
+            assert self.prev is not None
+            pending = " " if "{" in (self.prev.text, token.text) or token.text == "}" else "  "
         if isinstance(pending, _Newline):
             self.flush_comments(token.start, pending.comment_indent, True)
             blank = pending.blank_ok and self.blank_before(token.start)

@@ -296,6 +296,24 @@ def test_a_comment_inside_a_statement_stays_there() -> None:
     check_promises({"x.funnel": text})
 
 
+def test_a_line_that_ends_with_a_suppression_is_not_split() -> None:
+    """A suppression at the end of a line covers what starts on that line: splitting the line
+    would change what it suppresses, so its statements stay together."""
+    text = (
+        'pipeline p "P" {\n  deal { stage preparing "Готовим КП" { sla 2d } stage sending '
+        '"Отправляем КП" { sla 2d }   # funnelc: allow L003 -- термин\n'
+        '    won w "W" lost pit "Яма" }\n  timeout -> pit\n}\n'
+    )
+    assert formatted(text) == (
+        'pipeline p "P" {\n  deal { stage preparing "Готовим КП" { sla 2d }  stage sending '
+        '"Отправляем КП" { sla 2d }  # funnelc: allow L003 -- термин\n'
+        '    won w "W"\n    lost pit "Яма"\n  }\n  timeout -> pit\n}\n'
+    )
+    check_promises({"x.funnel": text})
+    split = formatted(text.replace("# funnelc: allow", "# not an allow"))
+    assert '    stage sending "Отправляем КП"' in split
+
+
 def test_a_suppression_keeps_covering_its_line() -> None:
     text = (
         'pipeline p "P" {\n  deal {\n'
