@@ -378,10 +378,10 @@ class _Printer:
                 pinned.add(comment.end)
         return pinned
 
-    def on_pinned_line(self, token: Tok) -> bool:
-        """Whether ``token`` is on the same source line as the previous one, and that line
-        ends with a suppression."""
-        if self.prev is None or "\n" in self.text[self.prev.end : token.start]:
+    def on_pinned_line(self, token: Tok, *, first: bool = False) -> bool:
+        """Whether ``token`` is on a source line that ends with a suppression, and on the same
+        line as the previous token (``first``: on the next line after it)."""
+        if self.prev is None or first != ("\n" in self.text[self.prev.end : token.start]):
             return False
         line_end = self.text.find("\n", token.start)
         line_end = len(self.text) if line_end == -1 else line_end
@@ -448,6 +448,11 @@ class _Printer:
         else:
             broke = self.flush_comments(token.start, self.cont, False)
             list_column = self.lists[-1][0] if self.lists else None
+            if not broke and self.on_pinned_line(token, first=True):
+                # A line that ends with a suppression starts where it started: the same
+                # tokens on one line, even in the middle of a statement.
+                self.finish_line()
+                broke = True
             if broke:
                 self.cur = " " * (list_column if list_column is not None else self.cont)
             elif (

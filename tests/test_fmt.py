@@ -386,7 +386,8 @@ _NAME_TEXT = st.text(alphabet=st.sampled_from(list("ab Яжё🎉\t\\\"'#{}—\u
 
 @st.composite
 def _string(draw: st.DrawFn) -> str:
-    value = draw(_NAME_TEXT)
+    # Sometimes a name the lint rules flag, so that suppressions have something to cover.
+    value = draw(st.one_of(_NAME_TEXT, st.sampled_from(["Готовим КП", "Звоним клиенту"])))
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -463,6 +464,7 @@ def generated_file(draw: st.DrawFn) -> str:
             "\n# own line\n",
             "\n\n# after a blank\n\n",
             "  # funnelc: allow L001 -- why\n",
+            "  # funnelc: allow L003 -- термин\n",
         ]
     )
     out = [draw(st.sampled_from(["", "# head\n", "\n\n"]))]
@@ -472,6 +474,77 @@ def generated_file(draw: st.DrawFn) -> str:
         out.append(token)
     out.append(draw(st.sampled_from(["", "\n", "\n\n", " # end"])))
     return "".join(out)
+
+
+_SEPARATORS = st.sampled_from(
+    [
+        " ",
+        " ",
+        " ",
+        "  ",
+        "\t",
+        "\n",
+        "\n",
+        "\n\n",
+        "\n\n\n",
+        "\r\n",
+        " # note\n",
+        "\n# own line\n",
+        "  # funnelc: allow L003 -- термин\n",
+        "  # funnelc: allow in-progress-stage, L004 -- так принято\n",
+    ]
+)
+_STAGE_NAMES = ["Готовим КП", "Звоним клиенту", "Клиент оплатил счёт", "Встреча состоялась"]
+
+
+@st.composite
+def valid_funnel(draw: st.DrawFn) -> str:
+    """A funnel that compiles (so the lint rules run over it), with random stage names,
+    attributes, layout, comments and suppressions."""
+    count = draw(st.integers(1, 4))
+    tokens = ["field", "budget", '"Бюджет"', "money", "reason", "no_money", '"Нет денег"']
+    tokens += ["pipeline", "p", '"Продажи"', "{"]
+    if draw(st.booleans()):
+        tokens += ["segment", '"Все"']
+    tokens += ["deal", "{"]
+    for number in range(count):
+        tokens += ["stage", f"s{number}", '"' + draw(st.sampled_from(_STAGE_NAMES)) + '"']
+        if number == 0 and draw(st.booleans()):
+            tokens.append("key")
+        attributes = draw(
+            st.lists(
+                st.sampled_from(["goal", "exit", "sla", "probability", "requires"]), unique=True
+            )
+        )
+        if attributes:
+            tokens.append("{")
+            for attribute in attributes:
+                value = {
+                    "goal": '"Цель"',
+                    "exit": '"Выход"',
+                    "sla": "2d",
+                    "probability": f"{10 * (number + 1)}%",
+                    "requires": "budget",
+                }
+                tokens += [attribute, value[attribute]]
+            tokens.append("}")
+    tokens += ["won", "paid", '"Оплачено"', "lost", "pit", '"Яма"', "{", "reasons", "no_money", "}"]
+    tokens += ["}", "timeout", "->", "pit"]
+    if draw(st.booleans()):
+        tokens += ["revive", "pit", "->", "s0", "after", "30d"]
+    tokens += ["}"]
+    out = [tokens[0]]
+    for token in tokens[1:]:
+        out += [draw(_SEPARATORS), token]
+    return "".join(out) + "\n"
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(valid_funnel())
+def test_generated_funnels_keep_their_lint_findings(text: str) -> None:
+    result = funnelc.compile_text(text.replace("\r\n", "\n"), lint=True)
+    assert result.ok, [d.message for d in result.diagnostics if d.severity.value == "error"]
+    check_promises({"x.funnel": text})
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
