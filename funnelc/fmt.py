@@ -366,26 +366,44 @@ class _Printer:
         return False
 
     def suppression_lines(self) -> set[int]:
-        """The source lines (by the offset of their line break) that end with a
-        ``# funnelc: allow`` comment after code: such a line is never split, since the
-        suppression covers what starts on its line."""
+        """The source lines (by the offset of their line break) whose statements a
+        ``# funnelc: allow`` comment covers: the line it ends, or for a comment on a line of
+        its own the next line with code (as funnelc/lint/suppress.py reads them).  Such a line
+        keeps exactly its tokens, so the suppression covers the same statements."""
         from funnelc.lint.suppress import _PRAGMA
 
         pinned = set()
         for comment in self.comments:
+            if not _PRAGMA.search(comment.text):
+                continue
             line_start = self.text.rfind("\n", 0, comment.start) + 1
-            if self.text[line_start : comment.start].strip() and _PRAGMA.search(comment.text):
+            if self.text[line_start : comment.start].strip():
                 pinned.add(comment.end)
+                continue
+            position = comment.end
+            while position < len(self.text):
+                line_end = self.text.find("\n", position + 1)
+                line_end = len(self.text) if line_end == -1 else line_end
+                line = self.text[position:line_end].strip()
+                if line and not line.startswith("#"):
+                    pinned.add(line_end)
+                    break
+                position = line_end
         return pinned
 
+    def line_end(self, position: int) -> int:
+        end = self.text.find("\n", position)
+        return len(self.text) if end == -1 else end
+
     def on_pinned_line(self, token: Tok, *, first: bool = False) -> bool:
-        """Whether ``token`` is on a source line that ends with a suppression, and on the same
-        line as the previous token (``first``: on the next line after it)."""
+        """Whether ``token`` is on the same source line as the previous token and that line
+        is pinned (see :meth:`suppression_lines`); with ``first``: whether the two are on
+        different lines and either line is pinned, so a line break belongs between them."""
         if self.prev is None or first != ("\n" in self.text[self.prev.end : token.start]):
             return False
-        line_end = self.text.find("\n", token.start)
-        line_end = len(self.text) if line_end == -1 else line_end
-        return line_end in self.pinned
+        if first and self.line_end(self.prev.end) in self.pinned:
+            return True
+        return self.line_end(token.start) in self.pinned
 
     # -- output ---------------------------------------------------------------------------
 

@@ -492,6 +492,8 @@ _SEPARATORS = st.sampled_from(
         "\n# own line\n",
         "  # funnelc: allow L003 -- термин\n",
         "  # funnelc: allow in-progress-stage, L004 -- так принято\n",
+        "\n# funnelc: allow L003 -- на своей строке\n",
+        "\n# funnelc: allow L004 -- перед пустой строкой\n\n",
     ]
 )
 _STAGE_NAMES = ["Готовим КП", "Звоним клиенту", "Клиент оплатил счёт", "Встреча состоялась"]
