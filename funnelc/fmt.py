@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic
-from funnelc.i18n import _
 from funnelc.source import SourceFile, display_path
 
 if TYPE_CHECKING:
@@ -794,13 +793,13 @@ def format_files(
 ) -> FmtReport:
     """Format the ``.funnel`` files named by ``paths`` (directories are searched); write the
     changed ones if ``write``; collect unified diffs if ``diff``."""
-    from funnelc.loader import discover
+    from funnelc.loader import discover, read_source
 
     report = FmtReport()
     found, problems = discover(list(paths))
     report.diagnostics.extend(problems)
     seen: set[Path] = set()
-    for file, _root in found:
+    for file, root, _index in found:
         if file in seen:
             continue
         seen.add(file)
@@ -814,17 +813,13 @@ def format_files(
             continue
         try:
             text = data.decode("utf-8")
-        except UnicodeDecodeError as error:
-            report.diagnostics.append(
-                codes.make(
-                    "F504",
-                    None,
-                    path=shown,
-                    reason=_("it is not UTF-8 (byte {offset}); save it as UTF-8").format(
-                        offset=error.start
-                    ),
-                )
-            )
+        except UnicodeDecodeError:
+            # Reported as `check` reports it (F508, with the excerpt); never rewritten.
+            source, problem = read_source(file, root)
+            if source is not None:
+                report.sources[source.path] = source
+            if problem is not None:
+                report.diagnostics.append(problem)
             continue
         normal, _newline = _normalise(text)
         report.sources[shown] = SourceFile(shown, normal)

@@ -243,6 +243,11 @@ def test_style_case(path: Path, bless: bool) -> None:
             'pipeline p "P" {\n  deal {\n    stage a "A" {\n      sla 2d\n'
             "      probability 10%\n    }\n  }\n}\n",
         ),
+        # The pipeline's language declaration is a statement like the others.
+        (
+            'pipeline p "P" {language   ru deal{stage a "A"}}',
+            'pipeline p "P" {\n  language ru\n  deal {\n    stage a "A"\n  }\n}\n',
+        ),
         # Empty blocks.
         ('pipeline p "P" {\n\n}', 'pipeline p "P" { }\n'),
         # At most one blank line, none at the start or the end of a block or the file.
@@ -656,10 +661,10 @@ def test_crlf_stays_crlf_and_a_bom_is_dropped(tmp_path: Path) -> None:
 
 
 def test_a_symlink_stays_a_link(tmp_path: Path) -> None:
-    real = tmp_path / "real.funnel"
+    (tmp_path / "data").mkdir()
+    real = tmp_path / "data" / "real.funnel"
     real.write_text(UGLY, encoding="utf-8")
-    (tmp_path / "links").mkdir()
-    link = tmp_path / "links" / "link.funnel"
+    link = tmp_path / "link.funnel"
     link.symlink_to(real)
     assert invoke(["fmt", str(link)]).exit_code == 0
     assert link.is_symlink()
@@ -681,6 +686,18 @@ def test_a_failed_write_is_reported_and_changes_nothing(
     assert "error[F605]" in result.stderr and "Permission denied" in result.stderr
     assert path.read_text(encoding="utf-8") == UGLY
     assert [p.name for p in tmp_path.iterdir()] == ["ugly.funnel"]
+
+
+def test_a_file_that_is_not_utf8_is_reported_as_check_reports_it(tmp_path: Path) -> None:
+    path = tmp_path / "cp1251.funnel"
+    data = 'pipeline p "Продажи" { }\n'.encode("cp1251")
+    path.write_bytes(data)
+    result = invoke(["fmt", str(tmp_path)])
+    check = invoke(["check", str(tmp_path)])
+    assert result.exit_code == 1
+    code = re.search(r"error\[(F5\d\d)\]", check.stderr)
+    assert code is not None and f"error[{code.group(1)}]" in result.stderr
+    assert path.read_bytes() == data
 
 
 def test_usage_errors(tmp_path: Path) -> None:
@@ -739,7 +756,7 @@ def test_randomly_edited_examples(case: tuple[dict[str, str], str]) -> None:
 
 
 def test_a_construct_the_printer_does_not_know() -> None:
-    """A statement and a terminal the grammar may gain (here `language ru-RU` in a pipeline,
+    """A statement and a terminal the grammar may gain (here `locale ru-RU` in a pipeline,
     with `=>` as new punctuation) are printed from the parser's own tokens, one statement per
     line, with the author's spacing around unknown punctuation."""
     from lark import Lark
@@ -747,14 +764,14 @@ def test_a_construct_the_printer_does_not_know() -> None:
     from funnelc.resources import grammar_path
 
     grammar = grammar_path().read_text(encoding="utf-8")
-    grammar = grammar.replace("_pipeline_item: segment", "_pipeline_item: language\n| segment")
-    grammar += '\nlanguage: "language" LANG ("=>" ID)?\nLANG.3: /[a-z]{2}-[A-Z]{2}/\n'
+    grammar = grammar.replace("_pipeline_item: segment", "_pipeline_item: locale\n| segment")
+    grammar += '\nlocale: "locale" LOCALE ("=>" ID)?\nLOCALE.3: /[a-z]{2}-[A-Z]{2}/\n'
     parser = Lark(grammar, parser="lalr", lexer="contextual", propagate_positions=True)
-    text = 'pipeline p "P" {  language   ru-RU =>x # lang\n deal { stage a "A" } }'
+    text = 'pipeline p "P" {  locale   ru-RU =>x # lang\n deal { stage a "A" } }'
     tree = parser.parse(text)
     [comment] = [t for t in fmt._tokens(text) if t.kind == "COMMENT"]
     out = fmt._Printer(text, tree, [comment]).run()
     assert out == (
-        'pipeline p "P" {\n  language ru-RU =>x' + " " * 28 + "# lang\n"
+        'pipeline p "P" {\n  locale ru-RU =>x' + " " * 30 + "# lang\n"
         '  deal {\n    stage a "A"\n  }\n}\n'
     )
