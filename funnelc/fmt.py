@@ -318,6 +318,7 @@ class _Printer:
         self.cont = 0
         self.emitted = 0
         self.block_opened = False
+        self.statement_indent = 0
         self.pinned = self.suppression_lines()
 
     # -- structure ------------------------------------------------------------------------
@@ -509,8 +510,6 @@ class _Printer:
         if token.kind == "LONG_STRING":
             return canonical_long_string(token.text, self.statement_indent)
         return token.text
-
-    statement_indent = 0
 
     # -- walking --------------------------------------------------------------------------
 
