@@ -11,7 +11,7 @@ and generated files (hypothesis):
   are the same);
 * a file with syntax errors is refused with the compiler's diagnostics and left alone.
 
-The style itself is pinned by ``tests/fmt/*.funnel`` → ``*.expected`` pairs (``--bless``
+The style itself is pinned by ``tests/fmt/*.in`` → ``*.expected`` pairs (``--bless``
 rewrites them) and by the examples, which are already formatted.
 """
 
@@ -206,7 +206,9 @@ def test_syntax_errors_are_refused_with_the_compilers_diagnostics(path: Path) ->
 
 # ---- the style, case by case ------------------------------------------------------------------
 
-STYLE_CASES = sorted(FMT_CASES.glob("*.funnel"))
+STYLE_CASES = sorted(FMT_CASES.glob("*.in"))
+"""Inputs are ``*.in``, not ``*.funnel``: they are unformatted on purpose, and `funnelc fmt`
+or an editor pointed at ``tests/`` must leave them alone."""
 
 
 def test_there_are_style_cases() -> None:
