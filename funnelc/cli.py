@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
@@ -31,8 +31,10 @@ if TYPE_CHECKING:
     from typer._click import Command, HelpFormatter
     from typer._click import Context as ClickContext
 
+    from funnelc.compiler import Result as CompileResult
     from funnelc.config import Config
     from funnelc.diagnostics import Diagnostic
+    from funnelc.emit import EmitOptions
     from funnelc.lint.engine import LintConfig
     from funnelc.source import SourceFile
 
@@ -480,6 +482,14 @@ def build(
             show_default=False,
         ),
     ] = None,
+    check_only: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Write nothing: build into a temporary directory and exit 1, naming the files "
+            "and showing a short diff, if OUT's files are missing, stale or extra.",
+        ),
+    ] = False,
     strict: StrictOpt = False,
     fmt: FormatOpt = Format.human,
     color: ColorOpt = ColorChoice.auto,
@@ -524,6 +534,8 @@ def build(
         target_options=settings.target_options,
     )
     out_dir = out or settings.out or Path("build")
+    if check_only:
+        _check_outputs(result, targets, out_dir, options, lint.strict, fmt, color)
     built = run_build(result.project, targets, out_dir, options, strict=lint.strict)
     diagnostics = (*result.diagnostics, *built.diagnostics)
     _emit_diagnostics(diagnostics, result.sources, fmt, color, result.root, lint.strict)
@@ -575,6 +587,51 @@ def build(
                 )
                 + "\n"
             )
+    raise typer.Exit(0)
+
+
+def _check_outputs(
+    result: CompileResult,
+    targets: list[str],
+    out_dir: Path,
+    options: EmitOptions,
+    strict: bool,
+    fmt: Format,
+    color: ColorChoice,
+) -> NoReturn:
+    """``build --check``: exit 0 if ``out_dir`` holds what the sources produce, else 1."""
+    from funnelc.build import check_outputs, describe_differences
+    from funnelc.lint.engine import fails
+
+    assert result.project is not None
+    checked = check_outputs(result.project, targets, out_dir, options, strict=strict)
+    _emit_diagnostics(
+        (*result.diagnostics, *checked.diagnostics),
+        result.sources,
+        fmt,
+        color,
+        result.root,
+        strict,
+    )
+    if checked.differences:
+        sys.stderr.write(describe_differences(checked.differences, out_dir))
+    if fails(checked.diagnostics, strict):
+        if fmt is Format.human and checked.differences:
+            sys.stderr.write(
+                _(
+                    "{count} file(s) in {out} are not what the sources produce; "
+                    "run `funnelc build` and commit the result"
+                ).format(count=len(checked.differences), out=out_dir.as_posix())
+                + "\n"
+            )
+        raise typer.Exit(1)
+    if fmt is Format.human:
+        sys.stderr.write(
+            _("{out} is up to date: {files} file(s) for {targets}").format(
+                out=out_dir.as_posix(), files=len(checked.files), targets=", ".join(targets)
+            )
+            + "\n"
+        )
     raise typer.Exit(0)
 
 
