@@ -194,4 +194,4 @@ def test_diffs_are_capped_per_file_and_in_total() -> None:
     assert len(body) == 50  # 20 + 20 + 10, then only names
     assert lines.count("  (diff not shown: 50 lines shown already)") == 7
     long = Difference("x", "stale", b"a" * 1000 + b"\n", b"b" * 1000 + b"\n")
-    assert max(len(line) for line in describe_differences([long], Path(".")).splitlines()) < 170
+    assert max(len(line) for line in describe_differences([long], Path()).splitlines()) < 170
