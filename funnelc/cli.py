@@ -10,6 +10,7 @@ that need them, so ``funnelc check`` stays close to the cost of importing typer 
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import functools
 import os
@@ -535,7 +536,7 @@ def build(
     )
     out_dir = out or settings.out or Path("build")
     if check_only:
-        _check_outputs(result, targets, out_dir, options, lint.strict, fmt, color)
+        _check_outputs(result, targets, _shown(out_dir), options, lint.strict, fmt, color)
     built = run_build(result.project, targets, out_dir, options, strict=lint.strict)
     diagnostics = (*result.diagnostics, *built.diagnostics)
     _emit_diagnostics(diagnostics, result.sources, fmt, color, result.root, lint.strict)
@@ -588,6 +589,15 @@ def build(
                 + "\n"
             )
     raise typer.Exit(0)
+
+
+def _shown(path: Path) -> Path:
+    """``path`` relative to the working directory when it is below it (the config's ``out`` is
+    absolute), so that messages name it as the user would."""
+    if path.is_absolute():
+        with contextlib.suppress(ValueError):
+            return path.relative_to(Path.cwd())
+    return path
 
 
 def _check_outputs(
