@@ -139,7 +139,7 @@ def configured(hooks_repo: Path) -> str:
         ["git", "rev-parse", "HEAD"], cwd=hooks_repo, capture_output=True, text=True, check=True
     ).stdout.strip()
     hooks = [{"id": hook["id"]} for hook in HOOKS]
-    return yaml.safe_dump({"repos": [{"repo": str(hooks_repo), "rev": rev, "hooks": hooks}]})
+    return str(yaml.safe_dump({"repos": [{"repo": str(hooks_repo), "rev": rev, "hooks": hooks}]}))
 
 
 def run(
