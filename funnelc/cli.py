@@ -743,6 +743,116 @@ def fmt_command(
 
 @app.command(cls=LocalisedCommand)
 @localised
+def watch(
+    paths: PathsArg = None,
+    rebuild: Annotated[
+        bool, typer.Option("--build", help="Build on every change instead of only checking.")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="With --build: the output directory (as for build)."),
+    ] = None,
+    target: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--target", "-t", help="With --build: a target (repeatable).", show_default=False
+        ),
+    ] = None,
+    interval: Annotated[
+        float, typer.Option(help="Seconds between two looks at the files.", min=0.05)
+    ] = 0.3,
+    clear: Annotated[
+        bool,
+        typer.Option("--clear/--no-clear", help="Clear the terminal before each run."),
+    ] = True,
+    strict: StrictOpt = False,
+    color: ColorOpt = ColorChoice.auto,
+    lang: LangOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Check (or, with --build, build) again on every save, until Ctrl-C.
+
+    Looks at the .funnel files, the files they import and the config every --interval
+    seconds (their modification times and sizes: no extra dependency, any file system), and
+    runs once the changes have settled.
+    """
+    import time
+
+    from funnelc.compiler import compile
+    from funnelc.config import discover_config, find_config
+    from funnelc.lint.engine import fails
+    from funnelc.loader import discover
+    from funnelc.watch import Watcher, directories
+
+    read: list[Path] = []
+    config_file = config or find_config(Path.cwd()) or Path("funnelc.toml")
+
+    def inputs() -> list[Path]:
+        settings, _problems = discover_config(Path.cwd(), config)
+        return _inputs(paths, settings)
+
+    def listing() -> tuple[list[Path], list[Path]]:
+        given = inputs()
+        found, _problems = discover(given)
+        return [file for file, _root, _index in found], directories(given)
+
+    def run() -> bool:
+        try:
+            settings, lint = _config(config, strict)
+        except typer.Exit:
+            return False
+        given = _inputs(paths, settings)
+        shown = " ".join(_shown(p).as_posix() for p in given)
+        stamp = time.strftime("%H:%M:%S")
+        if rebuild:
+            where = (out or settings.out or Path("build")).as_posix()
+            header = _("building {inputs} into {out}").format(inputs=shown, out=where)
+        else:
+            header = _("checking {inputs}").format(inputs=shown)
+        sys.stderr.write(f"[{stamp}] {header}\n")
+        sys.stderr.flush()
+        # With --build the build compiles (and reports) again; this pass learns what it reads.
+        result = compile(given, lint=False if rebuild else lint, root=_root(settings))
+        read[:] = [Path(name) for name in result.sources]
+        if not rebuild:
+            _emit_diagnostics(result.diagnostics, result.sources, Format.human, color, result.root)
+            return not fails(result.diagnostics, lint.strict)
+        try:
+            build(
+                paths=paths,
+                out=out,
+                target=target,
+                strict=strict,
+                fmt=Format.human,
+                color=color,
+                lang=lang,
+                config=config,
+            )
+        except typer.Exit as done:
+            return done.exit_code == 0
+        return True
+
+    watcher = Watcher(listing, lambda: [*read, config_file], interval=interval)
+    wipe = clear and sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+    try:
+        while True:
+            if wipe:
+                sys.stderr.write("\033[H\033[2J\033[3J")
+            ok = run()
+            watcher.settle()
+            status = _("watching {count} file(s); Ctrl-C to stop").format(count=watcher.count)
+            if ok:
+                status = _("no errors") + "; " + status
+            sys.stderr.write(status + "\n")
+            sys.stderr.flush()
+            watcher.wait()
+    except KeyboardInterrupt:
+        sys.stderr.write("\n")
+        raise typer.Exit(0) from None
+
+
+@app.command(cls=LocalisedCommand)
+@localised
 def explain(
     code: Annotated[str, typer.Argument(help="A diagnostic code (F102) or its name.")],
     lang: LangOpt = None,
