@@ -469,3 +469,32 @@ def test_the_body_is_cut_to_githubs_limit() -> None:
     assert body.startswith(comment.MARKER + "\n")
     assert body.endswith("run the command locally for the rest)*\n")
     assert comment.body_of("short\n\n") == f"{comment.MARKER}\nshort\n"
+
+
+# ---- the README's workflow and inputs table --------------------------------------------------
+
+
+def _readme_block(first_line: str) -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)
+    (found,) = [b for b in blocks if b.startswith(first_line)]
+    return str(found)
+
+
+def test_readme_workflow_uses_the_action_with_declared_inputs() -> None:
+    workflow = yaml.safe_load(_readme_block("# .github/workflows/funnels.yml"))
+    assert workflow["permissions"]["pull-requests"] == "write"
+    assert "pull_request" in workflow[True]  # YAML 1.1 reads the key `on` as True
+    steps = workflow["jobs"]["funnelc"]["steps"]
+    (action,) = [s for s in steps if s.get("uses", "").endswith("/funnelc@v0.1.0")]
+    assert set(action.get("with") or {}) <= set(ACTION["inputs"])
+
+
+def test_readme_inputs_table_is_the_actions_inputs() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([\w-]+)` \| (.+?) \| .+ \|$", text, re.MULTILINE)
+    table = {name: default for name, default in rows if name in ACTION["inputs"]}
+    assert set(table) == set(ACTION["inputs"])
+    for name, default in table.items():
+        declared = str(ACTION["inputs"][name].get("default", ""))
+        assert declared in default.replace("`", ""), (name, default)

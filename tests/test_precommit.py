@@ -210,3 +210,12 @@ def test_fmt_hook_rewrites_and_fails(home: Path, project: Path, configured: str)
     assert (project / "funnels/good.funnel").read_text(encoding="utf-8") != messy
     again = run(home, project, configured, "funnelc-fmt", "--all-files")
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_readme_snippet_names_every_hook() -> None:
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```yaml\n(# \.pre-commit-config\.yaml\n.*?)```", text, re.DOTALL)
+    (repo,) = yaml.safe_load(block)["repos"]
+    assert [hook["id"] for hook in repo["hooks"]] == [hook["id"] for hook in HOOKS]
