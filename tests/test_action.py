@@ -349,6 +349,15 @@ def test_a_failing_command_posts_nothing(github: FakeGitHub, tmp_path: Path) -> 
     assert github.requests == []
 
 
+def test_a_command_failing_after_its_output_still_posts(github: FakeGitHub, tmp_path: Path) -> None:
+    env = comment_env(github, tmp_path, 13)
+    command = stand_in("**breaking**: stage removed") + "; exit 1"
+    result = run_step("comment", tmp_path, inputs={"comment-command": command}, env=env)
+    assert result.returncode == 1
+    (posted,) = github.marked(13)
+    assert posted["body"] == f"{comment.MARKER}\n**breaking**: stage removed\n"
+
+
 def _git(cwd: Path, *args: str) -> str:
     identity = ["-c", "user.name=t", "-c", "user.email=t@example.invalid"]
     done = subprocess.run(

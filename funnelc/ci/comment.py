@@ -7,7 +7,9 @@ request's comments (100 a page, following the ``Link`` headers), and PATCHes the
 carries the marker, or POSTs a new one.  So a pull request has one funnelc comment however many
 times the workflow runs.
 
-Nothing is posted, and the exit status is 0, when the event is not a ``pull_request`` or the pull
+A command that fails with no output posts nothing (exit 1); one that fails after printing
+Markdown has it posted, and its exit status becomes the step's.  Nothing is posted, and the
+exit status is 0, when the event is not a ``pull_request`` or the pull
 request comes from a fork (``pull_request.head.repo.full_name`` is not ``GITHUB_REPOSITORY``):
 there the token cannot write.  Everything else comes from the environment GitHub sets:
 ``GITHUB_API_URL`` (so a test can point it at a local fake), ``GITHUB_REPOSITORY``,
@@ -176,7 +178,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         env=dict(env),
         check=False,
     )
-    if run.returncode != 0:
+    if run.returncode != 0 and not run.stdout.strip():
         print(
             f"funnelc comment: `{args.command}` exited with {run.returncode}; nothing posted",
             file=sys.stderr,
@@ -190,7 +192,11 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return 1
     print(f"funnelc comment: {action} {comment.get('html_url') or comment.get('id')}")
     _set_outputs(env, {"comment-id": str(comment.get("id", "")), "comment-action": action})
-    return 0
+    if run.returncode != 0:
+        # Posted all the same (a diff that reports a breaking change may exit 1); the step
+        # fails so that the exit status is not lost.
+        print(f"funnelc comment: `{args.command}` exited with {run.returncode}", file=sys.stderr)
+    return run.returncode
 
 
 if __name__ == "__main__":
