@@ -116,6 +116,7 @@ def test_watch_reports_an_error_and_its_fix(tmp_path: Path, started: list[Watch]
     fixed = watch.expect("no errors")
     assert not any("error[" in line for line in fixed), fixed
     assert watch.stop() == 0  # Ctrl-C
+    assert not any("\x1b" in line for line in watch.seen)  # not a terminal: no clearing
 
 
 def test_watch_sees_imports_new_files_and_the_config(tmp_path: Path, started: list[Watch]) -> None:
@@ -210,3 +211,42 @@ def test_folders_are_listed_again_only_when_one_changes(tmp_path: Path) -> None:
     os.utime(tmp_path, ns=(1, 1))  # the folder's mtime changed
     assert f"f:{tmp_path / 'new.funnel'}" in watcher.take()
     assert len(listings) == 2
+
+
+def test_the_screen_is_cleared_between_runs_on_a_terminal_only(tmp_path: Path) -> None:
+    """On a terminal (a pseudo-terminal here) each run starts with a cleared screen; in a pipe
+    (every test above) nothing but text is written."""
+    import pty
+
+    funnel = tmp_path / "p.funnel"
+    funnel.write_text(GOOD, encoding="utf-8")
+    leader, follower = pty.openpty()
+    env = {**os.environ, "NO_COLOR": "1", "FUNNELC_LANG": "en", "TERM": "xterm"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "funnelc", "watch", "--interval", "0.1", "p.funnel"],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+    )
+    os.close(follower)
+    seen = b""
+    try:
+        deadline = time.monotonic() + DEADLINE
+        saved = False
+        while seen.count(b"no errors") < 2 and time.monotonic() < deadline:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            seen += chunk
+            if b"no errors" in seen and not saved:
+                save(funnel, GOOD.replace("sla 1d", "sla 2d"))
+                saved = True
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=DEADLINE) == 0
+        os.close(leader)
+    assert seen.count(b"no errors") == 2, seen
+    assert seen.count(b"\x1b[H\x1b[2J") == 2, seen
