@@ -784,10 +784,13 @@ def check_outputs(
     diagnostics = list(built.diagnostics)
     differences: list[Difference] = []
     old = read_manifest(out)
+    links: set[Path] = set()
     for relative, data in sorted(produced.items()):
         link = _link_on_the_way(out, relative)
         if link is not None:
-            diagnostics.append(codes.make("F606", None, path=link.as_posix()))
+            if link not in links:
+                links.add(link)
+                diagnostics.append(codes.make("F606", None, path=link.as_posix()))
             continue
         actual = _read_regular(out / relative)
         if actual is None:

@@ -195,3 +195,17 @@ def test_diffs_are_capped_per_file_and_in_total() -> None:
     assert lines.count("  (diff not shown: 50 lines shown already)") == 7
     long = Difference("x", "stale", b"a" * 1000 + b"\n", b"b" * 1000 + b"\n")
     assert max(len(line) for line in describe_differences([long], Path()).splitlines()) < 170
+
+
+def test_a_link_inside_the_output_directory_is_not_followed(project: Path) -> None:
+    """As in a build (F606): a target folder that is a link is reported, never read."""
+    elsewhere = project.parent / "elsewhere"
+    Path("out/dot").rename(elsewhere)
+    Path("out/dot").symlink_to(elsewhere, target_is_directory=True)
+    before = snapshot(elsewhere)
+    result = check()
+    assert result.exit_code == 1
+    assert "error[F606]: `out/dot` is a symbolic link inside the output directory" in result.stderr
+    assert result.stderr.count("error[F606]") == 1  # once for the link, not once per file
+    assert "F670" not in result.stderr and "F671" not in result.stderr
+    assert snapshot(elsewhere) == before
