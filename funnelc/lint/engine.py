@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Label, Severity, suggest
 from funnelc.i18n import N_, _, lazy
+from funnelc.i18n import message as unrendered
 from funnelc.lint.rule import Finding, LintContext, Rule
 from funnelc.lint.suppress import Suppression, covers, parse_suppressions
 from funnelc.model import Project
@@ -144,8 +145,8 @@ def selected_rules(config: LintConfig) -> list[Rule]:
 
 def _diagnostic(rule: Rule, finding: Finding, severity: Severity) -> Diagnostic:
     args = dict(finding.args)
-    message = lazy(finding.message, **args)
-    help_line = lazy(finding.help, **args) if finding.help else None
+    message = unrendered(finding.message, **args)
+    help_line = unrendered(finding.help, **args) if finding.help else None
     fix = finding.fix
     if fix is not None:
         fix = replace(fix, title=lazy(fix.title, **args))
@@ -154,7 +155,9 @@ def _diagnostic(rule: Rule, finding: Finding, severity: Severity) -> Diagnostic:
         severity=severity,
         message=message,
         span=finding.span,
-        labels=tuple(Label(lb.span, lazy(lb.message, **args)) for lb in finding.labels),
+        labels=tuple(Label(lb.span, lazy(lb.message, **args)) for lb in finding.labels)
+        if finding.labels
+        else (),
         help=help_line,
         args=args,
         fix=fix,
