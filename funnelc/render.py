@@ -115,6 +115,8 @@ _CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F]}
 def clean(text: str) -> str:
     """A message with control characters made visible (``\\x1b``), so that a string from
     the user's file can neither break the layout nor send escape codes to the terminal."""
+    if text.isprintable():  # no control character (they are all unprintable): as it is
+        return text
     return text.translate(_CONTROL)
 
 
@@ -151,10 +153,18 @@ def _marks(source: SourceFile, span: Span, start: Position, line: str, mark: str
 
 def word(message: str, lang: str) -> str:
     """One of the fixed words (``error``, ``help``, ``note`` …) in ``lang``."""
-    return render(Msg(message), lang)
+    key = (message, lang)
+    shown = _WORDS.get(key)
+    if shown is None:
+        shown = render(Msg(message), lang)
+        if message in _FIXED_WORDS:  # a fixed set, so this never grows past it
+            _WORDS[key] = shown
+    return shown
 
 
 _NOTE, _HELP = N_("note"), N_("help")
+_FIXED_WORDS = frozenset({_NOTE, _HELP, *(s.value for s in Severity)})
+_WORDS: dict[tuple[str, str], str] = {}
 
 
 def render_human(
@@ -225,7 +235,7 @@ def render_one(
         prefix = f"{pad} {paint('gutter', '=')}"
     else:
         prefix = f" {paint('gutter', '=')}"
-    for note in render_notes(d, lang):
+    for note in render_notes(d, lang) if d.notes else ():
         lines.append(f"{prefix} {paint('bold', word(_NOTE, lang))}: {clean(note)}")
     help_line = render_help(d, lang)
     if help_line:
