@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from funnelc import compile_text, renderer
+from funnelc.diagnostics import Diagnostic
 from funnelc.emit import EmitOptions, get_target
 from funnelc.model import EdgeKind, Phase, Pipeline, Project, StageKind
 from funnelc.renderer import RenderError, RenderTimeout, normalise_svg, render_svg
@@ -495,7 +496,7 @@ def test_a_build_lays_out_pipelines_concurrently_in_order(monkeypatch: pytest.Mo
     built = emit_all(project, ["svg"], EmitOptions())
     assert most == 3  # three at once, never more than os.cpu_count()
     one_by_one: dict[str, bytes] = {}
-    diagnostics = []
+    diagnostics: list[Diagnostic] = []
     for pipeline in project.pipelines:
         emitted = get_target("svg").emit(project, pipeline, EmitOptions())
         one_by_one.update({f"svg/{k}": v for k, v in emitted.files.items()})
