@@ -31,12 +31,40 @@ class Severity(enum.Enum):
         return {"error": 0, "warning": 1, "info": 2}[self.value]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Label:
-    """A secondary span with a short message, drawn with ``-`` under it."""
+    """A secondary span with a short message, drawn with ``-`` under it.
+
+    Like a :class:`Diagnostic`'s, the message is kept as it was given (``message_source``:
+    usually an unrendered :class:`~funnelc.i18n.Msg`) and rendered when shown
+    (:func:`render_label`); ``message`` renders it in the language current when it was made."""
 
     span: Span
-    message: str = ""
+    message_source: object = ""
+    _lang: str = field(default="en", compare=False, hash=False, repr=False)
+
+    def __init__(
+        self,
+        span: Span,
+        message: object = None,
+        *,
+        message_source: object = None,
+        _lang: str | None = None,
+    ) -> None:
+        object.__setattr__(self, "span", span)
+        chosen = message if message is not None else message_source
+        object.__setattr__(self, "message_source", _source(chosen))
+        if _lang is None:
+            from funnelc.i18n import language
+
+            _lang = language()
+        object.__setattr__(self, "_lang", _lang)
+
+    @property
+    def message(self) -> str:
+        from funnelc.i18n import Text, render
+
+        return Text._of(self.message_source, render(self.message_source, self._lang))
 
 
 class Applicability(enum.Enum):
@@ -209,7 +237,7 @@ def render_notes(diagnostic: Diagnostic, lang: str) -> list[str]:
 def render_label(label: Label, lang: str) -> str:
     from funnelc.i18n import render
 
-    return render(label.message, lang)
+    return render(label.message_source, lang)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Label, Severity, suggest
-from funnelc.i18n import N_, _, lazy
+from funnelc.i18n import N_, Text, _, lazy
 from funnelc.i18n import message as unrendered
 from funnelc.lint.rule import Finding, LintContext, Rule
 from funnelc.lint.suppress import Suppression, covers, parse_suppressions
@@ -155,13 +155,22 @@ def _diagnostic(rule: Rule, finding: Finding, severity: Severity) -> Diagnostic:
         severity=severity,
         message=message,
         span=finding.span,
-        labels=tuple(Label(lb.span, lazy(lb.message, **args)) for lb in finding.labels)
+        labels=tuple(Label(lb.span, _label_message(lb, args)) for lb in finding.labels)
         if finding.labels
         else (),
         help=help_line,
         args=args,
         fix=fix,
     )
+
+
+def _label_message(label: Label, args: Mapping[str, object]) -> object:
+    """A rule's label template (an English id, or a message already) filled from ``args``,
+    unrendered."""
+    template = label.message_source
+    if isinstance(template, str) and not isinstance(template, Text):
+        return unrendered(template, **args)
+    return lazy(label.message, **args)
 
 
 def _engine_rule(name: str) -> Rule:
