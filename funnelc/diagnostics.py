@@ -2,13 +2,15 @@
 
 A :class:`Diagnostic` is plain data.  Its code points into the catalogue in
 :mod:`funnelc.codes`, which holds the message templates; ``args`` keeps the values that were put
-into the message.  Its texts (``message``, ``help``, ``notes`` and the labels' messages) are
-strings in the language current when it was made, and each is a :class:`funnelc.i18n.Text`
-that remembers its message id and arguments (arguments may be messages themselves, such as a
-translated ``hint``), so :func:`render_message`, :func:`render_help`, :func:`render_notes` and
-:func:`render_label` show it in any language later, with no global state: the CLI, JSON,
-SARIF and GitHub renderers take a ``lang``, and so will a language server with its client's.
-Rendering for people and machines lives in :mod:`funnelc.render`.
+into the message.  Its message, help line and labels are kept unrendered — a
+:class:`funnelc.i18n.Msg` of the message id and its arguments (arguments may be messages
+themselves, such as a translated ``hint``) — and turned into text only when shown:
+:func:`render_message`, :func:`render_help`, :func:`render_notes` and :func:`render_label` show
+them in any language, with no global state (the CLI, JSON, SARIF and GitHub renderers take a
+``lang``, and so will a language server with its client's).  Each language is rendered once per
+diagnostic and kept on it.  ``d.message`` and ``d.help`` are still strings
+(:class:`funnelc.i18n.Text`), rendered on first use in the language current when the diagnostic
+was made.  Rendering for people and machines lives in :mod:`funnelc.render`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from funnelc.i18n import Text, language, render
 from funnelc.source import Span
 
 
@@ -55,14 +58,11 @@ class Label:
         chosen = message if message is not None else message_source
         object.__setattr__(self, "message_source", _source(chosen))
         if _lang is None:
-            from funnelc.i18n import language
-
             _lang = language()
         object.__setattr__(self, "_lang", _lang)
 
     @property
     def message(self) -> str:
-        from funnelc.i18n import Text, render
 
         return Text._of(self.message_source, render(self.message_source, self._lang))
 
@@ -161,8 +161,6 @@ class Diagnostic:
         set_(self, "fix", fix)
         set_(self, "_texts", {})
         if _lang is None:
-            from funnelc.i18n import language
-
             _lang = language()
         set_(self, "_lang", _lang)
 
@@ -170,8 +168,6 @@ class Diagnostic:
         """The message and the help line (``None`` when there is none) in ``lang``."""
         done = self._texts.get(lang)
         if done is None:
-            from funnelc.i18n import render
-
             help_source = self.help_source
             done = (
                 render(self.message_source, lang),
@@ -184,14 +180,12 @@ class Diagnostic:
     def message(self) -> str:
         """The message in the language current when the diagnostic was made (a
         :class:`~funnelc.i18n.Text`, so it can still be rendered in another one)."""
-        from funnelc.i18n import Text
 
         return Text._of(self.message_source, self.texts(self._lang)[0])
 
     @property
     def help(self) -> str | None:
         """The help line (in the language of :attr:`message`), or ``None``."""
-        from funnelc.i18n import Text
 
         if self.help_source is None:
             return None
@@ -211,7 +205,6 @@ class Diagnostic:
 def _source(value: object) -> object:
     """What to keep of a message: a :class:`~funnelc.i18n.Text`'s message, anything else as
     it is (a ``Msg``, a ``Seq``, a plain string)."""
-    from funnelc.i18n import Text
 
     if isinstance(value, Text):
         return value.msg
@@ -229,13 +222,11 @@ def render_help(diagnostic: Diagnostic, lang: str) -> str | None:
 
 
 def render_notes(diagnostic: Diagnostic, lang: str) -> list[str]:
-    from funnelc.i18n import render
 
     return [render(note, lang) for note in diagnostic.notes]
 
 
 def render_label(label: Label, lang: str) -> str:
-    from funnelc.i18n import render
 
     return render(label.message_source, lang)
 
