@@ -380,6 +380,7 @@ def examples_dir(requested: Path, scratch: Path) -> tuple[Path, str]:
 
 def startup(args: argparse.Namespace, scratch: Path) -> None:
     print("== start-up: a cold `funnelc check` process vs. the import floor ==")
+    print(f"  {load_average()} at the start")
     examples, shown = examples_dir(args.examples, scratch)
     bin_dir = Path(sys.executable).parent
     subprocess.run(
@@ -444,6 +445,7 @@ def noop_rebuild(args: argparse.Namespace, scratch: Path) -> None:
     check`` of the same input, fresh processes run alternately, so that a change in the load of
     the machine hits both; medians of each."""
     print("== no-op rebuild: `funnelc build` with nothing changed vs. `funnelc check` ==")
+    print(f"  {load_average()} at the start")
     examples, shown = examples_dir(args.examples, scratch)
     bin_dir = Path(sys.executable).parent
     out = scratch / "rebuild-out"
@@ -481,15 +483,27 @@ def noop_rebuild(args: argparse.Namespace, scratch: Path) -> None:
 CLI_SIZES = (1_000, 10_000)
 
 
+def load_average() -> str:
+    """The machine's load averages (1, 5, 15 min): how busy the shared machine was, since a
+    wall time means little without it (2 cores: a load above 2 means waiting for a core)."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "load average: n/a"
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f}"
+
+
 def cli_check(args: argparse.Namespace, scratch: Path) -> None:
     """`funnelc check FILE` as a user runs it, for one pipeline of 1 000 and 10 000 stages with
     distinct, realistic names: a fresh process each run, the stage-name cache warm (one run
     before the timed ones fills it, in a cache directory of the benchmark's own)."""
     print("== `funnelc check` of one big pipeline (fresh processes, warm stage-name cache) ==")
+    print(f"  {load_average()} at the start")
     bin_dir = Path(sys.executable).parent
     env = {**clean_env(), "FUNNELC_CACHE_DIR": str(scratch / "name-cache")}
     env.pop("FUNNELC_NO_CACHE", None)
     measured: dict[int, float] = {}
+    measured_cpu: dict[int, float] = {}
     for size in CLI_SIZES:
         path = scratch / f"cli-{size}.funnel"
         path.write_text(generate(size, "one"), encoding="utf-8", newline="\n")
@@ -505,6 +519,7 @@ def cli_check(args: argparse.Namespace, scratch: Path) -> None:
         (seconds,) = time_interleaved([command], args.cli_runs, ROOT, env)
         measured[size] = seconds
         cpu_median = statistics.median(cpu)
+        measured_cpu[size] = cpu_median
         print(
             f"  {thousands(size):>6} stages: {seconds:6.2f} s wall, {cpu_median:6.2f} s "
             f"CPU (medians of {args.cli_runs}; exit {first.returncode}, "
@@ -521,6 +536,13 @@ def cli_check(args: argparse.Namespace, scratch: Path) -> None:
             f"{thousands(big)} stages in {measured[big]:.2f} s (target < {CHECK_TARGET_S:.0f} s): "
             f"{verdict}"
         )
+        cpu_growth = measured_cpu[big] / measured_cpu[small]
+        cpu_verdict = "OK" if measured_cpu[big] < CHECK_TARGET_S else "OVER TARGET"
+        print(
+            f"  in CPU time: ×{cpu_growth:.1f} (×{cpu_growth / (big / small):.2f} per stage); "
+            f"{thousands(big)} stages in {measured_cpu[big]:.2f} s CPU: {cpu_verdict}"
+        )
+    print(f"  {load_average()} at the end")
     print()
 
 
@@ -608,6 +630,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"median of {args.repeat} runs · peak = tracemalloc peak in a separate run"
     )
     print("×prev = µs/stage at this size ÷ µs/stage at the previous size (1.00 = linear growth)")
+    print(f"{load_average()} at the start")
     print()
     parser()  # build (or load from Lark's cache) the grammar once, outside every timing
     funnelc.compile_text(generate(10, "one"))  # first-call costs (lazy imports), not timed

@@ -11,10 +11,12 @@ graph, F4xx values, F5xx files and imports, F6xx outputs and configuration.
 
 from __future__ import annotations
 
+import functools
+import string
 from collections.abc import Iterable
 
 from funnelc.diagnostics import Code, Diagnostic, Fix, Label, Severity
-from funnelc.i18n import lazy
+from funnelc.i18n import message as unrendered
 from funnelc.source import Span
 
 _COMPILER_CODES: tuple[Code, ...] = (
@@ -499,19 +501,23 @@ def make(
 
     ``help`` overrides the catalogue's help line; a help template whose fields are missing or
     empty (``{hint}`` with no hint) is left out rather than shown half-filled.  The message and
-    help are :class:`~funnelc.i18n.Text` values made of the catalogue's template and ``args``,
-    so they render in any language later (:func:`funnelc.diagnostics.render_message`); a value
+    help are kept unrendered (:class:`~funnelc.i18n.Msg` values of the catalogue's template and
+    ``args``) and rendered when shown, in the output's language
+    (:func:`funnelc.diagnostics.render_message`); a value
     in ``args`` is a name from the user's file (shown as it is) or a message made with ``_``
     (rendered in the language of the output, like the template).
     """
     entry = CODES[code]
-    message = lazy(entry.message, **args)
-    help_line = help
+    message = unrendered(entry.message, **args)
+    help_line: object = help
     if help_line is None and entry.help is not None:
-        try:
-            help_line = lazy(entry.help, **args) or None
-        except KeyError:
+        fields, literal = _template_fields(entry.help)
+        if not fields <= args.keys():
             help_line = None
+        else:
+            help_line = unrendered(entry.help, **args)
+            if not literal and not any(args[f] for f in fields):
+                help_line = None  # only empty fields: nothing to show
     return Diagnostic(
         code=code,
         severity=severity or entry.severity,
@@ -523,3 +529,16 @@ def make(
         args=dict(args),
         fix=fix,
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _template_fields(template: str) -> tuple[frozenset[str], bool]:
+    """The names of a help template's fields, and whether it has any text outside them (a
+    template such as ``{hint}`` filled with an empty hint is left out)."""
+    fields: set[str] = set()
+    literal = False
+    for text, name, _spec, _conversion in string.Formatter().parse(template):
+        literal = literal or bool(text.strip())
+        if name is not None:
+            fields.add(name.split(".", 1)[0].split("[", 1)[0])
+    return frozenset(fields), literal

@@ -100,6 +100,11 @@ def sharing() -> Iterator[None]:
         _SHARED.reset(token)
 
 
+def sharing_active() -> bool:
+    """Whether a :func:`sharing` block is open (one build of every pipeline is under way)."""
+    return _SHARED.get() is not None
+
+
 def shared(key: tuple[object, ...], compute: Callable[[], _T]) -> _T:
     """``compute()``, or the value it gave for ``key`` earlier in the same :func:`sharing`
     block.  Key by object identity only for objects that live through the block."""

@@ -151,7 +151,10 @@ class Msg(NamedTuple):
     """The count that chooses the plural form (``ngettext``'s ``n``)."""
 
     def with_args(self, **args: object) -> Msg:
-        merged = dict(self.args or ())
+        if self.args is None:
+            filled = tuple(sorted([(k, as_fragment(v)) for k, v in args.items()]))
+            return Msg(self.id, filled, self.plural, self.n)
+        merged = dict(self.args)
         merged.update({k: as_fragment(v) for k, v in args.items()})
         return Msg(self.id, tuple(sorted(merged.items())), self.plural, self.n)
 
@@ -186,6 +189,16 @@ class Text(str):
         obj.msg = msg
         return obj
 
+    @classmethod
+    def _of(cls, msg: object, text: str) -> str:
+        """``text``, already rendered from ``msg``, as a :class:`Text` (no rendering again);
+        a plain string when ``msg`` is not a message."""
+        if not isinstance(msg, Msg | Seq):
+            return text
+        obj = str.__new__(cls, text)
+        obj.msg = msg
+        return obj
+
     def format(self, *args: object, **kwargs: object) -> str:
         if args or not isinstance(self.msg, Msg) or self.msg.args is not None:
             return str(self).format(*args, **kwargs)
@@ -208,12 +221,15 @@ class Text(str):
 def as_fragment(value: object) -> Fragment:
     """The fragment behind a value: a :class:`Text`'s message, a message or sequence as it is,
     a number as it is, anything else as its string (user text, shown verbatim)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is Msg:
+        return value  # type: ignore[return-value]
+    if kind is Text:
+        return value.msg  # type: ignore[attr-defined, no-any-return]
     if isinstance(value, Text):
         return value.msg
     if isinstance(value, Msg | Seq | int | float):
         return value
-    if isinstance(value, str):
-        return str(value)
     return str(value)
 
 
@@ -230,22 +246,23 @@ def _translate(msg: Msg, lang: str) -> str:
     return translations(lang).gettext(msg.id)
 
 
-def _value(fragment: Fragment, lang: str) -> object:
-    """A field's value for ``str.format``: text for messages, numbers kept (``{n:>3}``)."""
-    if isinstance(fragment, Msg | Seq):
-        return render(fragment, lang)
-    return fragment
-
-
 def render(fragment: object, lang: str) -> str:
     """``fragment`` as text in ``lang`` — no global state is read."""
+    if type(fragment) is str:
+        return fragment
     if isinstance(fragment, Text):
         fragment = fragment.msg
     if isinstance(fragment, Msg):
-        template = _translate(fragment, lang)
+        if lang == "en" and fragment.plural is None:
+            template = fragment.id
+        else:
+            template = _translate(fragment, lang)
         if fragment.args is None:
             return template
-        return template.format(**{k: _value(v, lang) for k, v in fragment.args})
+        values: dict[str, object] = {}
+        for k, v in fragment.args:
+            values[k] = render(v, lang) if isinstance(v, Msg | Seq) else v
+        return template.format_map(values)
     if isinstance(fragment, Seq):
         return fragment.sep.join(render(part, lang) for part in fragment.parts)
     return str(fragment)
@@ -254,6 +271,12 @@ def render(fragment: object, lang: str) -> str:
 def lazy(message: str, **args: object) -> Text:
     """``_(message).format(**args)``, spelled as one call."""
     return Text(Msg(message).with_args(**args))
+
+
+def message(message: str, **args: object) -> Msg:
+    """The unrendered :class:`Msg` of ``lazy(message, **args)``: for values that are rendered
+    later (a :class:`funnelc.diagnostics.Diagnostic`'s message), so nothing is rendered now."""
+    return Msg(message, tuple(sorted([(k, as_fragment(v)) for k, v in args.items()])))
 
 
 def join(sep: str, items: Iterable[object]) -> Text:

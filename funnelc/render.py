@@ -29,7 +29,7 @@ from funnelc.diagnostics import (
     render_notes,
 )
 from funnelc.i18n import N_, Msg, language, render
-from funnelc.source import SourceFile, Span
+from funnelc.source import Position, SourceFile, Span
 
 TAB_WIDTH = 4
 
@@ -115,6 +115,8 @@ _CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F]}
 def clean(text: str) -> str:
     """A message with control characters made visible (``\\x1b``), so that a string from
     the user's file can neither break the layout nor send escape codes to the terminal."""
+    if text.isprintable():  # no control character (they are all unprintable): as it is
+        return text
     return text.translate(_CONTROL)
 
 
@@ -132,21 +134,37 @@ def _underline(source: SourceFile, span: Span, mark: str) -> tuple[int, str, str
     """(line number, the line as shown, the underline) for the first line of ``span``."""
     start = source.position(span.start)
     line = source.line_text(start.line)
-    columns = display_columns(line)
+    return start.line, expand_line(line), _marks(source, span, start, line, mark)
+
+
+def _marks(source: SourceFile, span: Span, start: Position, line: str, mark: str) -> str:
+    """The underline of ``span`` on ``line``, the first line of the span (at ``start``)."""
     first = min(start.column - 1, len(line))
+    if span.end - span.start <= len(line) - first and is_plain(line):
+        # One-cell characters and the span ends on this line: columns are character counts.
+        return " " * first + mark * max(span.end - span.start, 1)
+    columns = display_columns(line)
     end = source.position(span.end)
     last = min(end.column - 1, len(line)) if end.line == start.line else len(line)
     left = columns[first]
     width = max(columns[last] - left, 1)
-    return start.line, expand_line(line), " " * left + mark * width
+    return " " * left + mark * width
 
 
 def word(message: str, lang: str) -> str:
     """One of the fixed words (``error``, ``help``, ``note`` …) in ``lang``."""
-    return render(Msg(message), lang)
+    key = (message, lang)
+    shown = _WORDS.get(key)
+    if shown is None:
+        shown = render(Msg(message), lang)
+        if message in _FIXED_WORDS:  # a fixed set, so this never grows past it
+            _WORDS[key] = shown
+    return shown
 
 
 _NOTE, _HELP = N_("note"), N_("help")
+_FIXED_WORDS = frozenset({_NOTE, _HELP, *(s.value for s in Severity)})
+_WORDS: dict[tuple[str, str], str] = {}
 
 
 def render_human(
@@ -178,29 +196,31 @@ def render_one(
     if d.span is not None and source is not None:
         primary = source.position(d.span.start)
         # The gutter is as wide as the largest line number shown.
-        shown = [(d.span, "", True)] + [
-            (label.span, render_label(label, lang), False)
+        shown = [(d.span, "", True, primary)] + [
+            (label.span, render_label(label, lang), False, source.position(label.span.start))
             for label in d.labels
             if label.span.path == d.span.path
         ]
-        numbers = [source.position(span.start).line for span, _message, _primary in shown]
-        width = len(str(max(numbers)))
+        width = len(str(max(item[3].line for item in shown)))
         pad = " " * width
         lines.append(f"{pad}{paint('gutter', '-->')} {d.span.path}:{primary.line}:{primary.column}")
         lines.append(f"{pad} {paint('gutter', '|')}")
         # One source line per line number, with an underline row for each span on it
         # (the primary span's row first).
-        by_line: dict[int, list[tuple[Span, str, bool]]] = {}
+        by_line: dict[int, list[tuple[Span, str, bool, Position]]] = {}
         for item in shown:
-            by_line.setdefault(source.position(item[0].start).line, []).append(item)
+            by_line.setdefault(item[3].line, []).append(item)
         for number in sorted(by_line):
-            items = sorted(by_line[number], key=lambda s: (not s[2], s[0].start))
-            text = expand_line(source.line_text(number))
+            items = by_line[number]
+            if len(items) > 1:
+                items = sorted(items, key=lambda s: (not s[2], s[0].start))
+            raw = source.line_text(number)
+            text = expand_line(raw)
             lines.append(f"{paint('gutter', f'{number:>{width}} |')} {text}".rstrip())
-            for span, message, is_primary in items:
-                _line2, _text, underline = _underline(source, span, "^" if is_primary else "-")
+            for span, label_text, is_primary, start in items:
+                underline = _marks(source, span, start, raw, "^" if is_primary else "-")
                 style = severity if is_primary else "secondary"
-                tail = f" {clean(message)}" if message else ""
+                tail = f" {clean(label_text)}" if label_text else ""
                 lines.append(
                     f"{pad} {paint('gutter', '|')} {paint(style, underline + tail)}".rstrip()
                 )
@@ -215,7 +235,7 @@ def render_one(
         prefix = f"{pad} {paint('gutter', '=')}"
     else:
         prefix = f" {paint('gutter', '=')}"
-    for note in render_notes(d, lang):
+    for note in render_notes(d, lang) if d.notes else ():
         lines.append(f"{prefix} {paint('bold', word(_NOTE, lang))}: {clean(note)}")
     help_line = render_help(d, lang)
     if help_line:

