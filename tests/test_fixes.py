@@ -86,13 +86,6 @@ def test_did_you_mean_fixes_put_the_known_id_back(code: str, broken: str, right:
     assert fixed(text, diagnostic) == BASE
 
 
-@pytest.mark.parametrize(
-    ("wrong", "why"),
-    [
-        ("qualfid", "two edits away"),
-        ("sign", "too short to be sure"),
-    ],
-)
 def test_a_case_slip_is_a_safe_typo() -> None:
     text = BASE.replace("  qualified -> signed\n", "  Qualified -> signed\n")
     diagnostic = only(text, "F102")
@@ -100,6 +93,13 @@ def test_a_case_slip_is_a_safe_typo() -> None:
     assert fixed(text, diagnostic) == BASE
 
 
+@pytest.mark.parametrize(
+    ("wrong", "why"),
+    [
+        ("qualfid", "two edits away"),
+        ("sign", "too short to be sure"),
+    ],
+)
 def test_a_less_certain_guess_is_unsafe(wrong: str, why: str) -> None:
     text = BASE.replace("  qualified -> signed\n", f"  {wrong} -> signed\n")
     diagnostic = only(text, "F102")
