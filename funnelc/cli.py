@@ -462,6 +462,12 @@ def check(
     from funnelc.lint.engine import fails
     from funnelc.session import Session
 
+    if diff and fmt is not Format.human:
+        typer.echo(
+            _("error: `--diff` prints a diff on stdout; it cannot be combined with `--format`"),
+            err=True,
+        )
+        raise typer.Exit(2)
     settings, lint = _config(config, strict)
     session = Session(persist=True)
     result = compile(_inputs(paths, settings), lint=lint, root=_root(settings), session=session)

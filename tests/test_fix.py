@@ -489,3 +489,19 @@ def test_the_fixable_edits_do_give_fixes() -> None:
                     result = funnelc.compile_texts({**files, key: edited}, lint=ALL_LINT)
                     fixed += any(d.fix is not None for d in result.diagnostics)
     assert fixed >= 10
+
+
+def test_diff_with_a_machine_format_is_a_usage_error(project: Path) -> None:
+    (project / "b.funnel").write_text(BROKEN, encoding="utf-8")
+    result = invoke(["check", "--diff", "--format", "json", "b.funnel"])
+    assert result.exit_code == 2 and result.stdout == ""
+
+
+def test_fix_with_json_prints_what_remains_as_json(project: Path) -> None:
+    import json
+
+    (project / "b.funnel").write_text(BROKEN, encoding="utf-8")
+    result = invoke(["check", "--fix", "--format", "json", "b.funnel"])
+    remaining = json.loads(result.stdout)
+    assert "F102" not in {d["code"] for d in remaining}
+    assert "3 fixes applied" in result.stderr
