@@ -11,13 +11,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Generic, Protocol, TypeVar
 
-from funnelc.diagnostics import Applicability, Fix, TextEdit
+from funnelc.diagnostics import Applicability, Diagnostic, Fix, TextEdit
 from funnelc.source import SourceFile, Span
-
-if TYPE_CHECKING:
-    from funnelc.compiler import Result
 
 
 def quote(text: str) -> str:
@@ -171,8 +168,22 @@ bring out the next problem (a stage reference put right lets the lint run, whose
 carry fixes of their own), and fixes that touch the same text wait for the next round."""
 
 
+class Compiled(Protocol):
+    """What :func:`fix_texts` needs of a compilation (:class:`funnelc.compiler.Result`, which
+    this module, used by the passes, does not import)."""
+
+    @property
+    def diagnostics(self) -> tuple[Diagnostic, ...]: ...
+
+    @property
+    def sources(self) -> Mapping[str, SourceFile]: ...
+
+
+R = TypeVar("R", bound=Compiled)
+
+
 @dataclass
-class FixRun:
+class FixRun(Generic[R]):
     """What :func:`fix_texts` did."""
 
     texts: dict[str, str]
@@ -182,20 +193,20 @@ class FixRun:
     applied: int
     """How many diagnostics' fixes were applied."""
     rounds: int
-    result: Result
+    result: R
     """The compilation of ``texts``: what is left."""
     reverted: list[str] = field(default_factory=list)
     """Paths left alone after a fix would have made them unparseable (a bug in that fix)."""
 
 
 def fix_texts(
-    first: Result,
-    recompile: Callable[[Mapping[str, str]], Result],
+    first: R,
+    recompile: Callable[[Mapping[str, str]], R],
     *,
     unsafe: bool,
     fixable: Collection[str] | None = None,
     rounds: int = MAX_ROUNDS,
-) -> FixRun:
+) -> FixRun[R]:
     """Apply the fixes of ``first``'s diagnostics (safe ones; unsafe ones too if ``unsafe``),
     compile again with ``recompile`` (the texts of every source by path), and repeat while
     fixes apply, up to ``rounds`` times.  Only the files in ``fixable`` (default: every
