@@ -256,7 +256,7 @@ def assert_only_the_fix_changed(text: str, diagnostic: Diagnostic) -> str:
         before_model = funnelc.compile_text(text, edit.span.path).project
         after_model = funnelc.compile_text(after, edit.span.path).project
         assert before_model is not None and after_model is not None
-        stage = diagnostic.args["stage"]
+        stage = str(diagnostic.args["stage"])
         attribute = MASKED[diagnostic.code]
         assert _mask(before_model, stage, attribute) == _mask(after_model, stage, attribute)
         assert _strip(before_model) != _strip(after_model)  # the fix did change something
