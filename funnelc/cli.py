@@ -431,19 +431,170 @@ def check(
     color: ColorOpt = ColorChoice.auto,
     lang: LangOpt = None,
     config: ConfigOpt = None,
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--fix",
+            help="Apply the safe fixes the diagnostics carry, rewriting the files; then report "
+            "what remains.",
+        ),
+    ] = False,
+    unsafe_fixes: Annotated[
+        bool,
+        typer.Option(
+            "--unsafe-fixes",
+            help="With --fix or --diff, apply the unsafe fixes too (guesses and placeholders "
+            "to review).",
+        ),
+    ] = False,
+    diff: Annotated[
+        bool,
+        typer.Option(
+            "--diff",
+            help="Write nothing; print the fixes --fix would apply as a unified diff; exit 1 "
+            "if there are any.",
+        ),
+    ] = False,
 ) -> None:
     """Parse, validate and lint .funnel files; exit 1 if there are errors (or, with --strict,
-    warnings)."""
-    from funnelc.compiler import compile
+    warnings). --fix applies the diagnostics' safe fixes (--unsafe-fixes: all of them)."""
+    from funnelc.compiler import compile, compile_texts
     from funnelc.lint.engine import fails
     from funnelc.session import Session
 
+    if diff and fmt is not Format.human:
+        typer.echo(
+            _("error: `--diff` prints a diff on stdout; it cannot be combined with `--format`"),
+            err=True,
+        )
+        raise typer.Exit(2)
     settings, lint = _config(config, strict)
-    result = compile(
-        _inputs(paths, settings), lint=lint, root=_root(settings), session=Session(persist=True)
-    )
+    session = Session(persist=True)
+    result = compile(_inputs(paths, settings), lint=lint, root=_root(settings), session=session)
+    if fix or diff:
+        inputs, root = _inputs(paths, settings), _root(settings)
+        _fix(
+            result,
+            lambda: compile(inputs, lint=lint, root=root, session=session),
+            lambda texts: compile_texts(texts, lint=lint, session=session),
+            fmt,
+            color,
+            strict=lint.strict,
+            unsafe=unsafe_fixes,
+            write=not diff,
+        )
     _emit_diagnostics(result.diagnostics, result.sources, fmt, color, result.root, lint.strict)
     raise typer.Exit(1 if fails(result.diagnostics, lint.strict) else 0)
+
+
+def _faithful_files(sources: Mapping[str, SourceFile]) -> dict[str, tuple[bytes, str]]:
+    """The sources that are files on disk still holding exactly the text that was compiled,
+    with the byte-order mark and the line break to write them back with (those of the file's
+    first line, as `fmt` does).  Only they may be rewritten by fixes."""
+    import codecs
+
+    found: dict[str, tuple[bytes, str]] = {}
+    for path, source in sources.items():
+        try:
+            data = Path(path).read_bytes()
+        except OSError:
+            continue
+        bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
+        try:
+            text = data[len(bom) :].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        first = text.find("\n")
+        newline = "\r\n" if first > 0 and text[first - 1] == "\r" else "\n"
+        if text.replace("\r\n", "\n").replace("\r", "\n") == source.text:
+            found[path] = (bom, newline)
+    return found
+
+
+def _fix(
+    result: CompileResult,
+    again: Callable[[], CompileResult],
+    recompile: Callable[[Mapping[str, str]], CompileResult],
+    fmt: Format,
+    color: ColorChoice,
+    *,
+    strict: bool,
+    unsafe: bool,
+    write: bool,
+) -> None:
+    """``check --fix`` / ``--diff``: apply the fixes in rounds (:func:`funnelc.fixes.fix_texts`),
+    write the changed files atomically (or print the diff), report what remains and exit."""
+    from funnelc.fixes import allowed, fix_texts
+    from funnelc.fmt import unified_diff, write_atomically
+    from funnelc.i18n import ngettext
+    from funnelc.lint.engine import fails
+
+    on_disk = _faithful_files(result.sources)
+    run = fix_texts(result, recompile, unsafe=unsafe, fixable=set(on_disk))
+    problems: list[Diagnostic] = []
+    written = 0
+    for path in run.changed:
+        if not write:
+            sys.stdout.write(unified_diff(result.sources[path].text, run.texts[path], path))
+            continue
+        bom, newline = on_disk[path]
+        text = run.texts[path].replace("\n", newline) if newline != "\n" else run.texts[path]
+        problem = write_atomically(Path(path), bom + text.encode("utf-8"))
+        if problem is not None:
+            problems.append(problem)
+        else:
+            written += 1
+    final = run.result
+    if write and written:
+        # What a second `check` will say: compile the files as they now are on disk.
+        final = again()
+    diagnostics = [*final.diagnostics, *problems]
+    _emit_diagnostics(diagnostics, final.sources, fmt, color, final.root, strict)
+    remaining = len(final.diagnostics)
+    more = sum(1 for d in final.diagnostics if d.fix is not None and not allowed(d.fix, unsafe))
+    safe_left = sum(1 for d in final.diagnostics if d.fix is not None and allowed(d.fix, unsafe))
+    lines = [
+        (
+            ngettext("{count} fix applied", "{count} fixes applied", run.applied)
+            if write
+            else ngettext(
+                "{count} fix would be applied", "{count} fixes would be applied", run.applied
+            )
+        ).format(count=run.applied)
+        + ", "
+        + ngettext("{count} file changed", "{count} files changed", len(run.changed)).format(
+            count=len(run.changed)
+        )
+        + ", "
+        + ngettext("{count} problem remains", "{count} problems remain", remaining).format(
+            count=remaining
+        ),
+    ]
+    if more:
+        lines.append(
+            ngettext(
+                "{count} more is fixable with `--unsafe-fixes`",
+                "{count} more are fixable with `--unsafe-fixes`",
+                more,
+            ).format(count=more)
+        )
+    if safe_left:
+        lines.append(
+            ngettext(
+                "{count} fix could not be applied in {rounds} rounds; run `--fix` again",
+                "{count} fixes could not be applied in {rounds} rounds; run `--fix` again",
+                safe_left,
+            ).format(count=safe_left, rounds=run.rounds)
+        )
+    for path in run.reverted:
+        lines.append(
+            _(
+                "left {path} alone: a fix would have broken its syntax (a bug: please report it)"
+            ).format(path=path)
+        )
+    sys.stderr.write("".join(line + "\n" for line in lines))
+    failed = fails(diagnostics, strict) or (not write and bool(run.changed))
+    raise typer.Exit(1 if failed else 0)
 
 
 @app.command(cls=LocalisedCommand)

@@ -70,10 +70,12 @@ class Label:
 class Applicability(enum.Enum):
     """Whether a fix may be applied without a person looking at it (as in ruff).
 
-    ``SAFE``: the edit keeps what the author meant (``check --fix`` may apply it).
-    ``UNSAFE``: the edit is a guess or a placeholder — a did-you-mean name, a suggested stage
-    name, a default SLA — right most of the time but to be reviewed (editors offer it as a
-    code action; ``--fix`` applies it only when asked for unsafe fixes).
+    ``SAFE``: the edit keeps what the author meant (``check --fix`` applies it): a typo of
+    the one known id close to it, ``/`` in an import path.
+    ``UNSAFE``: the edit is a guess or a placeholder — a less certain did-you-mean, a
+    suggested stage name, a default SLA — right most of the time but to be reviewed (editors
+    offer it as a code action; ``--fix`` applies it only with ``--unsafe-fixes``).  The
+    reasons for each fix are in "Fixes", docs/diagnostics.md.
     """
 
     SAFE = "safe"

@@ -532,7 +532,17 @@ class _Lowerer:
             # it a carriage return).  Say so, and go on with the path that was meant.
             fixed = re.sub(r"\\+", "/", raw[1:-1])
             span = self.span(token)
-            self.diagnostics.append(codes.make("F007", span, path=raw[1:-1], fixed=fixed))
+            from funnelc.diagnostics import Applicability
+            from funnelc.fixes import quote, replacement
+
+            # Safe: the import already means the path with `/` (it is followed as such).
+            fix = replacement(
+                span,
+                quote(fixed),
+                _("write the path with `/`"),
+                Applicability.SAFE,
+            )
+            self.diagnostics.append(codes.make("F007", span, path=raw[1:-1], fixed=fixed, fix=fix))
             return Import(Text(fixed, span), self.span(node))
         return Import(self.text(token), self.span(node))
 

@@ -506,12 +506,19 @@ class _Resolver:
 
 
 def _rename_fix(span: Span, name: str, candidates: Iterable[str]) -> Fix | None:
-    """The did-you-mean fix: put the closest known id in place of ``name``.  Unsafe, as a
-    guess is: the closest id is not always the one meant (see docs/diagnostics.md)."""
-    guess = did_you_mean(name, candidates)
+    """The did-you-mean fix: put the closest known id in place of ``name``.  Safe only when
+    that id is the one ``name`` can be a typo of (:func:`funnelc.fixes.typo_applicability`);
+    otherwise a guess, unsafe (see "Fixes" in docs/diagnostics.md)."""
+    pool = list(candidates)
+    guess = did_you_mean(name, pool)
     if guess is None:
         return None
-    return fixes.replacement(span, guess, _("replace with `{name}`").format(name=guess))
+    return fixes.replacement(
+        span,
+        guess,
+        _("replace with `{name}`").format(name=guess),
+        fixes.typo_applicability(name, guess, pool),
+    )
 
 
 def _stage_part(ref: Ref) -> Span:

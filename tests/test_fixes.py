@@ -80,9 +80,52 @@ def test_did_you_mean_fixes_put_the_known_id_back(code: str, broken: str, right:
     assert text != BASE
     diagnostic = only(text, code)
     assert diagnostic.fix is not None
-    assert diagnostic.fix.applicability is Applicability.UNSAFE
+    # One edit from exactly one known id, nothing else within two: safe (docs/diagnostics.md).
+    assert diagnostic.fix.applicability is Applicability.SAFE
     assert diagnostic.fix.title.startswith("replace with `")
     assert fixed(text, diagnostic) == BASE
+
+
+def test_a_case_slip_is_a_safe_typo() -> None:
+    text = BASE.replace("  qualified -> signed\n", "  Qualified -> signed\n")
+    diagnostic = only(text, "F102")
+    assert diagnostic.fix is not None and diagnostic.fix.applicability is Applicability.SAFE
+    assert fixed(text, diagnostic) == BASE
+
+
+@pytest.mark.parametrize(
+    ("wrong", "why"),
+    [
+        ("qualfid", "two edits away"),
+        ("sign", "too short to be sure"),
+    ],
+)
+def test_a_less_certain_guess_is_unsafe(wrong: str, why: str) -> None:
+    text = BASE.replace("  qualified -> signed\n", f"  {wrong} -> signed\n")
+    diagnostic = only(text, "F102")
+    assert diagnostic.fix is not None, why
+    assert diagnostic.fix.applicability is Applicability.UNSAFE, why
+
+
+def test_a_typo_between_two_close_ids_is_unsafe() -> None:
+    # `signer` is one edit from `signed` and one from `signee`: either may have been meant.
+    text = BASE.replace(
+        '    won paid "Оплата получена"\n',
+        '    stage signee "Подписант найден" { goal "Есть подписант"  exit "Назван"  sla 1d }\n'
+        '    won paid "Оплата получена"\n',
+    ).replace("  qualified -> signed\n", "  qualified -> signer\n")
+    diagnostic = only(text, "F102")
+    assert diagnostic.fix is not None
+    assert diagnostic.fix.applicability is Applicability.UNSAFE
+
+
+def test_a_backslash_import_path_is_fixed_safely() -> None:
+    text = 'import "shared\\realty.funnel"\n' + BASE
+    result = funnelc.compile_texts({PATH: text, "shared/realty.funnel": 'reason x "X"\n'})
+    (diagnostic,) = [d for d in result.diagnostics if d.code == "F007"]
+    assert diagnostic.fix is not None
+    assert diagnostic.fix.applicability is Applicability.SAFE
+    assert fixed(text, diagnostic) == 'import "shared/realty.funnel"\n' + BASE
 
 
 def test_no_fix_without_a_likely_guess() -> None:
@@ -156,7 +199,7 @@ def test_the_fix_is_in_the_json_output() -> None:
     (data,) = json.loads(render_json(result.diagnostics, result.sources))
     assert data["fix"] == {
         "title": "replace with `qualified`",
-        "applicability": "unsafe",
+        "applicability": "safe",
         "edits": [
             {
                 "new_text": "qualified",
