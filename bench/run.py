@@ -151,9 +151,10 @@ def emitter(name: str) -> tuple[Callable[[Project], object] | None, str]:
     check = target.check if target.capabilities.checks else None
 
     def run(project: Project) -> object:
-        # As a build runs it (funnelc.build): the target's check of the whole project, then
-        # every pipeline, in one sharing() block — the CRM targets analyse the build once.
-        with sharing():
+        # A target with checks (a CRM's) runs as a build runs it (funnelc.build): its check of
+        # the whole project, then every pipeline, in one sharing() block — it analyses the
+        # build once.  The others are timed pipeline by pipeline, outside any build.
+        with sharing() if check is not None else contextlib.nullcontext():
             if check is not None:
                 errors = [d for d in check(project, options) if d.is_error]
                 if errors:
