@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Label, Severity, suggest
-from funnelc.emit import EmitOptions, Emitted
+from funnelc.emit import Capabilities, EmitOptions, Emitted
 from funnelc.i18n import Msg, _, ngettext_noop, render
 from funnelc.model import (
     Duration,
@@ -961,7 +961,12 @@ class PlanTarget(Generic[AnalysisT]):
 
     name: str
     description: str
+    capabilities: Capabilities
     label: ClassVar[str]
+
+    @property
+    def texts(self) -> Mapping[str, str]:
+        raise NotImplementedError
 
     def analyse(self, project: Project, options: EmitOptions) -> AnalysisT:
         raise NotImplementedError
@@ -969,14 +974,25 @@ class PlanTarget(Generic[AnalysisT]):
     def files(self, project: Project, analysis: AnalysisT, pipeline: Pipeline) -> PlanFiles:
         raise NotImplementedError
 
+    def analysis(self, project: Project, options: EmitOptions) -> AnalysisT:
+        """:meth:`analyse`, computed once per build: within one :func:`funnelc.emit.sharing`
+        block (a build), ``check`` and every pipeline's ``emit`` share it, so emitting a build
+        is linear in its size (it used to re-analyse the whole build for every pipeline)."""
+        from funnelc.emit import shared
+
+        return shared(
+            ("crm-analysis", self.name, id(project), id(options)),
+            lambda: self.analyse(project, options),
+        )
+
     def check(self, project: Project, options: EmitOptions) -> list[Diagnostic]:
         """Every limit of the CRM the build exceeds, and everything it cannot express."""
-        return self.analyse(project, options).diagnostics
+        return self.analysis(project, options).diagnostics
 
     def emit(self, project: Project, pipeline: Pipeline, options: EmitOptions) -> Emitted:
         """``<pipeline>.json`` (the plan) and ``<pipeline>.md`` (the manual steps).  The
         diagnostics were reported by :meth:`check`, which the build runs first."""
-        document, steps = self.files(project, self.analyse(project, options), pipeline)
+        document, steps = self.files(project, self.analysis(project, options), pipeline)
         return plan_files(self.name, self.label, pipeline, document, steps, options)
 
 
@@ -994,7 +1010,7 @@ class Analysis(Generic[PlanT]):
 
 
 if TYPE_CHECKING:
-    from funnelc.emit import CheckingTarget, Target
+    from funnelc.emit import Target
 
-    def _conforms(target: PlanTarget[Any]) -> tuple[Target, CheckingTarget]:
-        return target, target
+    def _conforms(target: PlanTarget[Any]) -> Target:
+        return target

@@ -17,12 +17,21 @@ from __future__ import annotations
 
 import contextvars
 import os
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic
-from funnelc.emit import EmitOptions, Emitted, shared, sharing_active
+from funnelc.emit import (
+    NO_CAPABILITIES,
+    NO_TEXTS,
+    Capabilities,
+    EmitOptions,
+    Emitted,
+    shared,
+    sharing_active,
+)
 from funnelc.i18n import _
 from funnelc.model import Pipeline, Project
 from funnelc.renderer import RenderError, RenderTimeout, render_svg
@@ -69,6 +78,15 @@ class SvgTarget:
 
     name: str = "svg"
     description: str = "SVG diagram of each pipeline, laid out by Graphviz"
+
+    capabilities: ClassVar[Capabilities] = NO_CAPABILITIES
+
+    @property
+    def texts(self) -> Mapping[str, str]:
+        return NO_TEXTS
+
+    def check(self, project: Project, options: EmitOptions) -> list[Diagnostic]:
+        return []
 
     def emit(self, project: Project, pipeline: Pipeline, options: EmitOptions) -> Emitted:
         pid = pipeline.id.name

@@ -16,26 +16,32 @@ descriptions; ``requires`` becomes the fields' ``required_statuses``.
 
 The limits (50 pipelines, 100 statuses, one won outcome, 1000-character descriptions, the
 21-colour palette) are checked by :meth:`AmoCrmTarget.check` before anything is emitted.
+
+The package: this module maps the build (``analyse``, once per build through
+``PlanTarget.analysis``) and writes the import plan; ``manual.py`` writes the manual steps;
+``state.py`` is the typed account state, ``desired.py`` maps the analysis to it, ``diff.py``
+compares two states into operations and ``requests.py`` turns operations into API calls
+(``funnelc plan`` / ``apply``).
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Severity, sorted_diagnostics
-from funnelc.emit import EmitOptions
+from funnelc.emit import Capabilities, EmitOptions
 from funnelc.i18n import Texts, _
 from funnelc.model import Field as FunnelField
 from funnelc.model import Phase, Pipeline, Project, Stage, StageKind
 from funnelc.source import Span
 
-from . import markdown
-from .crm_common import Analysis as CrmAnalysis
-from .crm_common import (
+from ..crm_common import Analysis as CrmAnalysis
+from ..crm_common import (
     FieldKey,
     Option,
     Options,
@@ -44,31 +50,20 @@ from .crm_common import (
     assign_codes,
     capabilities,
     chosen_lost_status,
-    code_span,
-    count_noun,
     default_colour,
-    definition_intro,
     duration_text,
     field_key,
     field_keys,
     is_russian,
-    key_section,
     lost_outcomes,
-    md_line,
-    move_sections,
     multiple_won,
     nearest_colour,
     one_line,
     outcome_reasons,
     plan_header,
-    probability_items,
     quoted,
-    reason_lists,
     severity_for,
-    sla_text,
     source_path,
-    steps_start,
-    task_items,
     timeout_target,
     unsupported,
     won_outcomes,
@@ -76,8 +71,8 @@ from .crm_common import (
 
 NAME = "amocrm"
 LABEL = "amoCRM"
-SCHEMA_ID = "urn:funnelc:schema:amocrm-plan:v1"
-FORMAT_VERSION = 1
+SCHEMA_ID = "urn:funnelc:schema:amocrm-plan:v2"
+FORMAT_VERSION = 2
 
 PALETTE: tuple[str, ...] = (
     "#fffeb2",
@@ -112,9 +107,12 @@ MAX_DESCRIPTION = 1000
 MAX_BATCH = 50
 """No cap is documented for pipeline, status, field or loss-reason batches [UNCONFIRMED]; the
 plan keeps every batch at 50 items, the cap documented for ``/leads/complex``."""
-EMBEDDED_STATUSES = 48
-"""Custom statuses sent inside the pipeline's own POST (plus 142 and 143 = 50 items); more go
-to ``POST …/pipelines/{id}/statuses`` in batches."""
+EMBEDDED_STATUSES = 1
+"""Custom statuses sent inside the pipeline's own POST: one (v2 required at least one; whether
+v4 does is unconfirmed), with no ``descriptions`` and mapped back by name and order — neither
+``request_id`` nor ``descriptions`` is documented inside ``_embedded.statuses`` (crm-apis.md
+§0).  The others go to ``POST …/pipelines/{id}/statuses`` with ``request_id`` and
+descriptions (documented), and the first one's descriptions are set by a ``PATCH``."""
 WON_ID = 142
 LOST_ID = 143
 LEVELS = ("newbie", "candidate", "master")
@@ -145,6 +143,7 @@ OPTIONS = (
     Option("lost", "table", {}, global_ok=False),
     Option("loss-reasons", "choice", "create", ("create", "manual")),
     Option("money", "choice", "numeric", ("numeric", "monetary"), per_pipeline=False),
+    Option("currency", "str", None, per_pipeline=False),
     Option("palette", "choice", "strict", ("strict", "nearest"), per_pipeline=False),
     Option("existing-pipelines", "int", 0, per_pipeline=False, maximum=MAX_PIPELINES),
 )
@@ -224,6 +223,8 @@ class PipelinePlan:
     options: dict[str, object]
     dropped: list[str] = field(default_factory=list)
     """What F901 reported for this pipeline, for the manual steps."""
+    currency: str | None = None
+    """The ``currency`` of monetary fields (the option; required with ``money = "monetary"``)."""
 
 
 Analysis = CrmAnalysis[PipelinePlan]
@@ -478,10 +479,11 @@ def _map_pipeline(
                 places[stage.id.name] = Place(target, lost_status, stage.name.value)
 
     # Descriptions (goal, exit criteria, tasks…), one per level.
+    lead_open = pipeline.stages_in(Phase.LEAD)
     for target in amo:
         for status in target.custom:
             assert status.stage is not None
-            status.descriptions = _descriptions(pipeline, status.stage, places, t)
+            status.descriptions = _descriptions(pipeline, status.stage, places, t, lead_open)
             for level, text in status.descriptions:
                 if len(text) > MAX_DESCRIPTION:
                     diagnostics.append(
@@ -571,6 +573,7 @@ def _map_pipeline(
 
     # Custom fields and the statuses each one is required in.
     money = opts.text("money")
+    currency = _currency(pipeline, opts, money, diagnostics)
     fields: list[AmoField] = []
     for f in pipeline.fields:
         kind = (
@@ -597,7 +600,38 @@ def _map_pipeline(
         fields=fields,
         options=opts.effective(pipeline),
         dropped=dropped,
+        currency=currency,
     )
+
+
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def _currency(
+    pipeline: Pipeline, opts: Options, money: str, diagnostics: list[Diagnostic]
+) -> str | None:
+    """The ``currency`` option, which amoCRM requires for a ``monetary`` field (crm-apis.md
+    §0): with ``money = "monetary"`` and a money field, a missing or malformed one is F902
+    (which currency is the account's choice, so funnelc does not guess)."""
+    value = opts.get("currency")
+    currency = value if isinstance(value, str) else None
+    if money != "monetary" or not any(f.type.kind == "money" for f in pipeline.fields):
+        return currency
+    if currency is None:
+        opts_error(
+            diagnostics,
+            _('`money = "monetary"` needs `currency`: amoCRM requires one for a monetary field'),
+            _('set `currency` to the account\'s currency code, e.g. `currency = "RUB"`'),
+        )
+    elif not _CURRENCY.fullmatch(currency):
+        opts_error(
+            diagnostics,
+            _("`currency` must be a three-letter currency code (ISO 4217), not {value}").format(
+                value=f'"{currency}"'
+            ),
+        )
+        return None
+    return currency
 
 
 def opts_error(diagnostics: list[Diagnostic], reason: str, hint: str = "") -> None:
@@ -642,8 +676,10 @@ def _descriptions(
     stage: Stage,
     places: Mapping[str, Place],
     t: Mapping[str, str],
+    lead_open: Sequence[Stage],
 ) -> tuple[tuple[str, str], ...]:
-    """The three descriptions of a status, one per amoCRM level.
+    """The three descriptions of a status, one per amoCRM level (``lead_open``: the open
+    stages of the pipeline's lead phase, computed once per pipeline, not once per stage).
 
     ``newbie`` (a newcomer) gets everything: goal, exit criteria, tasks, required fields, the
     SLA and where a stuck deal goes, the probability, the key-stage mark and, at the ends of a
@@ -672,7 +708,6 @@ def _descriptions(
         extra.append(t["probability"].format(value=stage.probability))
     if stage.key:
         extra.append(t["key"])
-    lead_open = pipeline.stages_in(Phase.LEAD)
     lead = pipeline.lead
     if lead is not None and lead_open and stage is lead_open[0] and lead.definition is not None:
         extra.append(t["definition"].format(text=one_line(lead.definition.value)))
@@ -712,7 +747,10 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"{name}.id"}
 
 
-def _status_item(status: AmoStatus) -> dict[str, Any]:
+def _status_item(status: AmoStatus, *, embedded: bool = False) -> dict[str, Any]:
+    """A status as a pipeline create embeds it (``embedded``: no descriptions; its
+    ``request_id`` only names it for the pusher, which maps it by name and order) or as
+    ``POST …/statuses`` creates it."""
     if status.system is not None:
         return {"id": status.system, "name": status.name}
     item: dict[str, Any] = {
@@ -721,7 +759,7 @@ def _status_item(status: AmoStatus) -> dict[str, Any]:
         "sort": status.sort,
         "color": status.color,
     }
-    if status.descriptions:
+    if status.descriptions and not embedded:
         item["descriptions"] = [
             {"level": level, "description": text} for level, text in status.descriptions
         ]
@@ -744,6 +782,7 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
             "pass the limit of 50, or if one with the same name already exists.",
             "method": "GET",
             "path": "/api/v4/leads/pipelines",
+            "paged": True,
             "expect": {
                 "count_at_most": MAX_PIPELINES - len(plan.amo),
                 "names_absent": names,
@@ -759,6 +798,19 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
                 "already created are reused instead of duplicated.",
                 "method": "GET",
                 "path": "/api/v4/leads/loss_reasons",
+                "paged": True,
+            }
+        )
+    if plan.reasons:
+        requests.append(
+            {
+                "id": "check.account",
+                "purpose": "Read whether the account asks for a loss reason on close "
+                "(is_loss_reason_enabled, read-only: no API switches it on; see the manual "
+                "steps).",
+                "method": "GET",
+                "path": "/api/v4/account",
+                "warn_unless": {"is_loss_reason_enabled": True},
             }
         )
     if plan.fields:
@@ -769,6 +821,7 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
                 "that fields another pipeline already created are reused.",
                 "method": "GET",
                 "path": "/api/v4/leads/custom_fields",
+                "paged": True,
             }
         )
     body = []
@@ -786,7 +839,7 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
                 "sort": target.sort,
                 "is_main": False,
                 "is_unsorted_on": target.unsorted,
-                "_embedded": {"statuses": [_status_item(s) for s in embedded]},
+                "_embedded": {"statuses": [_status_item(s, embedded=True) for s in embedded]},
             }
         )
     described = " and ".join(
@@ -807,10 +860,32 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
             requests.append(
                 {
                     "id": f"statuses.{target.ref}.{n}",
-                    "purpose": f"Add the remaining statuses of «{target.name}».",
+                    "purpose": f"Add the other statuses of «{target.name}», in order, with "
+                    "their descriptions.",
                     "method": "POST",
                     "path": f"/api/v4/leads/pipelines/{{{target.ref}.id}}/statuses",
                     "body": [_status_item(s) for s in chunk],
+                }
+            )
+    for target in plan.amo:
+        first = target.custom[0] if target.custom else None
+        if first is not None and first.descriptions:
+            requests.append(
+                {
+                    "id": f"descriptions.{first.ref}",
+                    "purpose": f"Describe «{first.name}», the status created with the pipeline "
+                    "(descriptions are documented only outside a pipeline create).",
+                    "method": "PATCH",
+                    "path": f"/api/v4/leads/pipelines/{{{target.ref}.id}}/statuses/"
+                    f"{{{first.ref}.id}}",
+                    "body": {
+                        "name": first.name,
+                        "sort": first.sort,
+                        "descriptions": [
+                            {"level": level, "description": text}
+                            for level, text in first.descriptions
+                        ],
+                    },
                 }
             )
     if create_reasons:
@@ -839,7 +914,10 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
                     "method": "POST",
                     "path": "/api/v4/leads/custom_fields",
                     "unless_exists": {"from": "check.custom_fields", "match": "code"},
-                    "body": [_field_item(f, i) for i, f in enumerate(chunk, start=(n - 1) * 50)],
+                    "body": [
+                        _field_item(f, i, plan.currency)
+                        for i, f in enumerate(chunk, start=(n - 1) * 50)
+                    ],
                 }
             )
         required = [f for f in plan.fields if f.required]
@@ -855,6 +933,7 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
                     "body": [
                         {
                             "id": _ref(f.ref),
+                            **_edit_identity(f),
                             "required_statuses": [
                                 {"pipeline_id": _ref(a.ref), "status_id": _ref(str(s.ref))}
                                 for a, s in f.required
@@ -893,7 +972,18 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
     }
 
 
-def _field_item(f: AmoField, index: int) -> dict[str, Any]:
+def _edit_identity(f: AmoField) -> dict[str, Any]:
+    """What every edit of a field must carry (crm-apis.md §0): its ``name``, and for a select
+    field its current enums *with their ids* — ``{"$current": "enums"}``, which the pusher
+    replaces by the enums it reads back (``GET …/custom_fields/{id}``) right before the edit;
+    enums sent without ids would delete the existing ones."""
+    edit: dict[str, Any] = {"name": f.source.name.value}
+    if f.source.type.options:
+        edit["enums"] = {"$current": "enums"}
+    return edit
+
+
+def _field_item(f: AmoField, index: int, currency: str | None = None) -> dict[str, Any]:
     item: dict[str, Any] = {
         "request_id": f.ref,
         "name": f.source.name.value,
@@ -901,6 +991,8 @@ def _field_item(f: AmoField, index: int) -> dict[str, Any]:
         "code": f.code,
         "sort": 500 + 10 * index,
     }
+    if f.type == "monetary" and currency is not None:
+        item["currency"] = currency
     if f.source.type.options:
         item["enums"] = [
             {"value": value, "sort": 10 * (i + 1)} for i, value in enumerate(f.source.type.options)
@@ -914,19 +1006,25 @@ def _notes(plan: PipelinePlan) -> list[str]:
         'References: {"$ref": "<request_id>.id"} in a body, and {<request_id>.id} in a path, '
         "stand for the id amoCRM returned for the item sent with that request_id in an "
         "earlier reply (or bound by unless_exists).",
-        "GET requests with `expect` are checks: stop the plan if the reply does not meet them.",
+        "GET requests with `expect` are checks: stop the plan if the reply does not meet them; "
+        "`warn_unless` only warns (and the manual steps say what to do).",
+        "paged: read every page (limit=250, follow _links.next) before using the reply. An "
+        "empty list answers 204 with no body (crm-apis.md §0): that is an empty list, not an "
+        "error.",
         "unless_exists: before sending, drop every item for which the reply of the `from` "
         "request holds an object with the same `match` value, and bind the item's request_id "
         "to that object's id. Custom fields and loss reasons belong to the whole account, so "
         "pipelines share them.",
         "merge: send, for each field, the union of its current required_statuses (as read by "
-        "check.custom_fields) and the ones listed, so other pipelines' requirements are kept; "
-        "the edit also carries the field's `name` and, for select fields, its current enums "
-        "with their ids (amoCRM requires `name`, and enums sent without ids replace the old "
-        "ones, crm-apis.md §0).",
-        "request_id is not documented for statuses embedded in a pipeline create "
-        "(crm-apis.md §0): map them by name and order among the editable statuses of the "
-        "reply, never by `sort`, which the server renumbers.",
+        "check.custom_fields) and the ones listed, so other pipelines' requirements are kept. "
+        'Every field edit carries the field\'s `name`; {"$current": "enums"} stands for the '
+        "field's current enums with their ids, read back right before the edit (amoCRM "
+        "requires `name`, and enums sent without ids replace the old ones, crm-apis.md §0).",
+        "A pipeline create embeds 142, 143 and one custom status, without descriptions: "
+        "neither request_id nor descriptions is documented there (crm-apis.md §0). Map that "
+        "status by name and order among the editable statuses of the reply, never by `sort`, "
+        "which the server renumbers; the other statuses are created with POST …/statuses "
+        "(request_id and descriptions documented) and the first one is described by a PATCH.",
         "[UNCONFIRMED] No batch cap is documented for pipelines, statuses, fields or loss "
         "reasons; this plan sends at most 50 items per request.",
         "[UNCONFIRMED] No maximum length is documented for pipeline and status names; the "
@@ -945,8 +1043,8 @@ def _notes(plan: PipelinePlan) -> list[str]:
         )
     if any(f.type == "monetary" for f in plan.fields):
         notes.append(
-            "[UNCONFIRMED] `monetary` fields need the paid «Супер-поля» option; their currency "
-            "is left to the account's default."
+            "[UNCONFIRMED] `monetary` fields need the paid «Супер-поля» option; amoCRM requires "
+            f"their `currency` ({plan.currency}, the `currency` option)."
         )
     if any(f.source.type.kind in ("phone", "email") for f in plan.fields):
         notes.append(
@@ -964,143 +1062,6 @@ def _longest(plan: PipelinePlan) -> int:
     return max(len(name) for a in plan.amo for name in [a.name, *(s.name for s in a.statuses)])
 
 
-# ---- the manual steps ------------------------------------------------------------------------
-
-
-def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> bytes:
-    """The checklist of what the plan cannot do, in the pipeline's language."""
-    pipeline = plan.pipeline
-    russian = plan.russian
-    t = _texts(russian)
-
-    def q(name: str) -> str:
-        return quoted(name, russian)
-
-    def where(pipeline_id: str, stage_id: str) -> str:
-        other = analysis.plans.get(pipeline_id)
-        if other is None:
-            return code_span(f"{pipeline_id}.{stage_id}")
-        stage = other.pipeline.stage(stage_id)
-        assert stage is not None
-        text = _place_text(other.places, stage, t, markdown.inline)
-        place = other.places.get(stage_id)
-        if pipeline_id != pipeline.id.name or len(other.amo) > 1:
-            amo_name = place.pipeline.name if place else other.pipeline.name.value
-            text += t["in_pipeline"].format(pipeline=q(amo_name))
-        return text
-
-    created = t["and"].join(
-        t["created_pipeline"].format(
-            name=q(a.name), count=count_noun(len(a.custom), "status", russian)
-        )
-        for a in plan.amo
-    )
-    md = steps_start(
-        t,
-        pipeline,
-        russian,
-        source_path(project, pipeline),
-        created=created,
-        fields=count_noun(len(plan.fields), "lead field", russian),
-        reasons=count_noun(len(plan.reasons), "reason", russian),
-    )
-
-    before = [t["before_admin"], t["before_rate"]]
-    if plan.reasons and plan.reasons_mode == "create":
-        before.append(t["before_reasons"])
-    md.section(t["h_before"], None, before)
-
-    outcomes = []
-    for stage in lost_outcomes(pipeline):
-        place = plan.places.get(stage.id.name)
-        mode = plan.lost_modes[stage.id.name]
-        if place is None:
-            continue
-        if mode == "closing":
-            outcomes.append(t["outcome_143"].format(stage=q(stage.name.value)))
-        elif mode == "reason":
-            outcomes.append(
-                t["outcome_reason"].format(stage=q(stage.name.value), status=q(place.status.name))
-            )
-        else:
-            outcomes.append(t["outcome_status"].format(stage=q(stage.name.value)))
-    won = won_outcomes(pipeline)
-    if won:
-        outcomes.insert(0, t["outcome_142"].format(stage=q(won[0].name.value)))
-    md.section(t["h_outcomes"], None, outcomes)
-
-    sla_items = [
-        sla_text(t, pipeline, stage, q(stage.name.value), where, russian)
-        for stage in pipeline.stages
-        if stage.sla is not None
-    ]
-    md.section(t["h_sla"], t["sla_intro"], sla_items)
-
-    def label(stage: Stage) -> str:
-        return q(stage.name.value)
-
-    md.section(t["h_tasks"], t["tasks_intro"], task_items(t, pipeline.stages, label))
-    md.section(
-        t["h_probability"], t["probability_intro"], probability_items(t, pipeline.stages, label)
-    )
-    key_section(md, t, pipeline, russian)
-
-    lead = pipeline.lead
-    if lead is not None:
-        lead_items = []
-        lead_open = pipeline.stages_in(Phase.LEAD)
-        deal_open = pipeline.stages_in(Phase.DEAL)
-        if lead_open and deal_open:
-            conditions = "; ".join(md_line(a.value) for a in lead.accept) or t["no_conditions"]
-            key = "handoff_pipeline" if plan.lead_mode == "pipeline" else "handoff_statuses"
-            lead_items.append(
-                t[key].format(
-                    last=q(lead_open[-1].name.value),
-                    first=where(pipeline.id.name, deal_open[0].id.name),
-                    conditions=conditions,
-                )
-            )
-        if plan.lead_mode == "statuses":
-            lead_items.append(t["inbox_item"].format(first=q(lead_open[0].name.value)))
-        md.section(t["h_lead"], definition_intro(t, lead), lead_items)
-
-    reason_items = reason_lists(t["reasons_item"], pipeline, where, russian)
-    if plan.reasons:
-        if plan.reasons_mode == "manual":
-            reason_items.insert(
-                0,
-                t["reasons_manual"].format(reasons=", ".join(q(name) for _, name in plan.reasons)),
-            )
-        reason_items.append(t["reasons_required"])
-    md.section(t["h_reasons"], t["reasons_intro"], reason_items)
-
-    move_sections(
-        md, t, project, pipeline, where, lambda stage_id: q(_name(pipeline, stage_id)), russian
-    )
-
-    field_items = []
-    for f in plan.fields:
-        kind = f.source.type.kind
-        if kind in ("phone", "email"):
-            field_items.append(t["field_text"].format(name=q(f.source.name.value), kind=kind))
-        if f.type == "monetary":
-            field_items.append(t["field_monetary"].format(name=q(f.source.name.value)))
-    md.section(t["h_fields"], None, field_items)
-
-    md.section(t["h_dropped"], None, plan.dropped)
-
-    after = [t["check_request_id"], t["check_descriptions"]]
-    if any(f.required for f in plan.fields):
-        after.append(t["check_required"])
-    md.section(t["h_after"], None, after)
-    return md.render()
-
-
-def _name(pipeline: Pipeline, stage_id: str) -> str:
-    stage = pipeline.stage(stage_id)
-    return stage.name.value if stage else stage_id
-
-
 # ---- the target ------------------------------------------------------------------------------
 
 
@@ -1110,7 +1071,16 @@ class AmoCrmTarget(PlanTarget[Analysis]):
 
     name: str = NAME
     description: str = "amoCRM (Kommo) API v4 import plan and manual steps per pipeline"
-    capabilities: Mapping[str, str] = field(default_factory=lambda: dict(CAPABILITIES))
+    capabilities: Capabilities = field(
+        default_factory=lambda: Capabilities(
+            checks=True, plan=True, sync=True, constructs=dict(CAPABILITIES)
+        )
+    )
+
+    @property
+    def texts(self) -> Mapping[str, str]:
+        return _EN
+
     label: ClassVar[str] = LABEL
 
     def analyse(self, project: Project, options: EmitOptions) -> Analysis:
@@ -1198,6 +1168,9 @@ _EN: dict[str, str] = {
     "reasons_item": "{stage}: {reasons}.",
     "reasons_manual": "Create the loss reasons by hand (Settings → Leads → Loss reasons): "
     "{reasons}.",
+    "reasons_enabled": "Check that loss reasons are on in the account (the plan's "
+    "check.account reads is_loss_reason_enabled, which no API can switch on): otherwise amoCRM "
+    "never asks for one when a deal is closed.",
     "reasons_required": "Make choosing a loss reason mandatory when a deal is closed, if your "
     "account offers it: the API has no switch for it [UNCONFIRMED].",
     "h_revive": "Reviving deals",
@@ -1228,3 +1201,6 @@ _EN: dict[str, str] = {
     "check_required": "The fields are required for entering the right statuses (field "
     "settings → “Required”).",
 }
+
+
+from .manual import manual_steps  # noqa: E402  (it reads this module's mapping and texts)
