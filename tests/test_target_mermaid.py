@@ -32,6 +32,7 @@ from markdown_it import MarkdownIt
 
 from funnelc import Result, compile, compile_text
 from funnelc.emit import REGISTRY, EmitOptions, get_target
+from funnelc.language import pipeline_language
 from funnelc.model import EdgeKind, Ident, Phase, Pipeline, Project, StageKey, StageKind, Text
 from tests.conftest import EXAMPLES, TESTS, check_golden
 
@@ -180,7 +181,7 @@ def test_a_russian_pipeline_page_has_no_english_word(source: str, pipeline_id: s
     """Every word the page writes itself comes from the catalogue in the pipeline's language:
     a Russian example's page shows no Latin word the user did not write."""
     project, pipeline = case(source, pipeline_id)
-    assert mermaid.pipeline_language(pipeline, None) == "ru"
+    assert pipeline_language(pipeline, None) == "ru"
     user: set[str] = {"Mermaid", "svg"}
 
     def walk(value: object) -> None:  # every word the user wrote: names, texts, ids
