@@ -8,8 +8,8 @@ double bold border and "key stage"), the won outcomes in green, the lost ones in
 (a lost outcome that timeouts lead to) dark grey at the bottom.  Forward moves are solid arrows,
 explicit back/skip edges dashed with their label, timeouts dotted grey, revivals purple with
 their delay, ``next`` moves dashed to a plain node for the other pipeline.  Every word the
-diagram writes itself is in the pipeline's language (:data:`_TEXTS`,
-:func:`funnelc.language.pipeline_language`), durations included (:func:`duration_label`).
+diagram writes itself is in the pipeline's language (:func:`funnelc.language.pipeline_language`),
+from the gettext catalogue (:func:`words`), durations included (:func:`duration_label`).
 
 Losing is possible from every open stage, and most stages time out into the pit, so drawing each
 implicit ``lose`` and ``timeout`` edge would bury the diagram in arrows, and make the layout grow
@@ -51,6 +51,7 @@ module (``funnelc targets`` does) and ``funnelc check`` never pay for it.
 
 from __future__ import annotations
 
+import functools
 import textwrap
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -59,6 +60,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from funnelc.diagnostics import Diagnostic
 from funnelc.emit import NO_CAPABILITIES, NO_TEXTS, Capabilities, EmitOptions, Emitted, shared
+from funnelc.i18n import N_, Msg, ngettext_noop, render
 from funnelc.model import (
     Duration,
     DurationUnit,
@@ -219,7 +221,7 @@ class _Phase:
     phase: Phase
     cluster: str
     caption: str
-    """The key of its caption in ``_TEXTS``."""
+    """The key of its caption in :data:`_WORDS`."""
     fill: str
     border: str
     ink: str
@@ -284,106 +286,87 @@ class _Lookup:
 
 # ---- the diagram's own words, in the pipeline's language ---------------------------------------
 
-_TEXTS: dict[str, dict[str, str]] = {
-    "en": {
-        "lead": "Lead",
-        "deal": "Deal",
-        "key": "key stage",
-        "sla": "SLA {sla}",
-        "pit": "pit",
-        "accepted_if": "accepted if:",
-        "handoff": "handoff",
-        "timeout_after": "after {sla}",
-        "timeout": "timeout",
-        "revive_after": "revive after {delay}",
-        "revive": "revive",
-        "next": "next",
-        "any_stage": "any stage",
-        "timeout_summary": "timeout: after each stage's SLA",
-        "timeout_of": "timeout: {stages}",
-        "goal": "Goal: {text}",
-        "exit": "Exit: {text}",
-        "requires": "Requires: {text}",
-        "task": "Task: {text}",
-        "reasons": "Reasons: {text}",
-        "lead_phase": "Lead phase",
-        "definition": "Lead: {text}",
-        "accept": "Accept: {text}",
-        "any_tip": "any {phase} stage: a deal can be lost from each of them, and each times out "
-        "when its SLA runs out",
-        "lose_tip": "a deal can be lost from any {phase} stage",
-        "timeout_tip": "{stages} {verb} out here when their SLA runs out (the SLA is on the "
-        "stage's box): {names}",
-        "phase_lead": "lead",
-        "phase_deal": "deal",
-    },
-    "ru": {
-        "lead": "Лиды",
-        "deal": "Сделки",
-        "key": "ключевой этап",
-        "sla": "срок {sla}",
-        "pit": "яма",
-        "accepted_if": "принимаем, если:",
-        "handoff": "передача",
-        "timeout_after": "через {sla}",
-        "timeout": "по сроку",
-        "revive_after": "возврат через {delay}",
-        "revive": "возврат",
-        "next": "далее",
-        "any_stage": "любой этап",
-        "timeout_summary": "срок этапа истёк",
-        "timeout_of": "срок истёк: {stages}",
-        "goal": "Цель: {text}",
-        "exit": "Выход: {text}",
-        "requires": "Обязательные поля: {text}",
-        "task": "Задача: {text}",
-        "reasons": "Причины отказа: {text}",
-        "lead_phase": "Фаза лидов",
-        "definition": "Лид: {text}",
-        "accept": "Принимаем: {text}",
-        "any_tip": "любой этап {phase}: с каждого сделка может уйти в отказ, и с каждого уходит "
-        "по истечении его срока",
-        "lose_tip": "сделка может уйти в отказ с любого этапа {phase}",
-        "timeout_tip": "{stages} по истечении срока уходят сюда (срок указан на этапе): {names}",
-        "phase_lead": "лидов",
-        "phase_deal": "сделок",
-    },
-}
-"""The words the diagram itself writes, per language (:func:`funnelc.language.pipeline_language`).
-Ids (``stage_new``, ``pipeline.stage``) stay as they are in every language."""
+CONTEXT = "diagram|"
+"""The prefix of a diagram word whose English text is also a message elsewhere with another
+translation (``timeout``, ``next``, ``won`` ...): the catalogue has no ``msgctxt``, so the
+context is in the id (``diagram|timeout``), and :func:`words` strips it from the text shown."""
 
-_RU_UNITS = {
-    DurationUnit.MINUTES: "мин",
-    DurationUnit.HOURS: "ч",
-    DurationUnit.DAYS: "дн",
-    DurationUnit.WEEKS: "нед",
-    DurationUnit.BUSINESS_DAYS: "раб. дн",
+_WORDS: dict[str, str] = {
+    "lead": N_("Lead"),
+    "deal": N_("Deal"),
+    "key": N_("key stage"),
+    "sla": N_("SLA {sla}"),
+    "pit": N_("pit"),
+    "accepted_if": N_("accepted if:"),
+    "handoff": N_("handoff"),
+    "timeout_after": N_("after {sla}"),
+    "timeout": N_("diagram|timeout"),
+    "revive_after": N_("revive after {delay}"),
+    "revive": N_("diagram|revive"),
+    "next": N_("diagram|next"),
+    "any_stage": N_("any stage"),
+    "timeout_summary": N_("timeout: after each stage's SLA"),
+    "timeout_of": N_("timeout: {stages}"),
+    "goal": N_("Goal: {text}"),
+    "exit": N_("Exit: {text}"),
+    "requires": N_("Requires: {text}"),
+    "task": N_("Task: {text}"),
+    "reasons": N_("Reasons: {text}"),
+    "lead_phase": N_("Lead phase"),
+    "definition": N_("Lead: {text}"),
+    "accept": N_("Accept: {text}"),
+    "any_tip_lead": N_(
+        "any lead stage: a deal can be lost from each of them, and each times out when its "
+        "SLA runs out"
+    ),
+    "any_tip_deal": N_(
+        "any deal stage: a deal can be lost from each of them, and each times out when its "
+        "SLA runs out"
+    ),
+    "lose_tip_lead": N_("a deal can be lost from any lead stage"),
+    "lose_tip_deal": N_("a deal can be lost from any deal stage"),
 }
-"""Russian duration units: short, and one unit per source unit (``bd`` is «раб. дн», never
-just «дн»), so a diagram says exactly what the file says."""
+"""The words the diagram itself writes, in English: the message ids of the catalogue
+(``funnelc/locale/<lang>/LC_MESSAGES/funnelc.po``), shown in the pipeline's language
+(:func:`funnelc.language.pipeline_language`) by :func:`words`.  Ids (``stage_new``,
+``pipeline.stage``) stay as they are in every language."""
+
+_STAGE_COUNT = {
+    Phase.LEAD: ngettext_noop("{n} lead stage", "{n} lead stages"),
+    Phase.DEAL: ngettext_noop("{n} deal stage", "{n} deal stages"),
+}
+_TIMEOUT_TIP = ngettext_noop(
+    "{stages} times out here when their SLA runs out (the SLA is on the stage's box): {names}",
+    "{stages} time out here when their SLA runs out (the SLA is on the stage's box): {names}",
+)
+
+_UNITS = {
+    DurationUnit.MINUTES: N_("{n}min"),
+    DurationUnit.HOURS: N_("{n}h"),
+    DurationUnit.DAYS: N_("{n}d"),
+    DurationUnit.WEEKS: N_("{n}w"),
+    DurationUnit.BUSINESS_DAYS: N_("{n}bd"),
+}
+"""Durations as the file writes them (``14d``, ``5bd``); the catalogue gives each language its
+short units, one per source unit (Russian ``bd`` is «раб. дн», never just «дн»), so a diagram
+says exactly what the file says."""
+
+
+@functools.cache
+def words(language: str) -> Mapping[str, str]:
+    """:data:`_WORDS` in ``language`` (rendered from the catalogue, no global state read)."""
+    return {key: render(Msg(text), language).removeprefix(CONTEXT) for key, text in _WORDS.items()}
 
 
 def duration_label(duration: Duration, language: str) -> str:
     """A duration as the diagram shows it: as written in English (``14d``, ``5bd``), with
-    Russian units in Russian (``14 дн``, ``5 раб. дн``, ``2 ч``)."""
-    if language == "ru":
-        return f"{duration.value}\u00a0{_RU_UNITS[duration.unit]}"
-    return str(duration)
-
-
-def _plural_ru(n: int, one: str, few: str, many: str) -> str:
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return few
-    return many
+    the catalogue's units in another language (``14 дн``, ``5 раб. дн``, ``2 ч``)."""
+    return render(Msg(_UNITS[duration.unit], (("n", duration.value),)), language)
 
 
 def _stage_count(n: int, phase: Phase, language: str) -> str:
-    if language == "ru":
-        noun = _plural_ru(n, "этап", "этапа", "этапов")
-        return f"{n} {noun} {_TEXTS['ru']['phase_' + phase.value]}"
-    return f"{n} {phase.value} {'stage' if n == 1 else 'stages'}"
+    singular, plural = _STAGE_COUNT[phase]
+    return render(Msg(singular, (("n", n),), plural, n), language)
 
 
 # ---- sizes: room for the fallback fonts --------------------------------------------------------
@@ -424,7 +407,7 @@ def _box_width(label: str, size: float = NODE_FONT_SIZE) -> str:
 
 
 def _stage_label(stage: Stage, pit: bool, language: str) -> str:
-    t = _TEXTS[language]
+    t = words(language)
     name = wrap(stage.name.value)
     meta: list[str] = []
     if stage.key:
@@ -439,7 +422,7 @@ def _stage_label(stage: Stage, pit: bool, language: str) -> str:
 
 
 def _stage_tooltip(lookup: _Lookup, stage: Stage, language: str) -> str:
-    t = _TEXTS[language]
+    t = words(language)
     lines = [f"{stage.name.value} ({stage.id.name})"]
     if stage.goal is not None:
         lines.append(t["goal"].format(text=stage.goal.value))
@@ -490,7 +473,7 @@ def _stage_attrs(
 
 
 def _edge_attrs(edge: Edge, language: str) -> list[tuple[str, str]]:
-    t = _TEXTS[language]
+    t = words(language)
     kind = edge.kind
     if kind is EdgeKind.ADVANCE:
         return [("color", INK)]
@@ -638,12 +621,12 @@ TOOLTIP_NAMES = 12
 def _summary_attrs(
     summary: Summary, pipeline: Pipeline, lookup: _Lookup, language: str
 ) -> list[tuple[str, str]]:
-    t = _TEXTS[language]
-    phase = t["phase_" + summary.phase.value]
+    t = words(language)
+    phase = summary.phase.value
     if summary.kind is EdgeKind.LOSE:
         return [
             ("color", LOST_BORDER),
-            ("tooltip", tooltip_value(t["lose_tip"].format(phase=phase))),
+            ("tooltip", tooltip_value(t["lose_tip_" + phase])),
         ]
     names = [lookup.stages[s].name.value for s in summary.stages]
     default = pipeline.timeout is not None and pipeline.timeout.name == summary.target.stage
@@ -654,10 +637,12 @@ def _summary_attrs(
     else:
         label = t["timeout_of"].format(stages=_stage_count(len(names), summary.phase, language))
     listed = ", ".join(names[:TOOLTIP_NAMES]) + (", …" if len(names) > TOOLTIP_NAMES else "")
-    tip = t["timeout_tip"].format(
-        stages=_stage_count(len(names), summary.phase, language),
-        verb="times" if len(names) == 1 else "time",
-        names=listed,
+    singular, plural = _TIMEOUT_TIP
+    tip = render(
+        Msg(singular, plural=plural, n=len(names)).with_args(
+            stages=_stage_count(len(names), summary.phase, language), names=listed
+        ),
+        language,
     )
     return [
         ("label", label_value(label)),
@@ -684,7 +669,7 @@ def build_graph(project: Project, pipeline: Pipeline, language: str | None = Non
     from funnelc.language import pipeline_language
 
     lang = pipeline_language(pipeline, language)
-    t = _TEXTS[lang]
+    t = words(lang)
     pid = pipeline.id.name
     edges = project.edges_of(pid)
     lookup = _Lookup.of(pipeline)
@@ -784,9 +769,7 @@ def build_graph(project: Project, pipeline: Pipeline, language: str | None = Non
                             ("label", label_value(label)),
                             (
                                 "tooltip",
-                                tooltip_value(
-                                    t["any_tip"].format(phase=t["phase_" + ph.phase.value])
-                                ),
+                                tooltip_value(t["any_tip_" + ph.phase.value]),
                             ),
                             ("width", _box_width(label, EDGE_FONT_SIZE)),
                             ("style", "dashed,rounded"),
@@ -880,7 +863,7 @@ def _external_tooltip(project: Project, key: StageKey) -> str:
     return f"{other.name.value} ({key.pipeline})\n{stage.name.value} ({key.stage})"
 
 
-TIMEOUT_SUMMARY = _TEXTS["en"]["timeout_summary"]
+TIMEOUT_SUMMARY = words("en")["timeout_summary"]
 """The English label of the edge that stands for the timeouts into the default target."""
 
 

@@ -58,6 +58,7 @@ Output is deterministic: statements in source order, ids by position, no set ite
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -66,7 +67,7 @@ from typing import TYPE_CHECKING, ClassVar
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic
 from funnelc.emit import NO_CAPABILITIES, NO_TEXTS, Capabilities, EmitOptions, Emitted
-from funnelc.i18n import lazy
+from funnelc.i18n import N_, Msg, lazy, render
 from funnelc.language import pipeline_language
 from funnelc.model import (
     Duration,
@@ -81,7 +82,7 @@ from funnelc.model import (
 )
 
 from . import markdown
-from .dot import duration_label
+from .dot import CONTEXT, duration_label
 
 if TYPE_CHECKING:
     from funnelc.emit import Target
@@ -171,68 +172,44 @@ def phase_key(pipeline_id: str, phase: Phase) -> StageKey:
 
 # ---- the diagram's own words -------------------------------------------------------------------
 
-_TEXTS: dict[str, dict[str, str]] = {
-    "en": {
-        "lead": "Lead",
-        "deal": "Deal",
-        "key": "key stage",
-        "sla": "SLA {sla}",
-        "probability": "{p}%",
-        "pit": "pit",
-        "handoff": "handoff",
-        "timeout_after": "after {sla}",
-        "timeout": "timeout",
-        "revive_after": "revive after {delay}",
-        "revive": "revive",
-        "next": "next",
-        "any_stage": "any stage",
-        "timeout_summary": "timeout: after each stage's SLA",
-        "h_stages": "Stages",
-        "c_stage": "Stage",
-        "c_phase": "Phase",
-        "c_goal": "Goal",
-        "c_exit": "Exit criteria",
-        "c_sla": "SLA",
-        "c_probability": "Probability",
-        "c_requires": "Required fields",
-        "won": "won",
-        "lost": "lost",
-        "pit_phase": "lost (pit)",
-        "key_mark": "(key)",
-        "too_large": "The diagram is too large for Mermaid and is left out; the svg target "
-        "draws it.",
-    },
-    "ru": {
-        "lead": "Лиды",
-        "deal": "Сделки",
-        "key": "ключевой этап",
-        "sla": "срок {sla}",
-        "probability": "{p}%",
-        "pit": "яма",
-        "handoff": "передача",
-        "timeout_after": "через {sla}",
-        "timeout": "по сроку",
-        "revive_after": "возврат через {delay}",
-        "revive": "возврат",
-        "next": "далее",
-        "any_stage": "любой этап",
-        "timeout_summary": "срок этапа истёк",
-        "h_stages": "Этапы",
-        "c_stage": "Этап",
-        "c_phase": "Фаза",
-        "c_goal": "Цель",
-        "c_exit": "Критерии выхода",
-        "c_sla": "Срок",
-        "c_probability": "Вероятность",
-        "c_requires": "Обязательные поля",
-        "won": "успех",
-        "lost": "отказ",
-        "pit_phase": "отказ (яма)",
-        "key_mark": "(ключевой)",
-        "too_large": "Диаграмма слишком велика для Mermaid и не показана; её рисует цель svg.",
-    },
+_WORDS: dict[str, str] = {
+    "lead": N_("Lead"),
+    "deal": N_("Deal"),
+    "key": N_("key stage"),
+    "sla": N_("SLA {sla}"),
+    "pit": N_("pit"),
+    "handoff": N_("handoff"),
+    "timeout_after": N_("after {sla}"),
+    "timeout": N_("diagram|timeout"),
+    "revive_after": N_("revive after {delay}"),
+    "revive": N_("diagram|revive"),
+    "next": N_("diagram|next"),
+    "any_stage": N_("any stage"),
+    "timeout_summary": N_("timeout: after each stage's SLA"),
+    "h_stages": N_("Stages"),
+    "c_stage": N_("Stage"),
+    "c_phase": N_("Phase"),
+    "c_goal": N_("Goal"),
+    "c_exit": N_("Exit criteria"),
+    "c_sla": N_("SLA"),
+    "c_probability": N_("Probability"),
+    "c_requires": N_("Required fields"),
+    "won": N_("diagram|won"),
+    "lost": N_("diagram|lost"),
+    "pit_phase": N_("lost (pit)"),
+    "key_mark": N_("(key)"),
+    "too_large": N_(
+        "The diagram is too large for Mermaid and is left out; the svg target draws it."
+    ),
 }
-"""The words the page writes itself, per language."""
+"""The words the page writes itself, in English: message ids of the gettext catalogue, shown
+in the pipeline's language by :func:`_words` (the diagram's words are those of the ``dot``
+target, :data:`funnelc.targets.dot.CONTEXT` included)."""
+
+
+@functools.cache
+def _words(language: str) -> Mapping[str, str]:
+    return {key: render(Msg(text), language).removeprefix(CONTEXT) for key, text in _WORDS.items()}
 
 
 def _duration(value: Duration, language: str) -> str:
@@ -323,7 +300,7 @@ def _stage_text(stage: Stage, pit: bool, t: Mapping[str, str], language: str) ->
     if stage.sla is not None:
         meta.append(t["sla"].format(sla=_duration(stage.sla, language)))
     if stage.probability is not None:
-        meta.append(t["probability"].format(p=stage.probability))
+        meta.append(f"{stage.probability}%")
     if pit:
         meta.append(t["pit"])
     return stage.name.value + ("\n" + " · ".join(meta) if meta else "")
@@ -393,7 +370,7 @@ def _flowchart(
     node_classes = node_classes or {}
     edge_classes = edge_classes or {}
     lang = pipeline_language(pipeline, language)
-    t = _TEXTS[lang]
+    t = _words(lang)
     pid = pipeline.id.name
     edges = project.edges_of(pid)
     pits = _pits(pipeline, edges)
@@ -619,7 +596,7 @@ def page(
     F660 when the flowchart is larger than ``limits`` (characters, edges: Mermaid's defaults)
     allow, when the page has the table only."""
     lang = pipeline_language(pipeline, language)
-    t = _TEXTS[lang]
+    t = _words(lang)
     fields = {f.id.name: f.name.value for f in reversed(pipeline.fields)}
     for module in project.modules:
         for found in module.fields:

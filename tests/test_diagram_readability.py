@@ -188,6 +188,39 @@ def test_russian_durations_keep_their_unit() -> None:
     assert dot.duration_label(Duration(5, DurationUnit.BUSINESS_DAYS, span), "en") == "5bd"
 
 
+def test_the_diagram_words_come_from_the_catalogue() -> None:
+    """The diagram's own words are English message ids, translated by the gettext catalogue;
+    the context of a short word (``diagram|timeout``) is never shown."""
+    english, russian = dot.words("en"), dot.words("ru")
+    assert english == {k: v.removeprefix(dot.CONTEXT) for k, v in dot._WORDS.items()}
+    assert english["timeout"] == "timeout" and russian["timeout"] == "по сроку"
+    for key, text in russian.items():
+        assert text != english[key], key  # translated
+        assert "|" not in text and "|" not in english[key]
+
+
+@pytest.mark.parametrize(
+    ("n", "lead", "deal"),
+    [
+        (1, "1 этап лидов", "1 этап сделок"),
+        (2, "2 этапа лидов", "2 этапа сделок"),
+        (5, "5 этапов лидов", "5 этапов сделок"),
+        (11, "11 этапов лидов", "11 этапов сделок"),
+        (21, "21 этап лидов", "21 этап сделок"),
+        (22, "22 этапа лидов", "22 этапа сделок"),
+        (112, "112 этапов лидов", "112 этапов сделок"),
+    ],
+)
+def test_stage_counts_follow_the_plural_forms(n: int, lead: str, deal: str) -> None:
+    from funnelc.model import Phase
+
+    assert dot._stage_count(n, Phase.LEAD, "ru") == lead
+    assert dot._stage_count(n, Phase.DEAL, "ru") == deal
+    noun = "stage" if n == 1 else "stages"
+    assert dot._stage_count(n, Phase.LEAD, "en") == f"{n} lead {noun}"
+    assert dot._stage_count(n, Phase.DEAL, "en") == f"{n} deal {noun}"
+
+
 # ---- no text outside its box, in the fallback font --------------------------------------------
 
 

@@ -14,6 +14,7 @@ compares that text with the stage's exact name.  Without Node and npm the test f
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import json
@@ -31,7 +32,8 @@ from markdown_it import MarkdownIt
 
 from funnelc import Result, compile, compile_text
 from funnelc.emit import REGISTRY, EmitOptions, get_target
-from funnelc.model import EdgeKind, Phase, Pipeline, Project, StageKey, StageKind
+from funnelc.language import pipeline_language
+from funnelc.model import EdgeKind, Ident, Phase, Pipeline, Project, StageKey, StageKind, Text
 from tests.conftest import EXAMPLES, TESTS, check_golden
 
 if TYPE_CHECKING:  # mypy knows the folder as `targets`; installed, it is `funnelc.targets`
@@ -152,6 +154,69 @@ def test_table_content() -> None:
     assert cells[6] == "Компания, ИНН, Сайт компании, Задача клиента"
     header = "| Этап | Фаза | Цель | Критерии выхода | Срок | Вероятность | Обязательные поля |"
     assert header in text
+
+
+_LATIN = re.compile(r"[A-Za-z]+")
+_SHOWN_WORD = re.compile(r"[A-Za-z]+|[\u0400-\u04ff]+")
+
+
+def _page_texts(page: str) -> list[str]:
+    """What a reader of the page sees: the flowchart's quoted labels (entity codes dropped)
+    and the Markdown outside the fence, without its `code` spans (stage ids)."""
+    fence = re.search(r"```mermaid\n(.*?)```", page, re.S)
+    chart = fence.group(1) if fence else ""
+    prose = page.replace(chart, "")
+    labels = re.findall(r'"([^"]*)"', chart)
+    texts = [re.sub(r"#\w+;", " ", text) for text in labels]
+    texts.append(re.sub(r"`[^`]*`|```\w*|<br>", " ", prose))
+    return texts
+
+
+@pytest.mark.parametrize(
+    ("source", "pipeline_id"),
+    [c for c in CASES if c[0] == "examples"],
+    ids=[p for s, p in CASES if s == "examples"],
+)
+def test_a_russian_pipeline_page_has_no_english_word(source: str, pipeline_id: str) -> None:
+    """Every word the page writes itself comes from the catalogue in the pipeline's language:
+    a Russian example's page shows no Latin word the user did not write."""
+    project, pipeline = case(source, pipeline_id)
+    assert pipeline_language(pipeline, None) == "ru"
+    user: set[str] = {"Mermaid", "svg"}
+
+    def walk(value: object) -> None:  # every word the user wrote: names, texts, ids
+        if isinstance(value, Text):
+            user.update(_SHOWN_WORD.findall(value.value))
+        elif isinstance(value, Ident):
+            user.update(_SHOWN_WORD.findall(value.name))
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for f in dataclasses.fields(value):
+                walk(getattr(value, f.name))
+        elif isinstance(value, tuple | list):
+            for item in value:
+                walk(item)
+
+    walk(project.pipelines)
+    walk(project.modules)
+    page = emit(project, pipeline).decode("utf-8")
+    english = {w for text in _page_texts(page) for w in _LATIN.findall(text) if w not in user}
+    assert english == set()
+    # … and the table's head is the catalogue's Russian.
+    assert "## Этапы" in page and "| Этап | Фаза |" in page
+
+
+def test_the_page_words_come_from_the_catalogue() -> None:
+    """Every word of the page has a Russian translation, and the context that keeps a short
+    word apart from the same English word elsewhere (``diagram|won``) is never shown."""
+    english = mermaid._words("en")
+    russian = mermaid._words("ru")
+    assert set(english) == set(russian) == set(mermaid._WORDS)
+    assert english["won"] == "won" and russian["won"] == "успех"
+    assert english["next"] == "next" and russian["next"] == "далее"
+    for key, text in russian.items():
+        assert "|" not in text and "|" not in english[key]
+        if key not in ("lead", "deal") and text == english[key]:
+            raise AssertionError(f"{key!r} is not translated: {text!r}")
 
 
 def test_english_pipeline_in_english() -> None:
