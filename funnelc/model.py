@@ -176,6 +176,8 @@ class Stage:
     then: Ref | None = None
     next: Ref | None = None
     reasons: tuple[Ref, ...] = ()
+    was: Ident | None = None
+    """``was old_id``: the id the stage had before (``funnelc apply`` re-keys it in place)."""
 
     @property
     def is_open(self) -> bool:
