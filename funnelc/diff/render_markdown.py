@@ -85,7 +85,7 @@ def merged_project(
     for key, e in now.items():
         if key not in then:
             edges[mermaid.edge_key(e)] = "added"
-        elif (e.label, e.delay) != (then[key].label, then[key].delay) and e.kind in (
+        elif _details(e) != _details(then[key]) and e.kind in (
             EdgeKind.EXPLICIT,
             EdgeKind.REVIVE,
         ):
@@ -104,6 +104,11 @@ def merged_project(
         sources=new.sources,
     )
     return project, nodes, edges
+
+
+def _details(e: Edge) -> tuple[str | None, str | None]:
+    """What a drawn edge shows besides its ends (a Duration compares by its span too)."""
+    return e.label, str(e.delay) if e.delay is not None else None
 
 
 def _phase_edges(

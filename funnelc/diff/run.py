@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from funnelc.compiler import Result, compile, compile_texts
+from funnelc.i18n import _
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,7 @@ def from_git(rev: str, paths: Sequence[Path], root: Path | None = None) -> Versi
     revision = read_revision(rev, paths)
     old = compile_texts(revision.texts)
     new = compile(list(paths), root=root)
-    return Versions(old, new, rev, "working tree")
+    return Versions(old, new, rev, _("working tree"))
 
 
 __all__ = ["Versions", "from_git", "from_paths"]
