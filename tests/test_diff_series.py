@@ -17,6 +17,7 @@ grammar accepts it.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, replace
@@ -351,3 +352,43 @@ def test_was_in_the_source() -> None:
     assert pipeline is not None
     stage = pipeline.stage("b")
     assert stage is not None and stage.was is not None and stage.was.name == "a"
+
+
+def test_the_diagrams_parse_in_mermaid(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every diff diagram of the series parses with the real Mermaid library (the harness of
+    ``tests/test_target_mermaid.py``), and Mermaid gives the diff's classes to its nodes: the
+    removed stage ghosted, the added one green."""
+    from tests.test_target_mermaid import HARNESS, _npm_ci
+
+    _npm_ci()
+    node = shutil.which("node")
+    assert node is not None
+    sources: dict[str, str] = {}
+    for step in STEPS:
+        text = (GOLDEN / f"{step.name}.md").read_text(encoding="utf-8")
+        charts = re.findall(r"^```mermaid\n(.*?)^```$", text, re.S | re.M)
+        assert len(charts) == 1, step.name
+        sources[step.name] = charts[0]
+    done = subprocess.run(
+        [node, str(HARNESS / "check.mjs")],
+        input=json.dumps(sources),
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)["results"]
+    failed = {name: r["error"] for name, r in results.items() if not r["ok"]}
+    assert failed == {}
+
+    def classes_of(step: str, name: str) -> list[str]:
+        for vertex in results[step]["vertices"].values():
+            if vertex["shown"].split("\n")[0] == name:
+                return list(vertex["classes"])
+        raise AssertionError(f"no node {name!r} in {step}")
+
+    assert "added" in classes_of("1-add-stage", "Демо проведено")
+    assert "removed" in classes_of("6-remove-stage", "Демо проведено")
+    assert "changed" in classes_of("5-change-sla", "Квалификация пройдена")
+    assert "changed" not in classes_of("5-change-sla", "Заявка оставлена")
