@@ -1021,7 +1021,7 @@ def breaking(
     lang: LangOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Find the changes that would hurt a live CRM (F950-F957); exit 1 if one is not allowed
+    """Find the changes that would hurt a live CRM (F950-F958); exit 1 if one is not allowed
     by `[breaking] allow` in the config."""
     from funnelc.diff.breaking import fails
     from funnelc.i18n import language, ngettext

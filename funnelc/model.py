@@ -241,6 +241,8 @@ class Pipeline:
     timeout: Ref | None = None
     edges: tuple[ExplicitEdge, ...] = ()
     revives: tuple[Revive, ...] = ()
+    was: Ident | None = None
+    """``was old_id``: the id the pipeline had before (``funnelc apply`` re-keys it in place)."""
     _stage_index: Mapping[str, Stage] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

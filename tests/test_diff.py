@@ -410,3 +410,28 @@ def test_git_reads_imports_outside_the_inputs_and_touches_nothing(tmp_path: Path
 def test_git_outside_a_repository(tmp_path: Path) -> None:
     with pytest.raises(GitError):
         read_revision("HEAD", [Path()], tmp_path)
+
+
+def test_pipeline_rekeyed_with_and_without_was() -> None:
+    renamed = BASE.replace('pipeline b2b "B2B"', 'pipeline inbound "B2B"').replace(
+        "sla 14d", "sla 10d"
+    )
+    old, new = project(BASE), project(renamed)
+    diff = diff_projects(old, new)
+    assert [(c.kind.value, c.pipeline, c.subject, c.attribute) for c in diff.changes] == [
+        ("pipeline-rekeyed", "inbound", "inbound", "id"),
+        ("stage-changed", "inbound", "qualified", "sla"),
+    ]
+    assert diff.changes[0].was == "b2b" and not diff.changes[0].declared
+    # The stages' edges follow the pipeline: nothing else changed.
+    assert [d.code for d in breaking_changes(diff)] == ["F958"]
+    stated = replace(
+        new, pipelines=(replace(new.pipelines[0], was=Ident("b2b", new.pipelines[0].id.span)),)
+    )
+    declared = diff_projects(old, stated)
+    assert declared.changes[0].declared
+    assert breaking_changes(declared) == []
+    # The diagram of a re-keyed pipeline draws only what changed as changed.
+    _project, nodes, edges = merged_project(declared, "inbound")
+    assert nodes == {StageKey("inbound", "qualified"): "changed"}
+    assert "removed" not in edges.values()

@@ -11,6 +11,7 @@ F954   breaking-outcome-removed             a won or lost outcome removed
 F955   breaking-required-field-removed      a field removed that a stage required (old version)
 F956   breaking-bitrix24-semantics          Bitrix24 target: a stage's SEMANTICS changes
 F957   breaking-bitrix24-status-id          Bitrix24 target: a stage's STATUS_ID changes
+F958   breaking-pipeline-rekeyed-without-was  a pipeline re-keyed with no ``was`` (by name)
 =====  ===================================  ==============================================
 
 F956 and F957 are checked only when the build has the ``bitrix24`` target; the STATUS_IDs are
@@ -64,7 +65,7 @@ def config_from_table(table: Mapping[str, object], where: str) -> tuple[Breaking
         code = value.upper() if value.upper() in _CODES else _NAMES.get(value.lower())
         if code is None:
             problems.append(
-                _("`[breaking] allow`: `{value}` is not a breaking-change code (F950–F957)").format(
+                _("`[breaking] allow`: `{value}` is not a breaking-change code (F950–F958)").format(
                     value=value
                 )
             )
@@ -152,7 +153,7 @@ def breaking_changes(
                 )
             )
         elif change.kind is ChangeKind.STAGE_REMOVED:
-            gone_pipeline = old.pipeline(change.pipeline)
+            gone_pipeline = diff.old_pipeline(change.pipeline)
             stage = gone_pipeline.stage(change.subject) if gone_pipeline is not None else None
             notes = [_old_note(old, stage.id.span)] if stage is not None else []
             if change.stage_kind == StageKind.OPEN.value:
@@ -175,6 +176,16 @@ def breaking_changes(
                         pipeline=change.pipeline,
                     )
                 )
+        elif change.kind is ChangeKind.PIPELINE_REKEYED and not change.declared:
+            pipeline = new.pipeline(change.pipeline)
+            out.append(
+                codes.make(
+                    "F958",
+                    pipeline.id.span if pipeline is not None else None,
+                    old=change.was,
+                    new=change.subject,
+                )
+            )
         elif change.kind is ChangeKind.STAGE_REKEYED and not change.declared:
             out.append(
                 codes.make(
@@ -197,14 +208,15 @@ def breaking_changes(
                 )
             )
         elif change.kind is ChangeKind.FIELD_REMOVED:
-            out.extend(_required_field(old, change))
+            out.extend(_required_field(diff, change))
     if "bitrix24" in targets:
         out.extend(_bitrix24(diff, target_options or {}, old_target_options))
     return [_allowed(d) if d.code in config.allow else d for d in out]
 
 
-def _required_field(old: Project, change: Change) -> Iterable[Diagnostic]:
-    pipeline = old.pipeline(change.pipeline)
+def _required_field(diff: ProjectDiff, change: Change) -> Iterable[Diagnostic]:
+    old = diff.old
+    pipeline = diff.old_pipeline(change.pipeline)
     if pipeline is None:
         return []
     for stage in pipeline.stages:
@@ -242,7 +254,7 @@ def _bitrix24(
             if sid in match.added:
                 continue
             was = back.get(sid, sid)
-            then, now = before.get((pid, was)), after.get((pid, sid))
+            then, now = before.get((match.old_pipeline, was)), after.get((pid, sid))
             if then is None or now is None:
                 continue
             if then[1] != now[1]:

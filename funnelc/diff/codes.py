@@ -78,4 +78,12 @@ BREAKING_CODES: tuple[Code, ...] = (
         "keep the old STATUS_ID with `status-ids` in `[targets.bitrix24]`: "
         '`pipelines.{pipeline}.status-ids.{stage} = "{before}"`',
     ),
+    Code(
+        "F958",
+        "breaking-pipeline-rekeyed-without-was",
+        "a pipeline's id changed with no `was`: the CRM's mapping of ids to its pipelines breaks",
+        "pipeline `{old}` is now `{new}`, with no `was {old}`",
+        "write `was {old}` after the pipeline's name so the CRM keeps the pipeline and its deals, "
+        "or keep the id `{old}`",
+    ),
 )

@@ -87,6 +87,18 @@ def describe(change: Change, q: Quote = PLAIN) -> str:
         return _("pipeline {pipeline} added").format(pipeline=stage)
     if k is ChangeKind.PIPELINE_REMOVED:
         return _("pipeline {pipeline} removed").format(pipeline=stage)
+    if k is ChangeKind.PIPELINE_REKEYED:
+        template = (
+            _("pipeline {name} re-keyed: {before} → {after}, with {was}")
+            if change.declared
+            else _("pipeline {name} re-keyed: {before} → {after}, without {was}")
+        )
+        return template.format(
+            name=q.name(change.name),
+            before=q.ident(change.was),
+            after=q.ident(change.subject),
+            was=q.ident("was"),
+        )
     if k is ChangeKind.PIPELINE_RENAMED:
         return _("pipeline renamed: {before} → {after}").format(
             before=q.name(str(change.before)), after=q.name(str(change.after))
@@ -213,6 +225,10 @@ _COUNTED: tuple[tuple[ChangeKind, tuple[str, str]], ...] = (
     (
         ChangeKind.PIPELINE_RENAMED,
         ngettext_noop("{count} pipeline renamed", "{count} pipelines renamed"),
+    ),
+    (
+        ChangeKind.PIPELINE_REKEYED,
+        ngettext_noop("{count} pipeline re-keyed", "{count} pipelines re-keyed"),
     ),
 )
 

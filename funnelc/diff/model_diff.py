@@ -37,6 +37,7 @@ class ChangeKind(enum.StrEnum):
     PIPELINE_ADDED = "pipeline-added"
     PIPELINE_REMOVED = "pipeline-removed"
     PIPELINE_RENAMED = "pipeline-renamed"
+    PIPELINE_REKEYED = "pipeline-rekeyed"
     STAGE_ADDED = "stage-added"
     STAGE_REMOVED = "stage-removed"
     STAGE_RENAMED = "stage-renamed"
@@ -92,6 +93,8 @@ class PipelineMatch:
     """How the stages of one pipeline present in both versions correspond."""
 
     pipeline: str
+    old_pipeline: str
+    """The pipeline's id in the old version (another one when it was re-keyed)."""
     rekeyed: Mapping[str, str]
     """Old id → new id, for every matched stage whose id changed."""
     declared: frozenset[str]
@@ -113,6 +116,13 @@ class ProjectDiff:
     new: Project
     changes: tuple[Change, ...]
     matches: Mapping[str, PipelineMatch] = field(default_factory=dict)
+    renames: Mapping[StageKey, StageKey] = field(default_factory=dict)
+    """Old key → new key of every matched stage whose key changed (its id or its pipeline's)."""
+
+    def old_pipeline(self, pid: str) -> Pipeline | None:
+        """The old version of the new pipeline ``pid`` (or the removed pipeline ``pid``)."""
+        match = self.matches.get(pid)
+        return self.old.pipeline(match.old_pipeline if match is not None else pid)
 
     @property
     def empty(self) -> bool:
@@ -185,6 +195,45 @@ def _match(
             pairs[nid] = same.id.name
             taken.add(same.id.name)
             left_old.remove(same)
+    return pairs, declared
+
+
+def declared_pipeline_was(pipeline: Pipeline) -> str | None:
+    """The old id a pipeline states with ``was OLD``, if any."""
+    return pipeline.was.name if pipeline.was is not None else None
+
+
+def _match_pipelines(old: Project, new: Project) -> tuple[dict[str, str], set[str]]:
+    """new id → old id for every matched pipeline, and the new ids re-keyed with ``was``;
+    matched as stages are: ``was``, then the same id, then the same display name."""
+    old_ids = {p.id.name for p in old.pipelines}
+    new_ids = {p.id.name for p in new.pipelines}
+    pairs: dict[str, str] = {}
+    declared: set[str] = set()
+    taken: set[str] = set()
+    for pipeline in new.pipelines:
+        pid, previous = pipeline.id.name, declared_pipeline_was(pipeline)
+        if pid in pairs or previous is None or previous in taken:
+            continue
+        if previous in old_ids and previous not in new_ids:
+            pairs[pid] = previous
+            declared.add(pid)
+            taken.add(previous)
+    for pipeline in new.pipelines:
+        pid = pipeline.id.name
+        if pid not in pairs and pid in old_ids and pid not in taken:
+            pairs[pid] = pid
+            taken.add(pid)
+    left = [p for p in old.pipelines if p.id.name not in taken and p.id.name not in new_ids]
+    for pipeline in new.pipelines:
+        pid = pipeline.id.name
+        if pid in pairs or pid in old_ids:
+            continue
+        same = next((o for o in left if o.name.value == pipeline.name.value), None)
+        if same is not None:
+            pairs[pid] = same.id.name
+            taken.add(same.id.name)
+            left.remove(same)
     return pairs, declared
 
 
@@ -429,26 +478,42 @@ def diff_projects(
     old_ids = [p.id.name for p in old.pipelines]
     pairs_of: dict[str, dict[str, str]] = {}
     declared_of: dict[str, set[str]] = {}
-    for pid in dict.fromkeys(new_ids):
-        o, n = old.pipeline(pid), new.pipeline(pid)
-        if o is None or n is None:
-            continue
+    pipelines, stated_pipelines = _match_pipelines(old, new)
+    for pid, opid in pipelines.items():
+        o, n = old.pipeline(opid), new.pipeline(pid)
+        assert o is not None and n is not None
         pairs, stated = _match(o, n, was)
         pairs_of[pid] = pairs
         declared_of[pid] = stated
         for nid, oid in pairs.items():
-            if nid != oid:
-                renames[StageKey(pid, oid)] = StageKey(pid, nid)
+            if (opid, oid) != (pid, nid):
+                renames[StageKey(opid, oid)] = StageKey(pid, nid)
     old_edges = mapped_edges(old, renames)
     for pid in dict.fromkeys(new_ids):
         n = new.pipeline(pid)
-        o = old.pipeline(pid)
         assert n is not None
-        if o is None:
+        if pid not in pipelines:
             changes.append(Change(ChangeKind.PIPELINE_ADDED, pid, pid, n.name.value))
             continue
+        opid = pipelines[pid]
+        o = old.pipeline(opid)
+        assert o is not None
         pairs = pairs_of[pid]
         declared = declared_of[pid]
+        if opid != pid:
+            changes.append(
+                Change(
+                    ChangeKind.PIPELINE_REKEYED,
+                    pid,
+                    pid,
+                    n.name.value,
+                    "id",
+                    opid,
+                    pid,
+                    was=opid,
+                    declared=pid in stated_pipelines,
+                )
+            )
         if o.name.value != n.name.value:
             changes.append(
                 Change(
@@ -534,6 +599,7 @@ def diff_projects(
         changes.extend(_field_changes(pid, o, n))
         matches[pid] = PipelineMatch(
             pid,
+            opid,
             {oid: nid for nid, oid in pairs.items() if nid != oid},
             frozenset(declared),
             tuple(added),
@@ -541,12 +607,13 @@ def diff_projects(
             tuple(changed),
             merged,
         )
+    kept = set(pipelines.values())
     for pid in dict.fromkeys(old_ids):
-        if new.pipeline(pid) is None:
+        if pid not in kept:
             dropped = old.pipeline(pid)
             assert dropped is not None
             changes.append(Change(ChangeKind.PIPELINE_REMOVED, pid, pid, dropped.name.value))
-    return ProjectDiff(old, new, tuple(changes), matches)
+    return ProjectDiff(old, new, tuple(changes), matches, renames)
 
 
 __all__ = [
@@ -556,6 +623,7 @@ __all__ = [
     "PipelineMatch",
     "ProjectDiff",
     "Value",
+    "declared_pipeline_was",
     "declared_was",
     "diff_projects",
     "mapped_edges",

@@ -65,8 +65,7 @@ def merged_project(
         _phase_edges(pid, pipeline.stages, nodes, edges)
         return new, nodes, edges
     merged = replace(pipeline, stages=match.merged)
-    renames = {StageKey(pid, o): StageKey(pid, n) for o, n in match.rekeyed.items()}
-    old_edges = [e for e in mapped_edges(diff.old, renames) if e.source.pipeline == pid]
+    old_edges = [e for e in mapped_edges(diff.old, diff.renames) if e.source.pipeline == pid]
     now: dict[tuple[EdgeKind, StageKey, StageKey], Edge] = {}
     for e in new.edges_of(pid):
         now.setdefault((e.kind, e.source, e.target), e)
