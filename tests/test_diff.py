@@ -435,3 +435,13 @@ def test_pipeline_rekeyed_with_and_without_was() -> None:
     _project, nodes, edges = merged_project(declared, "inbound")
     assert nodes == {StageKey("inbound", "qualified"): "changed"}
     assert "removed" not in edges.values()
+
+
+def test_breaking_messages_keep_their_code_spans_in_markdown() -> None:
+    from funnelc.diff.render_markdown import message_markdown
+
+    assert message_markdown("stage `demo` of pipeline `b2b_inbound` was removed") == (
+        "stage `demo` of pipeline `b2b_inbound` was removed"
+    )
+    assert message_markdown("stage `a|b` is *now* `x`") == "stage `a|b` is \\*now\\* `x`"
+    assert message_markdown("`<b>` first") == "`<b>` first"
