@@ -1,8 +1,8 @@
 """Must show: a scripted series of edits to an example, each a commit in a temporary git repo.
 
-The example ``examples/b2b_inbound.funnel`` (with the ``shared/common.funnel`` it imports) is
-committed into ``funnels/`` of a fresh repository; then each step of :data:`STEPS` edits it and
-commits, and the diff of the commit before against the work tree is taken the way
+The example ``examples/b2b_inbound.funnel`` (with the ``shared/common.funnel`` it imports;
+copied into ``tests/fixtures/diff/``) is committed into ``funnels/`` of a fresh repository;
+then each step of :data:`STEPS` edits it and commits, and the diff of the commit before against the work tree is taken the way
 ``funnelc diff --against HEAD~1`` takes it: the old files read from git (imports included), the
 new ones from disk.  Each step's report is compared, in all three formats, with the goldens in
 ``tests/golden/diff/`` (``pytest --bless`` rewrites them), the JSON is validated against its
@@ -37,9 +37,12 @@ from funnelc.diff.render_markdown import render as render_markdown
 from funnelc.diff.report import Report
 from funnelc.diff.run import from_git
 from funnelc.model import Ident, Project
-from tests.conftest import EXAMPLES, ROOT, check_golden
+from tests.conftest import ROOT, check_golden
 
 GOLDEN = ROOT / "tests" / "golden" / "diff"
+BASE = ROOT / "tests" / "fixtures" / "diff"
+"""A copy of ``examples/b2b_inbound.funnel`` and the ``shared/common.funnel`` it imports, so
+that the series does not move when the examples are edited (or reformatted)."""
 FILE = "funnels/b2b.funnel"
 
 
@@ -127,7 +130,7 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "9-change-field",
-        (('field website          "Сайт компании"        url', 'field website "Сайт" text'),),
+        (('field website          "Сайт компании"  url', 'field website "Сайт" text'),),
         (ChangeKind.FIELD_CHANGED, ChangeKind.FIELD_CHANGED),
     ),
 )
@@ -159,8 +162,8 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("series")
     _git(root, "init", "-q", "-b", "main")
     (root / "funnels" / "shared").mkdir(parents=True)
-    shutil.copy(EXAMPLES / "b2b_inbound.funnel", root / FILE)
-    shutil.copy(EXAMPLES / "shared" / "common.funnel", root / "funnels" / "shared")
+    shutil.copy(BASE / "b2b_inbound.funnel", root / FILE)
+    shutil.copy(BASE / "common.funnel", root / "funnels" / "shared")
     (root / "funnelc.toml").write_text('sources = ["funnels"]\n', encoding="utf-8")
     _git(root, "add", "-A")
     _git(root, "commit", "-q", "-m", "base")
