@@ -1,12 +1,13 @@
 """Must show: a scripted series of edits to an example, each a commit in a temporary git repo.
 
 The example ``examples/b2b_inbound.funnel`` (with the ``shared/common.funnel`` it imports;
-copied into ``tests/fixtures/diff/``) is committed into ``funnels/`` of a fresh repository;
-then each step of :data:`STEPS` edits it and commits, and the diff of the commit before
-against the work tree is taken the way ``funnelc diff --against HEAD~1`` takes it: the old
-files read from git (imports included), the new ones from disk.  Each step's report is
-compared, in all three formats, with the goldens in ``tests/golden/diff/`` (``pytest --bless`` rewrites them), the JSON is validated against its
-schema, and the breaking changes are exactly the ones the step should have.
+copied into ``tests/fixtures/diff/``) is committed into ``funnels/`` of a fresh repository; then
+each step of :data:`STEPS` edits it and commits, and the diff of the commit before against the
+work tree is taken the way ``funnelc diff --against HEAD~1`` takes it: the old files read from
+git (imports included), the new ones from disk. Each step's report is compared, in all three
+formats, with the goldens in ``tests/golden/diff/`` (``pytest --bless`` rewrites them), the JSON
+is validated against its schema, and the breaking changes are exactly the ones the step should
+have.
 
 The CRM-sync construct ``was OLD`` is not in the grammar on this branch yet: the step that
 re-keys *with* ``was`` puts it on the compiled stage (``Stage.was``, the attribute the
