@@ -959,7 +959,7 @@ def _report(
     )
 
 
-@app.command(cls=LocalisedCommand)
+@app.command(name="diff", cls=LocalisedCommand)
 @localised
 def diff(
     paths: Annotated[
@@ -1003,7 +1003,7 @@ def diff(
     raise typer.Exit(0)
 
 
-@app.command(cls=LocalisedCommand)
+@app.command(name="breaking", cls=LocalisedCommand)
 @localised
 def breaking(
     paths: Annotated[
