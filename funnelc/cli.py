@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from funnelc.compiler import Result as CompileResult
     from funnelc.config import Config
     from funnelc.diagnostics import Diagnostic
+    from funnelc.diff.report import Report
+    from funnelc.diff.run import Versions
     from funnelc.emit import EmitOptions
     from funnelc.lint.engine import LintConfig
     from funnelc.source import SourceFile
@@ -1000,6 +1002,197 @@ def watch(
     except KeyboardInterrupt:
         sys.stderr.write("\n")
         raise typer.Exit(0) from None
+
+
+class DiffFormat(enum.StrEnum):
+    human = "human"
+    markdown = "markdown"
+    json = "json"
+
+
+AgainstOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--against",
+        help="A git revision to compare the working tree with (the old files are read from "
+        "git; no checkout is touched).",
+        show_default=False,
+    ),
+]
+DiffTargetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--target",
+        "-t",
+        help="The targets the funnels are built for (bitrix24 adds its checks). Default: the "
+        "config's.",
+        show_default=False,
+    ),
+]
+
+
+def _versions(
+    paths: list[Path] | None, against: str | None, settings: Config, lang: str
+) -> Versions:
+    """The two versions compiled, or exit 2 (usage) or 1 (a version does not compile)."""
+    from funnelc.diff.git import GitError
+    from funnelc.diff.run import from_git, from_paths
+
+    if against is not None:
+        try:
+            versions = from_git(against, _inputs(paths, settings), _root(settings))
+        except GitError as error:
+            word = _("error")
+            message = _("cannot read `{rev}` from git: {reason}").format(
+                rev=against, reason=str(error)
+            )
+            sys.stderr.write(f"{word}: {message}\n")
+            raise typer.Exit(2) from None
+    else:
+        if not paths or len(paths) != 2:
+            word = _("error")
+            message = _("give two paths, OLD and NEW, or `--against REV`")
+            sys.stderr.write(f"{word}: {message}\n")
+            raise typer.Exit(2)
+        versions = from_paths(paths[0], paths[1])
+    for label, result in ((versions.old_label, versions.old), (versions.new_label, versions.new)):
+        if not result.ok or result.project is None:
+            from funnelc.render import render_human
+
+            sys.stderr.write(
+                render_human(result.diagnostics, result.sources, color=False, lang=lang)
+            )
+            message = _("{version} does not compile, so there is nothing to compare").format(
+                version=label
+            )
+            sys.stderr.write(f"{_('error')}: {message}\n")
+            raise typer.Exit(1)
+    return versions
+
+
+def _report(
+    paths: list[Path] | None,
+    against: str | None,
+    target: list[str] | None,
+    config: Path | None,
+    lang: str,
+) -> Report:
+    from funnelc.diff.breaking import breaking_changes, config_from_table
+    from funnelc.diff.model_diff import diff_projects
+    from funnelc.diff.report import Report
+    from funnelc.emit import DEFAULT_TARGETS
+
+    settings, _lint = _config(config, False)
+    allowed, problems = config_from_table(settings.breaking, str(settings.path))
+    if problems and settings.path is not None:
+        from funnelc.config import _error
+        from funnelc.render import render_human
+
+        found = [_error(settings.path, p) for p in problems]
+        sys.stderr.write(render_human(found, {}, color=use_color(ColorChoice.auto, sys.stderr)))
+        raise typer.Exit(2)
+    versions = _versions(paths, against, settings, lang)
+    assert versions.old.project is not None and versions.new.project is not None
+    diff = diff_projects(versions.old.project, versions.new.project)
+    targets = list(target or settings.targets or DEFAULT_TARGETS)
+    if "bitrix24" in settings.target_options and "bitrix24" not in targets:
+        targets.append("bitrix24")
+    breaking = breaking_changes(
+        diff, targets=targets, target_options=settings.target_options, config=allowed
+    )
+    return Report(
+        diff,
+        versions.old_label,
+        versions.new_label,
+        breaking,
+        dict(versions.new.sources),
+        settings.language,
+    )
+
+
+@app.command(name="diff", cls=LocalisedCommand)
+@localised
+def diff(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="OLD and NEW (files or directories); with --against, the paths to compare "
+            "(default: the config's sources).",
+            show_default=False,
+        ),
+    ] = None,
+    against: AgainstOpt = None,
+    fmt: Annotated[
+        DiffFormat, typer.Option("--format", "-f", help="human, markdown (a PR comment) or json.")
+    ] = DiffFormat.human,
+    target: DiffTargetOpt = None,
+    color: ColorOpt = ColorChoice.auto,
+    lang: LangOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Show what changed in the funnels between two versions, breaking changes included.
+
+    Exit 0 when both versions compile (whatever changed), 1 when one does not, 2 on a usage
+    error. `funnelc breaking` fails on breaking changes.
+    """
+    from funnelc.i18n import language
+
+    code = language()
+    report = _report(paths, against, target, config, code)
+    if fmt is DiffFormat.json:
+        from funnelc.diff.render_json import render as render_json
+
+        sys.stdout.write(render_json(report, code))
+    elif fmt is DiffFormat.markdown:
+        from funnelc.diff.render_markdown import render as render_markdown
+
+        sys.stdout.write(render_markdown(report, code))
+    else:
+        from funnelc.diff.render_human import render as render_text
+
+        sys.stdout.write(render_text(report, color=use_color(color, sys.stdout), lang=code))
+    raise typer.Exit(0)
+
+
+@app.command(name="breaking", cls=LocalisedCommand)
+@localised
+def breaking(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="OLD and NEW (files or directories); with --against, the paths to compare "
+            "(default: the config's sources).",
+            show_default=False,
+        ),
+    ] = None,
+    against: AgainstOpt = None,
+    fmt: FormatOpt = Format.human,
+    target: DiffTargetOpt = None,
+    color: ColorOpt = ColorChoice.auto,
+    lang: LangOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Find the changes that would hurt a live CRM (F950-F958); exit 1 if one is not allowed
+    by `[breaking] allow` in the config."""
+    from funnelc.diff.breaking import fails
+    from funnelc.i18n import language, ngettext
+
+    report = _report(paths, against, target, config, language())
+    _emit_diagnostics(report.breaking, report.sources, fmt, color)
+    failed = fails(report.breaking)
+    if fmt is Format.human and not report.breaking:
+        sys.stderr.write(_("no breaking changes") + "\n")
+    elif fmt is Format.human and not failed:
+        count = len(report.breaking)
+        sys.stderr.write(
+            ngettext(
+                "the breaking change is allowed by the config",
+                "the {count} breaking changes are allowed by the config",
+                count,
+            ).format(count=count)
+            + "\n"
+        )
+    raise typer.Exit(1 if failed else 0)
 
 
 @app.command(cls=LocalisedCommand)

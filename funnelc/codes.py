@@ -16,6 +16,7 @@ import string
 from collections.abc import Iterable
 
 from funnelc.diagnostics import Code, Diagnostic, Fix, Label, Severity
+from funnelc.diff.codes import BREAKING_CODES
 from funnelc.i18n import message as unrendered
 from funnelc.source import Span
 
@@ -475,7 +476,7 @@ def _registered_codes() -> tuple[Code, ...]:
     return tuple(found)
 
 
-_CODES: tuple[Code, ...] = (*_COMPILER_CODES, *_registered_codes())
+_CODES: tuple[Code, ...] = (*_COMPILER_CODES, *_registered_codes(), *BREAKING_CODES)
 
 CODES: dict[str, Code] = {c.code: c for c in _CODES}
 BY_NAME: dict[str, Code] = {c.name: c for c in _CODES}

@@ -141,6 +141,21 @@ SETTINGS: tuple[Setting, ...] = (
             ),
         ),
     ),
+    Setting(
+        "breaking",
+        "table",
+        "`funnelc breaking`: the breaking-change codes (F950–F958, or their names) that do not "
+        "fail the run (docs/diff.md)",
+        N_("`[breaking]` must be a table"),
+        table=(
+            Setting(
+                "allow",
+                "names",
+                "breaking-change codes or names allowed: shown as warnings, the run passes",
+                N_("`breaking.allow` must be a list of breaking-change codes or names"),
+            ),
+        ),
+    ),
 )
 """The keys of ``funnelc.toml`` (and of ``[tool.funnelc]``)."""
 
@@ -161,6 +176,9 @@ class Config:
     language: str | None = None
     target_options: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     lint: Mapping[str, object] = field(default_factory=dict)
+    breaking: Mapping[str, object] = field(default_factory=dict)
+    """``[breaking]``: ``allow`` = the breaking-change codes that do not fail ``funnelc
+    breaking`` (their names are checked by :func:`funnelc.diff.breaking.config_from_table`)."""
 
 
 def find_config(start: Path) -> Path | None:
@@ -280,6 +298,7 @@ def load_config(path: Path) -> tuple[Config, list[Diagnostic]]:
     out = values.get("out")
     timeout = values.get("render-timeout")
     lint = values.get("lint", {})
+    breaking = values.get("breaking", {})
     return (
         Config(
             path=path,
@@ -292,6 +311,7 @@ def load_config(path: Path) -> tuple[Config, list[Diagnostic]]:
             language=_optional_str(values.get("language")),
             target_options=target_options,
             lint=lint if isinstance(lint, dict) else {},
+            breaking=breaking if isinstance(breaking, dict) else {},
         ),
         diagnostics,
     )

@@ -32,6 +32,7 @@ from funnelc.codes import CODES
 from funnelc.codes_targets import TARGET_CODES
 from funnelc.compiler import Result
 from funnelc.diagnostics import Diagnostic
+from funnelc.diff.codes import BREAKING_CODES
 from funnelc.emit import EmitOptions
 from funnelc.i18n import LANGUAGES
 from funnelc.render import TAB_WIDTH, render_human, render_json
@@ -432,7 +433,10 @@ def _covered_codes() -> set[str]:
     covered = {code for case in FILE_CASES if not case.known_problem for code in case.expect}
     # The CRM targets' cases (tests/errors/targets/, run by tests/test_target_codes.py).
     targets = {c for p in (ERRORS / "targets").glob("*.funnel") for c in _read_case("", p).expect}
-    return covered | targets | {code for expect, _ in RUNTIME_CASES.values() for code in expect}
+    # The breaking changes' pages are their cases (two versions each: tests/test_diff_codes.py).
+    breaking = {c.code for c in BREAKING_CODES}
+    runtime = {code for expect, _ in RUNTIME_CASES.values() for code in expect}
+    return covered | targets | runtime | breaking
 
 
 @pytest.mark.parametrize("code", sorted(CODES))
@@ -538,7 +542,8 @@ def test_docs_file_shape(path: Path) -> None:
 
 
 # The pages of the CRM targets' codes show a build, checked by tests/test_target_codes.py.
-_TARGET_PAGES = {c.code for c in TARGET_CODES}
+_TARGET_PAGES = {c.code for c in TARGET_CODES} | {c.code for c in BREAKING_CODES}
+"""Also the pages of the breaking changes, checked by tests/test_diff_codes.py."""
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,7 @@ from funnelc.cli import app
 from funnelc.codes import CODES, make
 from funnelc.codes_targets import TARGET_CODES
 from funnelc.diagnostics import Diagnostic, render_help, render_label, render_message
+from funnelc.diff.codes import BREAKING_CODES
 from funnelc.emit import REGISTRY
 from funnelc.i18n import (
     Msg,
@@ -382,7 +383,19 @@ def test_labels_of_lint_findings_render_late() -> None:
 
 # ---- every command in Russian -------------------------------------------------------------
 
-_COMMANDS = ("check", "build", "fmt", "explain", "codes", "schema", "rules", "targets", "watch")
+_COMMANDS = (
+    "check",
+    "build",
+    "fmt",
+    "explain",
+    "codes",
+    "schema",
+    "rules",
+    "targets",
+    "watch",
+    "diff",
+    "breaking",
+)
 
 
 def _identifiers() -> set[str]:
@@ -576,6 +589,10 @@ def _page_diagnostics(
     from tests import test_diagnostics as td
 
     monkeypatch.chdir(tmp_path)
+    if page.stem in {c.code for c in BREAKING_CODES}:
+        from tests import test_diff_codes
+
+        return test_diff_codes.page_diagnostics(page, tmp_path, monkeypatch)
     if page.stem in {c.code for c in TARGET_CODES}:
         from tests import test_target_codes as tt
 
