@@ -971,16 +971,19 @@ def list_targets(lang: LangOpt = None) -> None:
                 typer.echo(f"{'':<10}   {labels[how]}: {shown}")
 
 
-@app.command()
+@app.command(cls=LocalisedCommand)
+@localised
 def lsp(
     stdio: Annotated[
         bool, typer.Option("--stdio", help="Talk over stdin and stdout (the only transport).")
     ] = True,
+    lang: LangOpt = None,
 ) -> None:
     """Start the language server on stdin and stdout (editors run this; see docs/lsp.md)."""
     from funnelc.lsp.server import main as serve  # pygls is imported here only
 
-    serve()
+    serve(lang.value if isinstance(lang, Language) else None)
+
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``funnelc`` command."""

@@ -70,6 +70,8 @@ class FunnelServer(LanguageServer):
         self.uris: dict[str, str] = {}
         self.pending: dict[str, asyncio.Task[None]] = {}
         self.last_change: dict[str, float] = {}
+        self.language: str | None = None
+        """``funnelc lsp --lang``: the messages' language whatever the client's locale."""
 
     # ---- the edge: uris, paths, positions ----------------------------------------------------
     @property
@@ -200,7 +202,14 @@ server = FunnelServer()
 @server.feature(t.INITIALIZE)
 def initialize(ls: FunnelServer, params: t.InitializeParams) -> None:
     locale = (params.locale or "").lower()
-    language = "ru" if locale.startswith("ru") else "en"
+    if ls.language is not None:
+        language = ls.language
+    elif locale:
+        language = "ru" if locale.startswith("ru") else "en"
+    else:
+        from funnelc.i18n import detect_language
+
+        language = detect_language()
     ls.state = Workspace(language=language)
 
 
@@ -453,5 +462,6 @@ def on_code_action(ls: FunnelServer, params: t.CodeActionParams) -> list[t.CodeA
     return result
 
 
-def main() -> None:
+def main(lang: str | None = None) -> None:
+    server.language = lang
     server.start_io()
