@@ -44,6 +44,7 @@ _TOKEN = re.compile(
     r"|(?P<comment>#[^\n]*)"
     r"|(?P<open>\{)|(?P<close>\})"
     r"|(?P<id>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<arrow>->)"
     r"|(?P<other>\S)",
     re.DOTALL,
 )

@@ -71,6 +71,7 @@ class FunnelServer(LanguageServer):
         self.pending: dict[str, asyncio.Task[None]] = {}
         self.last_change: dict[str, float] = {}
         self.language: str | None = None
+        self.line_indexes: dict[str, LineIndex] = {}
         """``funnelc lsp --lang``: the messages' language whatever the client's locale."""
 
     # ---- the edge: uris, paths, positions ----------------------------------------------------
@@ -92,12 +93,22 @@ class FunnelServer(LanguageServer):
         return from_fs_path(path) or path if "://" not in path else path
 
     def lines(self, path: str) -> LineIndex | None:
+        """The line index of ``path`` as last checked (kept for the latest text of each file
+        only: a new text replaces the old index)."""
+        text: str | None = None
         for build in self.state.builds_for(path):
             source = build.sources.get(path)
             if source is not None:
-                return LineIndex(source.text)
-        text = self.state.read(path)
-        return LineIndex(text) if text is not None else None
+                text = source.text
+                break
+        else:
+            text = self.state.read(path)
+        if text is None:
+            return None
+        cached = self.line_indexes.get(path)
+        if cached is None or cached.text is not text:
+            cached = self.line_indexes[path] = LineIndex(text)
+        return cached
 
     def range(self, span: Span, lines: LineIndex | None = None) -> t.Range:
         lines = lines or self.lines(span.path) or LineIndex("")
@@ -141,8 +152,7 @@ class FunnelServer(LanguageServer):
         build = self.state.builds.get(path)
         if build is None:
             return
-        source = build.sources.get(path)
-        lines = LineIndex(source.text if source is not None else "")
+        lines = self.lines(path) or LineIndex("")
         version = self.state.overlays.get(path, (None, ""))[0]
         self.text_document_publish_diagnostics(
             t.PublishDiagnosticsParams(
@@ -240,6 +250,7 @@ def did_close(ls: FunnelServer, params: t.DidCloseTextDocumentParams) -> None:
     path = ls.path_of(uri)
     ls.state.close(path)
     ls.uris.pop(path, None)
+    ls.line_indexes.pop(path, None)
     ls.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
 
@@ -436,7 +447,7 @@ def on_code_action(ls: FunnelServer, params: t.CodeActionParams) -> list[t.CodeA
     source = build.sources.get(path) if build is not None else None
     if build is None or source is None:
         return []
-    lines = LineIndex(source.text)
+    lines = ls.lines(path) or LineIndex(source.text)
     start = lines.offset(params.range.start.line, params.range.start.character, ls.encoding)
     end = lines.offset(params.range.end.line, params.range.end.character, ls.encoding)
     from funnelc.i18n import using

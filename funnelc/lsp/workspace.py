@@ -16,6 +16,24 @@ from pathlib import Path
 
 from funnelc.lsp.analysis import Build, Settings, compile_unit, project_settings, unit_paths
 
+NAME_CAPACITY = 512
+"""Stage-name verdicts kept from one check to the next besides the current ones: every
+keystroke in a stage's name or goal is a new text to classify, and a server runs for hours."""
+
+
+def _bound_name_cache() -> None:
+    """Without a session (a compiler that keeps the verdicts in module globals), forget them
+    when there are more than :data:`NAME_CAPACITY`: they are recomputed (or read from the
+    user's cache file) when needed again."""
+    from funnelc.lint import name_cache
+
+    memory = getattr(name_cache, "_memory", None)
+    if isinstance(memory, dict) and len(memory) > NAME_CAPACITY:
+        setattr(name_cache, "_memory", None)  # noqa: B010
+        used = getattr(name_cache, "_used", None)
+        if isinstance(used, dict):
+            used.clear()
+
 
 def _read_disk(path: str) -> str | None:
     try:
@@ -42,7 +60,7 @@ class Workspace:
         except ImportError:
             self.session = None
         else:
-            self.session = Session(language=self.language)
+            self.session = Session(language=self.language, name_capacity=NAME_CAPACITY)
 
     # ---- documents ---------------------------------------------------------------------------
     def open(self, path: str, version: int, text: str) -> None:
@@ -102,7 +120,10 @@ class Workspace:
 
         session_compile = getattr(self.session, "compile_texts", None)
         with using(self.language):
-            return compile_unit(texts, settings, compile_texts=session_compile)
+            build = compile_unit(texts, settings, compile_texts=session_compile)
+        if self.session is None:
+            _bound_name_cache()
+        return build
 
     def builds_for(self, path: str) -> list[Build]:
         """The builds that can answer about ``path``: its own, then every other open

@@ -1,0 +1,46 @@
+"""No cache that grows per edit: the memory the server's state holds after 1 000 edits of a
+document is no larger than after 10 (traced Python allocations, measured in this process on
+the same workspace object the server uses; bench/lsp_bench.py measures the real server's RSS).
+"""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+from pathlib import Path
+
+from funnelc.lsp.workspace import NAME_CAPACITY, Workspace
+from tests.lsp.document import MAIN, write
+
+
+def _edit(i: int) -> str:
+    # A new SLA, a new goal (a new text for the stage-name rules to classify, as when a goal
+    # is typed) and, every third edit, a syntax error: every kind of build.
+    text = MAIN.replace("sla 5d", f"sla {i % 9 + 1}d").replace(
+        "Бюджет назван", f"Бюджет назван {i}"
+    )
+    return text.replace("probability 40%", "probability") if i % 3 == 0 else text
+
+
+def test_memory_after_1000_edits_is_no_larger_than_after_10(tmp_path: Path) -> None:
+    main = write(tmp_path)[0].as_posix()
+    ws = Workspace()
+    ws.open(main, 0, MAIN)
+    ws.check(main)
+    tracemalloc.start()
+    try:
+        marks: dict[int, int] = {}
+        for i in range(1, 1001):
+            ws.change(main, i, _edit(i))
+            ws.check(main)
+            if i in (10, 1000):
+                gc.collect()
+                marks[i] = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(ws.builds) == 1 and len(ws.overlays) == 1
+    # Slack for the stage-name verdicts kept between checks (at most NAME_CAPACITY of them,
+    # measured at ~90 KB when full) and allocator noise; the unbounded verdict cache this
+    # replaced grew by ~400 bytes an edit (~400 KB here), and a cache keeping a build or a
+    # text per edit would grow by far more.
+    assert marks[1000] <= marks[10] + NAME_CAPACITY * 384, marks
