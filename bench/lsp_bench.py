@@ -114,18 +114,16 @@ def _edit(text: str, i: int, broken: bool) -> str:
 
 
 def _floor(text: str, broken: bool) -> float:
-    """The median time of the compiler alone (parse to lint) on the same edits, in this
-    process: the floor the server's latency is to be compared with on a loaded machine."""
+    """The median time of ``funnelc.compile_texts`` alone (parse to lint) on the same edits,
+    in this process: the floor the server's latency is to be compared with on a loaded
+    machine."""
     from funnelc.compiler import compile_texts
-    from funnelc.loader import load_texts
 
     times = []
     for i in range(7):
         edited = _edit(text, i, broken)
         started = time.perf_counter()
-        result = compile_texts({"/bench/doc.funnel": edited}, lint=True)
-        if result.project is None:
-            load_texts({"/bench/doc.funnel": edited})  # what the server does for its index
+        compile_texts({"/bench/doc.funnel": edited}, lint=True)
         times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
 
@@ -188,7 +186,7 @@ async def memory(edits: int) -> None:
     for i in range(1, edits + 1):
         session.change(uri, i + 1, _edit(text, i, i % 7 == 0).replace("Воронка", f"Воронка {i}"))
         await session.wait_for(uri, i + 1)
-        if i in (10, 100, edits):
+        if i in (10, 100, 500, edits):
             marks[i] = rss_kib(session.pid)
     shown = ", ".join(f"after {n} edits {kib / 1024:.1f} MiB" for n, kib in marks.items())
     print(f"server RSS ({text.count(chr(10))}-line document, every edit checked): {shown}")

@@ -16,6 +16,7 @@ file and of the files that import it).
 from __future__ import annotations
 
 import bisect
+import inspect
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -28,7 +29,9 @@ from funnelc.model import Field, LossReason, Module, Pipeline, Project, Ref, Sta
 from funnelc.source import SourceFile, Span
 
 if TYPE_CHECKING:
+    from funnelc.compiler import Result
     from funnelc.lint.engine import LintConfig
+    from funnelc.loader import Loaded
 
 Key = tuple[str, ...]
 Entity = Pipeline | Stage | Field | LossReason
@@ -297,41 +300,42 @@ class Build:
 
 
 def compile_unit(
-    texts: Mapping[str, str],
-    settings: Settings,
-    *,
-    compile_texts: Callable[..., object] | None = None,
+    texts: Mapping[str, str], settings: Settings, *, session: object | None = None
 ) -> Build:
     """Compile ``texts`` (path → text) as ``funnelc check`` does, with the project's lint
     configuration, then the configured CRM targets' limit checks when the build is clean.
 
-    ``compile_texts`` is the compiler entry point to call (a session's, when there is one).
+    ``session`` is the compiler's :class:`funnelc.session.Session` where it has one.  The files
+    are read and parsed once: the declared modules the index needs come from the same load as
+    the diagnostics, even when a later pass found errors and the result has no project.
     """
-    from funnelc import compiler
-    from funnelc.compiler import Result
     from funnelc.loader import load_texts
 
-    run = compile_texts or compiler.compile_texts
     lint: LintConfig | bool = settings.lint if settings.lint is not None else True
-    result = run(dict(texts), lint=lint)
-    assert isinstance(result, Result)
+    loaded = load_texts(dict(texts))
+    result = _passes(loaded, lint, session)
     diagnostics = list(result.diagnostics)
     if result.project is not None:
-        modules = result.project.modules
-        sources: Mapping[str, SourceFile] = result.sources
         diagnostics.extend(_target_checks(result.project, settings))
-    else:
-        loaded = load_texts(dict(texts))
-        modules = loaded.modules
-        sources = loaded.sources
     return Build(
         paths=tuple(texts),
         diagnostics=tuple(diagnostics),
-        sources=sources,
-        modules=modules,
+        sources=loaded.sources,
+        modules=loaded.modules,
         project=result.project,
-        index=build_index(modules, sources),
+        index=build_index(loaded.modules, loaded.sources),
     )
+
+
+def _passes(loaded: Loaded, lint: LintConfig | bool, session: object | None) -> Result:
+    """The compiler's passes after loading, on ``loaded`` (what ``compile_texts`` runs after
+    its own ``load_texts``), with the session when the compiler takes one."""
+    from funnelc import compiler
+
+    run = compiler._run
+    if "session" in inspect.signature(run).parameters:
+        return run(lambda: loaded, lint, session)  # type: ignore[call-arg,unused-ignore]
+    return run(lambda: loaded, lint)  # type: ignore[call-arg,unused-ignore]
 
 
 def _target_checks(project: Project, settings: Settings) -> list[Diagnostic]:

@@ -118,9 +118,8 @@ class Workspace:
     def _compile(self, texts: dict[str, str], settings: Settings) -> Build:
         from funnelc.i18n import using
 
-        session_compile = getattr(self.session, "compile_texts", None)
         with using(self.language):
-            build = compile_unit(texts, settings, compile_texts=session_compile)
+            build = compile_unit(texts, settings, session=self.session)
         if self.session is None:
             _bound_name_cache()
         return build
