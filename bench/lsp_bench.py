@@ -186,7 +186,7 @@ async def memory(edits: int) -> None:
     for i in range(1, edits + 1):
         session.change(uri, i + 1, _edit(text, i, i % 7 == 0).replace("Воронка", f"Воронка {i}"))
         await session.wait_for(uri, i + 1)
-        if i in (10, 100, 500, edits):
+        if i in (10, 100, 500, 1000, 2000, edits):
             marks[i] = rss_kib(session.pid)
     shown = ", ".join(f"after {n} edits {kib / 1024:.1f} MiB" for n, kib in marks.items())
     print(f"server RSS ({text.count(chr(10))}-line document, every edit checked): {shown}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -53,14 +54,21 @@ _COMPLETION_KIND = {
 }
 
 
-def _render(text: str, lang: str) -> str:
-    """A message in ``lang``: rendered late where the compiler supports it, else as made (the
-    build runs in ``lang`` already)."""
+def _renderer() -> Callable[[object, str], str] | None:
     try:
         from funnelc.i18n import render  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
-        return str(text)
-    return str(render(text, lang))
+        return None
+    return render  # type: ignore[no-any-return,unused-ignore]
+
+
+_RENDER = _renderer()
+
+
+def _render(text: object, lang: str) -> str:
+    """A message in ``lang``: rendered late where the compiler supports it, else as made (the
+    build runs in ``lang`` already)."""
+    return str(text) if _RENDER is None else str(_RENDER(text, lang))
 
 
 class FunnelServer(LanguageServer):
@@ -128,19 +136,27 @@ class FunnelServer(LanguageServer):
 
     # ---- diagnostics -------------------------------------------------------------------------
     def to_lsp(self, d: Diagnostic, lines: LineIndex) -> t.Diagnostic:
+        """The protocol's diagnostic; ``lines`` is the index of the file of ``d``'s span."""
         lang = self.state.language
         assert d.span is not None
+        uri = self.uri_of(d.span.path)
+        here = t.Location(uri=uri, range=self.range(d.span, lines))
+
+        def location(span: Span) -> t.Location:
+            if span.path == d.span.path:  # type: ignore[union-attr]
+                return t.Location(uri=uri, range=self.range(span, lines))
+            return self.location(span)
+
         related = [
-            t.DiagnosticRelatedInformation(self.location(label.span), _render(label.message, lang))
+            t.DiagnosticRelatedInformation(location(label.span), _render(label.message, lang))
             for label in d.labels
             if label.message
         ]
-        here = self.location(d.span)
         if d.help:
             related.append(t.DiagnosticRelatedInformation(here, "help: " + _render(d.help, lang)))
         related.extend(t.DiagnosticRelatedInformation(here, _render(n, lang)) for n in d.notes)
         return t.Diagnostic(
-            range=self.range(d.span, lines),
+            range=here.range,
             message=_render(d.message, lang),
             severity=_SEVERITY[d.severity],
             code=d.code,
