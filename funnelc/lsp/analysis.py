@@ -16,7 +16,6 @@ file and of the files that import it).
 from __future__ import annotations
 
 import bisect
-import inspect
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
     from funnelc.compiler import Result
     from funnelc.lint.engine import LintConfig
     from funnelc.loader import Loaded
+    from funnelc.session import Session
 
 Key = tuple[str, ...]
 Entity = Pipeline | Stage | Field | LossReason
@@ -300,12 +300,13 @@ class Build:
 
 
 def compile_unit(
-    texts: Mapping[str, str], settings: Settings, *, session: object | None = None
+    texts: Mapping[str, str], settings: Settings, *, session: Session | None = None
 ) -> Build:
     """Compile ``texts`` (path → text) as ``funnelc check`` does, with the project's lint
     configuration, then the configured CRM targets' limit checks when the build is clean.
 
-    ``session`` is the compiler's :class:`funnelc.session.Session` where it has one.  The files
+    ``session`` is the compiler's :class:`funnelc.session.Session` (the language, the
+    bounded caches kept between checks).  The files
     are read and parsed once: the declared modules the index needs come from the same load as
     the diagnostics, even when a later pass found errors and the result has no project.
     """
@@ -327,15 +328,12 @@ def compile_unit(
     )
 
 
-def _passes(loaded: Loaded, lint: LintConfig | bool, session: object | None) -> Result:
-    """The compiler's passes after loading, on ``loaded`` (what ``compile_texts`` runs after
-    its own ``load_texts``), with the session when the compiler takes one."""
+def _passes(loaded: Loaded, lint: LintConfig | bool, session: Session | None) -> Result:
+    """The compiler's passes after loading, on ``loaded``: what ``compile_texts`` runs after
+    its own ``load_texts`` (the same driver, so the same diagnostics)."""
     from funnelc import compiler
 
-    run = compiler._run
-    if "session" in inspect.signature(run).parameters:
-        return run(lambda: loaded, lint, session)  # type: ignore[call-arg,unused-ignore]
-    return run(lambda: loaded, lint)  # type: ignore[call-arg,unused-ignore]
+    return compiler._run(lambda: loaded, lint, session)
 
 
 def _target_checks(project: Project, settings: Settings) -> list[Diagnostic]:

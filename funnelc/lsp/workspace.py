@@ -4,8 +4,8 @@ disk, the latest build of each, and which documents a change makes stale.
 Memory is bounded by what is open: one overlay and one build per open document (a build shared
 by the documents of one unit), replaced — never added to — on every check; nothing is kept per
 edit.  The compiler's own process-wide caches (the parser, the message catalogues) do not
-grow either; the stage-name verdicts are held by the session when the compiler has one
-(:mod:`funnelc.session`), else by :mod:`funnelc.lint.name_cache`.
+grow either; the stage-name verdicts are held, bounded, by the workspace's
+:class:`funnelc.session.Session`.
 """
 
 from __future__ import annotations
@@ -15,24 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from funnelc.lsp.analysis import Build, Settings, compile_unit, project_settings, unit_paths
+from funnelc.session import Session
 
-NAME_CAPACITY = 512
+NAME_CAPACITY = 128
 """Stage-name verdicts kept from one check to the next besides the current ones: every
 keystroke in a stage's name or goal is a new text to classify, and a server runs for hours."""
-
-
-def _bound_name_cache() -> None:
-    """Without a session (a compiler that keeps the verdicts in module globals), forget them
-    when there are more than :data:`NAME_CAPACITY`: they are recomputed (or read from the
-    user's cache file) when needed again."""
-    from funnelc.lint import name_cache
-
-    memory = getattr(name_cache, "_memory", None)
-    if isinstance(memory, dict) and len(memory) > NAME_CAPACITY:
-        setattr(name_cache, "_memory", None)  # noqa: B010
-        used = getattr(name_cache, "_used", None)
-        if isinstance(used, dict):
-            used.clear()
 
 
 def _read_disk(path: str) -> str | None:
@@ -52,15 +39,13 @@ class Workspace:
     builds: dict[str, Build] = field(default_factory=dict)
     checked: dict[str, int] = field(default_factory=dict)
     """The version of each open document its build was made from."""
-    session: object | None = None
+    session: Session = field(init=False)
+    """The compiler's session: the messages' language and the bounded stage-name verdicts,
+    kept from one check to the next (not read from or written to the user's cache directory:
+    a server would write it on every keystroke in a name)."""
 
     def __post_init__(self) -> None:
-        try:  # the compiler's session (bounded caches, the language), where it exists
-            from funnelc.session import Session  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            self.session = None
-        else:
-            self.session = Session(language=self.language, name_capacity=NAME_CAPACITY)
+        self.session = Session(language=self.language, name_capacity=NAME_CAPACITY)
 
     # ---- documents ---------------------------------------------------------------------------
     def open(self, path: str, version: int, text: str) -> None:
@@ -119,10 +104,7 @@ class Workspace:
         from funnelc.i18n import using
 
         with using(self.language):
-            build = compile_unit(texts, settings, session=self.session)
-        if self.session is None:
-            _bound_name_cache()
-        return build
+            return compile_unit(texts, settings, session=self.session)
 
     def builds_for(self, path: str) -> list[Build]:
         """The builds that can answer about ``path``: its own, then every other open
