@@ -306,3 +306,28 @@ async def test_editing_features(client: Client) -> None:
     )
     expected = format_text(MAIN, str(main)).text
     assert edits and edits[0].new_text == expected
+
+
+async def test_code_action_from_a_diagnostics_fix(client: Client) -> None:
+    main: Path = client.main
+    text = MAIN.replace("timeout -> pit", "timeout -> pitt")
+    found = await _open(client, main, text)
+    f102 = next(d for d in found if d.code == "F102")
+    at = offset_of(text, "pitt", inside=0)
+    assert (f102.range.start, f102.range.end) == (
+        _pos(client, text, at),
+        _pos(client, text, at + 4),
+    )
+    actions = await client.text_document_code_action_async(
+        t.CodeActionParams(
+            text_document=_doc(main),
+            range=f102.range,
+            context=t.CodeActionContext(diagnostics=[f102]),
+        )
+    )
+    assert actions
+    (fix,) = [a for a in actions if isinstance(a, t.CodeAction)]
+    assert fix.kind == t.CodeActionKind.QuickFix and fix.edit is not None
+    (edit,) = edits_of(fix.edit, main)
+    assert edit.new_text == "pit" and edit.range == f102.range
+    assert not fix.is_preferred  # a did-you-mean is an unsafe fix: offered, not preferred
