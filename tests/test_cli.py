@@ -36,7 +36,7 @@ from tests.test_build import (
     write_project,
 )
 
-COMMANDS = ("check", "build", "fmt", "explain", "codes", "schema", "rules", "targets", "watch")
+COMMANDS = ("check", "build", "fmt", "explain", "codes", "schema", "rules", "targets", "watch", "lsp")
 DIAGNOSTIC_KEYS = {"code", "severity", "message", "location", "labels", "notes", "help", "fix"}
 ESC = "\x1b["
 
