@@ -5,9 +5,12 @@ the same workspace object the server uses; bench/lsp_bench.py measures the real 
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import tracemalloc
 from pathlib import Path
+
+import pytest
 
 from funnelc.lsp.workspace import NAME_CAPACITY, Workspace
 from tests.lsp.document import MAIN, write
@@ -45,3 +48,25 @@ def test_memory_after_1000_edits_is_no_larger_than_after_10(tmp_path: Path) -> N
     # and a build or a text kept per edit would be far more.
     assert len(ws.session.names) <= NAME_CAPACITY + 20
     assert marks[1000] <= marks[10] + 128 * 1024, marks
+
+
+async def test_notifications_leave_no_futures_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pygls 2.1 keeps the future of every notification handled by a generator (didOpen,
+    didChange, didClose) for ever; the server's protocol drops them."""
+    from lsprotocol import types as t
+    from pygls.workspace import Workspace as Documents
+
+    from funnelc.lsp.server import server  # the instance the features are registered on
+
+    monkeypatch.setattr(server.protocol, "_workspace", Documents(None))
+    published: list[t.PublishDiagnosticsParams] = []
+    monkeypatch.setattr(server, "text_document_publish_diagnostics", published.append)
+    for i in range(20):
+        item = t.TextDocumentItem(f"untitled:{i}", "funnel", 1, 'pipeline p "P" {}\n')
+        server.protocol._handle_notification(
+            t.TEXT_DOCUMENT_DID_OPEN, t.DidOpenTextDocumentParams(item)
+        )
+        for _ in range(3):
+            await asyncio.sleep(0)
+    assert len(published) == 20
+    assert server.protocol._request_futures == {}
