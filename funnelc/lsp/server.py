@@ -439,30 +439,21 @@ def on_semantic_tokens(ls: FunnelServer, params: t.SemanticTokensParams) -> t.Se
     return t.SemanticTokens(data=semantic_tokens.encode(source.text, found, ls.encoding))
 
 
-def _formatter() -> Any:
-    """``funnelc fmt``'s function, when the formatter is part of this funnelc."""
-    try:
-        from funnelc import fmt  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    return getattr(fmt, "format_text", None)
+@server.feature(t.TEXT_DOCUMENT_FORMATTING)
+def on_formatting(ls: FunnelServer, params: t.DocumentFormattingParams) -> list[t.TextEdit]:
+    """The whole document formatted by ``funnelc fmt``'s own function; nothing for a file
+    with syntax errors (the formatter refuses it; the diagnostics already say why)."""
+    from funnelc.fmt import format_text
+    from funnelc.i18n import using
 
-
-if _formatter() is not None:
-
-    @server.feature(t.TEXT_DOCUMENT_FORMATTING)
-    def on_formatting(ls: FunnelServer, params: t.DocumentFormattingParams) -> list[t.TextEdit]:
-        format_text = _formatter()
-        doc = ls.workspace.get_text_document(params.text_document.uri)
-        from funnelc.i18n import using
-
-        with using(ls.state.language):
-            result = format_text(doc.source, ls.path_of(doc.uri))
-        if result.text is None or result.text == doc.source:
-            return []
-        end = LineIndex(doc.source).end(ls.encoding)
-        whole = t.Range(t.Position(0, 0), t.Position(*end))
-        return [t.TextEdit(range=whole, new_text=result.text)]
+    doc = ls.workspace.get_text_document(params.text_document.uri)
+    with using(ls.state.language):
+        result = format_text(doc.source, ls.path_of(doc.uri))
+    if result.text is None or result.text == doc.source:
+        return []
+    end = LineIndex(doc.source).end(ls.encoding)
+    whole = t.Range(t.Position(0, 0), t.Position(*end))
+    return [t.TextEdit(range=whole, new_text=result.text)]
 
 
 @server.feature(

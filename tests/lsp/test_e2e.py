@@ -292,13 +292,9 @@ async def test_editing_features(client: Client) -> None:
     reason_at = _pos(client, MAIN, offset_of(MAIN, "no_budget", occurrence=1, inside=0))
     assert (reason_at.line, reason_at.character, 9, 7, 0) in decoded  # enum, a use
 
-    # formatting through funnelc fmt's own function, when this funnelc has the formatter
-    try:
-        from funnelc.fmt import format_text  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        format_text = None
-    if format_text is None:
-        return
+    # formatting through funnelc fmt's own function
+    from funnelc.fmt import format_text
+
     edits = await client.text_document_formatting_async(
         t.DocumentFormattingParams(
             text_document=_doc(main), options=t.FormattingOptions(tab_size=2, insert_spaces=True)
