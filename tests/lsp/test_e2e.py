@@ -38,7 +38,7 @@ def _client() -> Client:
 
 SERVER = ClientServerConfig(
     client_factory=_client,
-    server_command=[sys.executable, "-m", "funnelc", "lsp"],
+    server_command=[sys.executable, "-m", "funnelc", "lsp", "--stdio"],  # as VS Code starts it
     server_env={"FUNNELC_NO_CACHE": "1", "FUNNELC_LANG": "en", "PYTHONUTF8": "1"},
 )
 
