@@ -36,7 +36,18 @@ from tests.test_build import (
     write_project,
 )
 
-COMMANDS = ("check", "build", "fmt", "explain", "codes", "schema", "rules", "targets", "watch", "lsp")
+COMMANDS = (
+    "check",
+    "build",
+    "fmt",
+    "explain",
+    "codes",
+    "schema",
+    "rules",
+    "targets",
+    "watch",
+    "lsp",
+)
 DIAGNOSTIC_KEYS = {"code", "severity", "message", "location", "labels", "notes", "help", "fix"}
 ESC = "\x1b["
 

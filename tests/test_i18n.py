@@ -382,7 +382,18 @@ def test_labels_of_lint_findings_render_late() -> None:
 
 # ---- every command in Russian -------------------------------------------------------------
 
-_COMMANDS = ("check", "build", "fmt", "explain", "codes", "schema", "rules", "targets", "watch", "lsp")
+_COMMANDS = (
+    "check",
+    "build",
+    "fmt",
+    "explain",
+    "codes",
+    "schema",
+    "rules",
+    "targets",
+    "watch",
+    "lsp",
+)
 
 
 def _identifiers() -> set[str]:
