@@ -1,4 +1,4 @@
-"""The ``funnelc`` command line (typer): check, build, explain, schema, targets.
+"""The ``funnelc`` command line (typer): check, build, explain, schema, targets, lsp.
 
 Exit codes: 0 — no errors; 1 — the input has errors (or the build failed); 2 — the command was
 used wrongly (unknown option, missing argument, bad config).  Human diagnostics go to stderr;
@@ -1313,6 +1313,20 @@ def list_targets(lang: LangOpt = None) -> None:
             if constructs:
                 shown = ", ".join(_(c) for c in constructs)
                 typer.echo(f"{'':<10}   {labels[how]}: {shown}")
+
+
+@app.command(cls=LocalisedCommand)
+@localised
+def lsp(
+    stdio: Annotated[
+        bool, typer.Option("--stdio", help="Talk over stdin and stdout (the only transport).")
+    ] = True,
+    lang: LangOpt = None,
+) -> None:
+    """Start the language server on stdin and stdout (editors run this; see docs/lsp.md)."""
+    from funnelc.lsp.server import main as serve  # pygls is imported here only
+
+    serve(lang.value if isinstance(lang, Language) else None)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -48,6 +48,7 @@ COMMANDS = (
     "watch",
     "diff",
     "breaking",
+    "lsp",
 )
 DIAGNOSTIC_KEYS = {"code", "severity", "message", "location", "labels", "notes", "help", "fix"}
 ESC = "\x1b["

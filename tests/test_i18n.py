@@ -395,6 +395,7 @@ _COMMANDS = (
     "watch",
     "diff",
     "breaking",
+    "lsp",
 )
 
 

@@ -1,0 +1,1 @@
+"""The funnelc language server (``funnelc lsp``)."""
