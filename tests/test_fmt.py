@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
@@ -330,6 +330,37 @@ def test_a_suppression_keeps_covering_its_line() -> None:
     check_promises({"x.funnel": text})
 
 
+MID_STATEMENT_ALLOW = (
+    'field budget "Бюджет" money reason no_money "Нет денег" pipeline p "Продажи" { deal { stage\n'
+    "# funnelc: allow L003 -- на своей строке\n"
+    's0 "Готовим КП" stage\n'
+    's1  "Готовим КП" won paid "Оплачено" lost pit "Яма" { reasons no_money } } timeout -> pit }\n'
+)
+"""Hypothesis found it: an own-line suppression between ``stage`` and its id.  It covers the
+next code line and the whole of the largest statement starting there (``stage s1``, which runs
+onto the line after).  Which statement that was used to be decided by comparing its length
+with the line's, so indenting the line made ``stage s1`` "shorter than the line" and its L003
+came back."""
+
+
+def test_a_suppression_mid_statement_covers_the_same_statements() -> None:
+    out = formatted(MID_STATEMENT_ALLOW)
+    assert '        s0 "Готовим КП"  stage\n        s1 "Готовим КП"\n' in out
+    for text in (MID_STATEMENT_ALLOW, out):
+        result = funnelc.compile_text(text, lint=True)
+        assert [d.code for d in result.diagnostics if d.code == "L003"] == []
+    check_promises({"x.funnel": MID_STATEMENT_ALLOW})
+
+
+def test_what_an_own_line_suppression_covers_does_not_depend_on_indentation() -> None:
+    """The statement that starts on the covered line is covered to its end however deeply the
+    line is indented (the line may be longer than the statement)."""
+    written = MID_STATEMENT_ALLOW.replace('\ns0 "', "\n" + " " * 40 + 's0 "')
+    result = funnelc.compile_text(written, lint=True)
+    assert [d.code for d in result.diagnostics if d.code == "L003"] == []
+    assert meaning({"x.funnel": written}) == meaning({"x.funnel": MID_STATEMENT_ALLOW})
+
+
 # ---- strings -----------------------------------------------------------------------------------
 
 
@@ -550,6 +581,7 @@ def valid_funnel(draw: st.DrawFn) -> str:
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(valid_funnel())
+@example(MID_STATEMENT_ALLOW)
 def test_generated_funnels_keep_their_lint_findings(text: str) -> None:
     result = funnelc.compile_text(text.replace("\r\n", "\n"), lint=True)
     assert result.ok, [d.message for d in result.diagnostics if d.severity.value == "error"]

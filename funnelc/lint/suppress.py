@@ -96,7 +96,10 @@ def _next_statement(source: SourceFile, line: int, statements: list[Span]) -> Sp
     end = start + len(source.line_text(target))
     best = Span(source.path, start, end)
     for span in statements:
-        if start <= span.start < end and span.end - span.start > best.end - best.start:
+        # By where it ends, not by its length: a statement starting late on an indented line
+        # may be shorter than the line and still run past it (and re-indenting the line must
+        # not change what the suppression covers).
+        if start <= span.start < end and span.end > best.end:
             best = Span(source.path, start, span.end)
     return best
 
