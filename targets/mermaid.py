@@ -191,7 +191,7 @@ _WORDS: dict[str, str] = {
     "c_phase": N_("Phase"),
     "c_goal": N_("Goal"),
     "c_exit": N_("Exit criteria"),
-    "c_sla": N_("SLA"),
+    "c_sla": N_("diagram|SLA"),
     "c_probability": N_("Probability"),
     "c_requires": N_("Required fields"),
     "won": N_("diagram|won"),

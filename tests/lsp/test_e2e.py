@@ -326,4 +326,5 @@ async def test_code_action_from_a_diagnostics_fix(client: Client) -> None:
     assert fix.kind == t.CodeActionKind.QuickFix and fix.edit is not None
     (edit,) = edits_of(fix.edit, main)
     assert edit.new_text == "pit" and edit.range == f102.range
-    assert not fix.is_preferred  # a did-you-mean is an unsafe fix: offered, not preferred
+    # `pitt` is one edit from the one close id `pit`: a safe fix (docs/diagnostics.md), preferred
+    assert fix.is_preferred
