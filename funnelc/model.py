@@ -176,6 +176,8 @@ class Stage:
     then: Ref | None = None
     next: Ref | None = None
     reasons: tuple[Ref, ...] = ()
+    was: Ident | None = None
+    """``was old_id``: the id the stage had before (``funnelc apply`` re-keys it in place)."""
 
     @property
     def is_open(self) -> bool:
@@ -239,6 +241,8 @@ class Pipeline:
     timeout: Ref | None = None
     edges: tuple[ExplicitEdge, ...] = ()
     revives: tuple[Revive, ...] = ()
+    was: Ident | None = None
+    """``was old_id``: the id the pipeline had before (``funnelc apply`` re-keys it in place)."""
     _stage_index: Mapping[str, Stage] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -382,7 +382,7 @@ def test_labels_of_lint_findings_render_late() -> None:
 
 # ---- every command in Russian -------------------------------------------------------------
 
-_COMMANDS = ("check", "build", "explain", "codes", "schema", "rules", "targets")
+_COMMANDS = ("check", "build", "explain", "codes", "schema", "rules", "targets", "plan", "apply")
 
 
 def _identifiers() -> set[str]:
