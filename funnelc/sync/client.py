@@ -172,8 +172,10 @@ class _Http:
             self._say(f"→ {method} {what}")
             try:
                 reply = self.client.request(method, url, **kw)
-            except httpx.TimeoutException:
-                self._say(f"← timeout ({what})")
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError):
+                # No reply: the request is taken as not applied (the fakes' timeouts are not;
+                # a real one may be, and the next run's diff finds what exists).
+                self._say(f"← no reply ({what})")
                 if attempt == self.retries:
                     raise SyncError(
                         _("{what}: timed out {n} times; run apply again to resume").format(
