@@ -181,7 +181,10 @@ class _Amo:
             elif kind == "Recolour":
                 body["color"] = op.after
             elif op.attribute == "descriptions":
-                body["descriptions"] = [{"level": lv, "description": t} for lv, t in op.after]
+                body["descriptions"] = [
+                    {"level": lv, "description": t}
+                    for lv, t in sorted(op.after, key=lambda d: _LEVELS.index(d[0]))
+                ]
             else:
                 body[op.attribute] = op.after
         for (entity, ident, parent), body in bodies.items():
@@ -357,8 +360,14 @@ class _Amo:
             self.step(_("deleted {what}").format(what=ref.path))
 
 
+_LEVELS = ("newbie", "candidate", "master")  # §1.3: one description per level, this order
+
+
 def _descriptions(status: Any) -> list[dict[str, str]]:
-    return [{"level": d.level, "description": d.text} for d in status.descriptions]
+    return [
+        {"level": d.level, "description": d.text}
+        for d in sorted(status.descriptions, key=lambda d: _LEVELS.index(d.level))
+    ]
 
 
 # ---- Bitrix24 -------------------------------------------------------------------------------

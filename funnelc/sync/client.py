@@ -178,7 +178,7 @@ class _Http:
                 self._say(f"← no reply ({what})")
                 if attempt == self.retries:
                     raise SyncError(
-                        _("{what}: timed out {n} times; run apply again to resume").format(
+                        _("{what}: no reply after {n} tries; run apply again to resume").format(
                             what=what, n=attempt + 1
                         )
                     ) from None
