@@ -40,11 +40,35 @@ def apply_plan(session: Session, plan: Plan, progress: Progress | None = None) -
     if plan.conflicts:
         raise SyncError(_("the plan has conflicts; resolve them first (see `funnelc plan`)"))
     say = progress or (lambda text: None)
-    if session.moved:
+    if remember(session) or session.moved:
         session.lock.save()
     if isinstance(session.client, AmoClient):
         return _Amo(session, say).run(plan.operations)
     return _B24(session, say).run(plan.operations)
+
+
+def remember(session: Session) -> bool:
+    """Write to the lock every current pipeline and stage that has a key but no lock entry
+    (adopted by name, or by Bitrix24 STATUS_ID): the requests below address them by key."""
+    changed = False
+    pipes = session.entry["pipelines"]
+    groups: list[tuple[str, Any, tuple[Any, ...]]] = []
+    if isinstance(session.client, AmoClient):
+        groups = [(p.key, p.id, p.statuses) for p in session.current.pipelines if p.key]
+    else:
+        groups = [(c.key, c.id, c.stages) for c in session.current.categories if c.key]
+    for key, ident, stages in groups:
+        if key not in pipes:
+            changed = True
+        entry = pipes.setdefault(key, {"id": ident, "stages": {}})
+        if entry.get("id") != ident:
+            continue  # the lock knows another object under this key: leave it to diff
+        table = entry.setdefault("stages", {})
+        for s in stages:
+            if s.key and s.key not in table and s.id is not None:
+                table[s.key] = s.id
+                changed = True
+    return changed
 
 
 def _by_type(ops: list[Any], *names: str) -> list[Any]:

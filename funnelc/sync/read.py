@@ -109,6 +109,13 @@ def read_amocrm(client: AmoClient, entry: dict[str, Any], desired: Any) -> tuple
                 id=pid,
             )
         )
+    pipelines = _adopt(pipelines, [(p.key, p.name) for p in desired.pipelines])
+    for i, p in enumerate(pipelines):
+        want = desired_by_key.get(p.key)
+        if want is not None and not pipe_keys.get(p.id or 0):
+            # Adopted by name just now: its statuses by name too.
+            adopted = _adopt(list(p.statuses), [(st.key, st.name) for st in want.statuses])
+            pipelines[i] = replace(p, statuses=tuple(adopted))
     key_of_status: dict[tuple[int, int], tuple[str, str]] = {}
     for p in pipelines:
         for st in p.statuses:
@@ -156,6 +163,9 @@ def read_amocrm(client: AmoClient, entry: dict[str, Any], desired: Any) -> tuple
 
 
 def _adopt(statuses: list[Any], wanted: list[tuple[str, str]]) -> list[Any]:
+    """Give an unkeyed object the key of the desired one with its name that no current
+    object holds yet (the name match ``diff`` would make, made before it so that the lock
+    learns it)."""
     held = {s.key for s in statuses if s.key}
     free: dict[str, str] = {}
     for key, name in wanted:
@@ -253,6 +263,7 @@ def read_bitrix24(client: B24Client, entry: dict[str, Any], desired: Any) -> tup
                 id=cid,
             )
         )
+    categories = _adopt(categories, [(c.key, c.name) for c in desired.categories])
     field_keys = {
         (path.partition("/")[0], v["id"]): path.partition("/")[2]
         for path, v in entry["fields"].items()
