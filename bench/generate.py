@@ -118,6 +118,70 @@ REASONS: tuple[tuple[str, str], ...] = (
 )
 
 
+# A stage name repeats in no pipeline: beyond the pools above, names get what a big company's
+# pipeline would add — the product line and the region the stage is for — so that every stage
+# has a distinct, realistic name (the stage-name classifier and its cache see them all).
+PRODUCTS: tuple[str, ...] = (
+    "CRM",
+    "телефония",
+    "аналитика",
+    "обучение",
+    "внедрение",
+    "поддержка",
+    "интеграция",
+    "лицензии",
+    "облако",
+    "консалтинг",
+    "аудит",
+    "маркетплейс",
+    "чат-бот",
+    "рассылки",
+    "склад",
+    "логистика",
+    "бухгалтерия",
+    "зарплата",
+    "документооборот",
+    "безопасность",
+)
+REGIONS: tuple[str, ...] = (
+    "Москва",
+    "Санкт-Петербург",
+    "Казань",
+    "Новосибирск",
+    "Екатеринбург",
+    "Самара",
+    "Омск",
+    "Краснодар",
+    "Ростов-на-Дону",
+    "Уфа",
+    "Пермь",
+    "Воронеж",
+    "Волгоград",
+    "Тюмень",
+    "Иркутск",
+    "Хабаровск",
+    "Владивосток",
+    "Томск",
+    "Калининград",
+    "Ярославль",
+    "Сочи",
+    "Мурманск",
+    "Архангельск",
+    "Барнаул",
+    "Кемерово",
+    "Ижевск",
+)
+
+
+def _qualifier(round_: int) -> str:
+    """The product and region of the ``round_``-th repetition of the name pool (from 1)."""
+    index = round_ - 1
+    product = PRODUCTS[index % len(PRODUCTS)]
+    region = REGIONS[(index // len(PRODUCTS)) % len(REGIONS)]
+    extra = index // (len(PRODUCTS) * len(REGIONS))
+    return f"{product}, {region}" + (f", очередь {extra + 1}" if extra else "")
+
+
 @dataclass(frozen=True, slots=True)
 class _Open:
     ident: str
@@ -137,8 +201,8 @@ def _stages(count: int) -> list[_Open]:
         pool = LEAD_STAGES if lead else DEAL_STAGES
         position = index if lead else index - lead_count
         stem, name = pool[position % len(pool)]
-        if position >= len(pool):  # names repeat only in pipelines larger than any real one
-            name = f"{name} ({position // len(pool) + 1})"
+        if position >= len(pool):  # a distinct name: see PRODUCTS
+            name = f"{name}: {_qualifier(position // len(pool))}"
         stages.append(_Open(f"{stem}_{index + 1}", name, lead))
     return stages
 

@@ -433,9 +433,12 @@ def check(
     warnings)."""
     from funnelc.compiler import compile
     from funnelc.lint.engine import fails
+    from funnelc.session import Session
 
     settings, lint = _config(config, strict)
-    result = compile(_inputs(paths, settings), lint=lint, root=_root(settings))
+    result = compile(
+        _inputs(paths, settings), lint=lint, root=_root(settings), session=Session(persist=True)
+    )
     _emit_diagnostics(result.diagnostics, result.sources, fmt, color, result.root, lint.strict)
     raise typer.Exit(1 if fails(result.diagnostics, lint.strict) else 0)
 
@@ -498,6 +501,7 @@ def build(
     from funnelc.compiler import compile
     from funnelc.emit import DEFAULT_TARGETS, EmitOptions
     from funnelc.lint.engine import fails
+    from funnelc.session import Session
 
     settings, lint = _config(config, strict)
     targets = list(target or settings.targets or DEFAULT_TARGETS)
@@ -505,7 +509,9 @@ def build(
     if unknown:
         _emit_diagnostics(unknown, {}, fmt, color)
         raise typer.Exit(2)
-    result = compile(_inputs(paths, settings), lint=lint, root=_root(settings))
+    result = compile(
+        _inputs(paths, settings), lint=lint, root=_root(settings), session=Session(persist=True)
+    )
     if not result.ok or result.project is None or fails(result.diagnostics, lint.strict):
         _emit_diagnostics(result.diagnostics, result.sources, fmt, color, result.root, lint.strict)
         raise typer.Exit(1)
@@ -769,17 +775,25 @@ def explain(
         return
     entry = lookup(code)
     if entry is None:
-        guess = did_you_mean(code.upper(), CODES) or did_you_mean(
-            code.lower(), [c.name for c in CODES.values()]
+        from funnelc.lint.engine import all_rules
+
+        known = [*CODES, *(r.code for r in all_rules())]
+        names = [*(c.name for c in CODES.values()), *(r.name for r in all_rules())]
+        letter, digits = code[:1].upper(), code[1:]
+        padded = f"{letter}{digits.zfill(3)}" if digits.isdigit() and len(digits) < 3 else ""
+        guess = (
+            (padded if padded in known else None)
+            or did_you_mean(code.upper(), known)
+            or did_you_mean(code.lower(), names)
         )
-        if guess is None and code[1:].isdigit() and code[:1].upper() in {c[0] for c in CODES}:
+        if guess is None and digits.isdigit() and letter in {c[0] for c in known}:
             # A code that does not exist: offer the nearest one of the same letter.
-            same = [c for c in CODES if c[0] == code[0].upper()]
-            guess = min(same, key=lambda c: (abs(int(c[1:]) - int(code[1:])), c))
+            same = [c for c in known if c[0] == letter]
+            guess = min(same, key=lambda c: (abs(int(c[1:]) - int(digits)), c))
         message = (
-            _("unknown code `{code}` (did you mean `{guess}`?); `funnelc codes` lists them")
+            _("unknown code `{code}`; did you mean `{guess}`?")
             if guess
-            else _("unknown code `{code}`; `funnelc codes` lists them")
+            else _("unknown code `{code}`; `funnelc codes` and `funnelc rules` list them")
         )
         word = _("error")
         typer.echo(f"{word}: " + message.format(code=code, guess=guess or ""), err=True)
@@ -821,8 +835,21 @@ def list_codes(lang: LangOpt = None) -> None:
 
 @app.command(cls=LocalisedCommand)
 @localised
-def schema(lang: LangOpt = None) -> None:
-    """Print the JSON Schema of the json target's output (its descriptions stay English)."""
+def schema(
+    config: Annotated[
+        bool,
+        typer.Option(
+            "--config", help="Print the JSON Schema of funnelc.toml instead (for editors)."
+        ),
+    ] = False,
+    lang: LangOpt = None,
+) -> None:
+    """Print the JSON Schema of the json target's output, or with --config of funnelc.toml."""
+    if config:
+        from funnelc.config import json_schema_text
+
+        sys.stdout.write(json_schema_text())
+        return
     from funnelc.schema import schema_path
 
     sys.stdout.write(schema_path().read_text(encoding="utf-8"))
@@ -839,7 +866,7 @@ def list_targets(lang: LangOpt = None) -> None:
         target = get_target(name)
         default = "  " + _("(default)") if name in DEFAULT_TARGETS else ""
         typer.echo(f"{name:<10} {_(target.description)}{default}")
-        capabilities: dict[str, str] = dict(getattr(target, "capabilities", {}) or {})
+        capabilities = target.capabilities.constructs
         for how in ("native", "manual", "unsupported"):
             constructs = [c for c, h in capabilities.items() if h == how]
             if constructs:

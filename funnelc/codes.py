@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from funnelc.codes_targets import TARGET_CODES
-from funnelc.diagnostics import Code, Diagnostic, Label, Severity
+from funnelc.diagnostics import Code, Diagnostic, Fix, Label, Severity
 from funnelc.i18n import lazy
 from funnelc.source import Span
 
@@ -46,8 +45,31 @@ _COMPILER_CODES: tuple[Code, ...] = (
         "invalid-escape",
         "a backslash sequence a string does not understand",
         "invalid escape sequence `{escape}`",
-        'write `\\\\` for a backslash; the escapes are \\" \\\\ \\n \\t \\r \\0 \\uXXXX '
-        "\\UXXXXXXXX, and a backslash at the end of a line joins it with the next",
+        'write `\\\\` for a backslash; the escapes are \\" \\\\ \\n \\t \\uXXXX \\UXXXXXXXX; '
+        'inside `"""` a backslash at the end of a line joins it with the next',
+    ),
+    Code(
+        "F005",
+        "control-character",
+        "a control character or a bidirectional override inside a string",
+        "a string contains {char}",
+        "remove it: control characters and bidirectional overrides are invisible or disguise "
+        "text, and would reach the CRM, the Markdown steps and the diagrams",
+    ),
+    Code(
+        "F006",
+        "blank-name",
+        "a display name or list option that is empty or only spaces",
+        "{what} is blank",
+        "write the text people will see in the CRM and the diagrams, e.g. "
+        '`stage met "Встреча состоялась"`',
+    ),
+    Code(
+        "F007",
+        "backslash-in-import",
+        "an import path written with backslashes",
+        "import path `{path}` contains a backslash",
+        'use `/` in import paths, on every OS: `import "{fixed}"`',
     ),
     # --- names and references -----------------------------------------------------------
     Code(
@@ -430,7 +452,21 @@ _COMPILER_CODES: tuple[Code, ...] = (
     ),
 )
 
-_CODES: tuple[Code, ...] = (*_COMPILER_CODES, *TARGET_CODES)
+
+def _registered_codes() -> tuple[Code, ...]:
+    """The targets' codes, from the modules the target registry names (imported by name, so
+    the core depends on no target; import-linter checks it)."""
+    import importlib
+
+    from funnelc.registry import CODE_MODULES
+
+    found: list[Code] = []
+    for name in CODE_MODULES:
+        found.extend(importlib.import_module(name).TARGET_CODES)
+    return tuple(found)
+
+
+_CODES: tuple[Code, ...] = (*_COMPILER_CODES, *_registered_codes())
 
 CODES: dict[str, Code] = {c.code: c for c in _CODES}
 BY_NAME: dict[str, Code] = {c.name: c for c in _CODES}
@@ -449,6 +485,7 @@ def make(
     notes: Iterable[str] = (),
     help: str | None = None,
     severity: Severity | None = None,
+    fix: Fix | None = None,
     **args: str,
 ) -> Diagnostic:
     """Build the diagnostic for ``code`` with its message filled from ``args``.
@@ -477,4 +514,5 @@ def make(
         notes=tuple(notes),
         help=help_line,
         args=dict(args),
+        fix=fix,
     )

@@ -25,6 +25,7 @@ from funnelc.validate import validate
 
 if TYPE_CHECKING:
     from funnelc.lint.engine import LintConfig
+    from funnelc.session import Session
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +81,16 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _run(load: Callable[[], Loaded], lint: LintConfig | bool) -> Result:
-    with _no_cyclic_gc():
-        return _passes(load(), lint)
+def _run(load: Callable[[], Loaded], lint: LintConfig | bool, session: Session | None) -> Result:
+    if session is None:
+        from funnelc.session import Session
+
+        session = Session()  # a fresh one: nothing kept, nothing read from or written to disk
+    with session.active(), _no_cyclic_gc():
+        return _passes(load(), lint, session)
 
 
-def _passes(loaded: Loaded, lint: LintConfig | bool) -> Result:
+def _passes(loaded: Loaded, lint: LintConfig | bool, session: Session) -> Result:
     diagnostics = list(loaded.diagnostics)
     if has_errors(diagnostics):
         return Result(None, tuple(sorted_diagnostics(diagnostics)), loaded.sources, loaded.root)
@@ -98,7 +103,9 @@ def _passes(loaded: Loaded, lint: LintConfig | bool) -> Result:
         from funnelc.lint.engine import LintConfig as _LintConfig
         from funnelc.lint.engine import lint as run_lint
 
-        diagnostics.extend(run_lint(project, lint if isinstance(lint, _LintConfig) else None))
+        config = lint if isinstance(lint, _LintConfig) else None
+        diagnostics.extend(run_lint(project, config, names=session.names))
+        session.flush()
     ok = not has_errors(diagnostics)
     return Result(
         project if ok else None,
@@ -113,6 +120,7 @@ def compile(
     *,
     lint: LintConfig | bool = False,
     root: str | Path | None = None,
+    session: Session | None = None,
 ) -> Result:
     """Compile the ``.funnel`` files named by ``paths`` (files or directories).
 
@@ -121,23 +129,32 @@ def compile(
     ``root`` is the project root, to which the paths written into outputs are relative (the
     CLI passes the directory of the config file); by default the inputs' root, the deepest
     directory holding every input (see :func:`funnelc.loader.inputs_root`).
+    ``session`` (:class:`funnelc.session.Session`) holds the caches and the language kept from
+    one compilation to the next; without one, a fresh session is used, which keeps nothing and
+    neither reads nor writes the user's cache directory.
     """
     if isinstance(paths, str | Path):
         paths = [paths]
     given = [Path(p) for p in paths]
-    return _run(lambda: load_files(given, Path(root) if root is not None else None), lint)
+    return _run(lambda: load_files(given, Path(root) if root is not None else None), lint, session)
 
 
 def compile_text(
-    text: str, path: str = "<input>.funnel", *, lint: LintConfig | bool = False
+    text: str,
+    path: str = "<input>.funnel",
+    *,
+    lint: LintConfig | bool = False,
+    session: Session | None = None,
 ) -> Result:
     """Compile one in-memory file (imports are not followed)."""
-    return _run(lambda: load_texts({path: text}), lint)
+    return _run(lambda: load_texts({path: text}), lint, session)
 
 
-def compile_texts(texts: Mapping[str, str], *, lint: LintConfig | bool = False) -> Result:
+def compile_texts(
+    texts: Mapping[str, str], *, lint: LintConfig | bool = False, session: Session | None = None
+) -> Result:
     """Compile several in-memory files; an import may name another key of ``texts``."""
-    return _run(lambda: load_texts(dict(texts)), lint)
+    return _run(lambda: load_texts(dict(texts)), lint, session)
 
 
 def load(paths: Sequence[str | Path] | str | Path) -> Project:

@@ -39,6 +39,36 @@ class Label:
     message: str = ""
 
 
+class Applicability(enum.Enum):
+    """Whether a fix may be applied without a person looking at it (as in ruff).
+
+    ``SAFE``: the edit keeps what the author meant (``check --fix`` may apply it).
+    ``UNSAFE``: the edit is a guess or a placeholder — a did-you-mean name, a suggested stage
+    name, a default SLA — right most of the time but to be reviewed (editors offer it as a
+    code action; ``--fix`` applies it only when asked for unsafe fixes).
+    """
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True, slots=True)
+class TextEdit:
+    """Replace the text of ``span`` (character offsets; empty for an insertion) by ``new_text``."""
+
+    span: Span
+    new_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """A structured fix of a diagnostic: edits that do not overlap, applied together."""
+
+    edits: tuple[TextEdit, ...]
+    applicability: Applicability
+    title: str
+
+
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
     """One problem found in the user's input.
@@ -55,6 +85,8 @@ class Diagnostic:
     notes: tuple[str, ...] = ()
     help: str | None = None
     args: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+    fix: Fix | None = field(default=None, compare=False, hash=False)
+    """The edit that resolves the problem, when it is obvious (see :class:`Fix`)."""
 
     @property
     def is_error(self) -> bool:

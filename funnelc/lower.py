@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+import unicodedata
 from dataclasses import dataclass, field, replace
 
 from lark import Token, Tree
@@ -42,6 +43,10 @@ from funnelc.source import SourceFile, Span
 
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "0": "\0"}
 _ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|[uU][0-9A-Fa-f]*|.)", re.S)
+_FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+"""Characters no string may contain, written or escaped: the C0 controls but tab and line
+feed, DEL, the C1 controls, and the bidirectional embeddings, overrides and isolates, which
+make text look other than it is (in a CRM, a Markdown checklist, a diagram)."""
 _DURATION = re.compile(r"([0-9]+)(min|bd|h|d|w)")
 _HEX_COLOUR = re.compile(r"#([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})")
 
@@ -131,7 +136,9 @@ class _Lowerer:
             return Ref(parts[1], self.span(node), pipeline=parts[0])
         return Ref(parts[0], self.span(node))
 
-    def text(self, node: Tree[Token] | Token) -> Text:
+    def text(self, node: Tree[Token] | Token, blank: str | None = None) -> Text:
+        """The decoded value of a string.  ``blank`` names what the string is (``the name of
+        stage `a```) when it must not be blank: a blank one is then reported (F006)."""
         token = node if isinstance(node, Token) else node.children[0]
         assert isinstance(token, Token)
         raw = str(token)
@@ -140,28 +147,51 @@ class _Lowerer:
             # Dedent the text as written, then decode escapes, so that an escaped tab or
             # newline is content and not indentation to strip.
             body = raw[3:-3]
-            self.check_escapes(body, base + 3)
+            self.check_escapes(body, base + 3, long=True)
             value = _unescape(_dedent_block(body))
         else:
             body = raw[1:-1]
-            self.check_escapes(body, base + 1)
+            self.check_escapes(body, base + 1, long=False)
             value = _unescape(body)
-        return Text(value, self.span(token))
+        span = self.span(token)
+        if blank is not None:
+            self.check_blank(value, span, blank)
+        return Text(value, span)
 
-    def check_escapes(self, body: str, base: int) -> None:
-        """Report every escape sequence the language does not have (F004)."""
-        if "\\" not in body:
-            return
-        for match in _ESCAPE.finditer(body):
-            if _decode_escape(match.group(1)) is None:
-                start = base + match.start()
-                self.diagnostics.append(
-                    codes.make(
-                        "F004",
-                        self.source.span(start, start + len(match.group(0))),
-                        escape=match.group(0),
+    def check_blank(self, value: str, span: Span, what: str) -> None:
+        if not value.strip():
+            self.diagnostics.append(codes.make("F006", span, what=what))
+
+    def check_escapes(self, body: str, base: int, *, long: bool) -> None:
+        """Report every escape sequence the language does not have (F004), and the first
+        control or bidirectional character of the string, written or escaped (F005)."""
+        bad = _FORBIDDEN.search(body)
+        while bad and long and bad.group(0) == "\r" and body.startswith("\n", bad.end()):
+            bad = _FORBIDDEN.search(body, bad.end())  # a CRLF line end of a multi-line string
+        first = (bad.start(), bad.end(), bad.group(0)) if bad else None
+        if "\\" in body:
+            for match in _ESCAPE.finditer(body):
+                decoded = _decode_escape(match.group(1))
+                if decoded is None:
+                    start = base + match.start()
+                    self.diagnostics.append(
+                        codes.make(
+                            "F004",
+                            self.source.span(start, start + len(match.group(0))),
+                            escape=match.group(0),
+                        )
                     )
+                    continue
+                hidden = _FORBIDDEN.search(decoded)
+                if hidden and (first is None or match.start() < first[0]):
+                    first = (match.start(), match.end(), hidden.group(0))
+        if first is not None:
+            start, end, char = first
+            self.diagnostics.append(
+                codes.make(
+                    "F005", self.source.span(base + start, base + end), char=_describe_char(char)
                 )
+            )
 
     def duration(self, token: Token) -> Duration:
         match = _DURATION.fullmatch(str(token))
@@ -214,7 +244,10 @@ class _Lowerer:
         if len(type_node.children) > 1:
             options_node = type_node.children[1]
             assert isinstance(options_node, Tree)
-            options = tuple(self.text(o).value for o in options_node.children)
+            options = tuple(
+                self.text(o, _("an option of field `{id}`").format(id=id_token)).value
+                for o in options_node.children
+            )
         kind = str(kind_token)
         if kind not in FIELD_TYPES:
             hint = suggestion(
@@ -232,7 +265,7 @@ class _Lowerer:
             )
         return Field(
             id=self.ident(id_token),
-            name=self.text(name_node),
+            name=self.text(name_node, _("the name of field `{id}`").format(id=id_token)),
             type=FieldType(kind, options, self.span(type_node)),
             span=self.span(node),
         )
@@ -240,7 +273,8 @@ class _Lowerer:
     def reason_decl(self, node: Tree[Token]) -> LossReason:
         id_token, name_node = node.children
         assert isinstance(id_token, Token)
-        return LossReason(self.ident(id_token), self.text(name_node), self.span(node))
+        name = self.text(name_node, _("the name of reason `{id}`").format(id=id_token))
+        return LossReason(self.ident(id_token), name, self.span(node))
 
     def misplaced(self, node: Tree[Token], detail: str, hint: str) -> None:
         """Report a stage written where the grammar tolerates it only to explain the mistake;
@@ -338,7 +372,14 @@ class _Lowerer:
                         attrs["next"] = self.ref(args[0])
         return Stage(
             id=ident,
-            name=self.text(name_node),
+            name=self.text(
+                name_node,
+                (
+                    _("the name of stage `{id}`")
+                    if kind is StageKind.OPEN
+                    else _("the name of outcome `{id}`")
+                ).format(id=ident.name),
+            ),
             phase=phase,
             kind=kind,
             span=self.span(node),
@@ -480,7 +521,7 @@ class _Lowerer:
                 )
         return Pipeline(
             id=ident,
-            name=self.text(name_node),
+            name=self.text(name_node, _("the name of pipeline `{id}`").format(id=ident.name)),
             span=self.span(node),
             fields=tuple(fields),
             reasons=tuple(reasons),
@@ -491,6 +532,19 @@ class _Lowerer:
             **attrs,  # type: ignore[arg-type]
         )
 
+    def import_decl(self, node: Tree[Token]) -> Import:
+        token = node.children[0]
+        assert isinstance(token, Token)
+        raw = str(token)
+        if "\\" in raw and token.type == "STRING":
+            # `import "shared\realty.funnel"`: a Windows path, not escapes (`\r` would make
+            # it a carriage return).  Say so, and go on with the path that was meant.
+            fixed = re.sub(r"\\+", "/", raw[1:-1])
+            span = self.span(token)
+            self.diagnostics.append(codes.make("F007", span, path=raw[1:-1], fixed=fixed))
+            return Import(Text(fixed, span), self.span(node))
+        return Import(self.text(token), self.span(node))
+
     def module(self, tree: Tree[Token]) -> Module:
         imports: list[Import] = []
         fields: list[Field] = []
@@ -499,7 +553,7 @@ class _Lowerer:
         for item in tree.children:
             assert isinstance(item, Tree)
             if item.data == "import_decl":
-                imports.append(Import(self.text(item.children[0]), self.span(item)))
+                imports.append(self.import_decl(item))
             elif item.data == "field_decl":
                 fields.append(self.field_decl(item))
             elif item.data == "reason_decl":
@@ -513,6 +567,17 @@ class _Lowerer:
             reasons=tuple(reasons),
             pipelines=tuple(pipelines),
         )
+
+
+def _describe_char(char: str) -> str:
+    """How a forbidden character is named in a message: its code point and, for the
+    bidirectional controls, its Unicode name."""
+    code = f"U+{ord(char):04X}"
+    if 0x202A <= ord(char) <= 0x202E or 0x2066 <= ord(char) <= 0x2069:
+        return _("the bidirectional control {code} ({name})").format(
+            code=code, name=unicodedata.name(char, "")
+        )
+    return _("the control character {code}").format(code=code)
 
 
 def _decode_escape(escape: str) -> str | None:

@@ -19,13 +19,18 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from funnelc import codes
-from funnelc.diagnostics import Diagnostic
+from funnelc.diagnostics import Diagnostic, Label, did_you_mean
 from funnelc.i18n import N_, _, join
 from funnelc.model import Comment
 from funnelc.resources import grammar_path
 from funnelc.source import SourceFile
 
 MAX_SYNTAX_ERRORS = 20
+MAX_RECOVERIES = 200
+"""Recovery attempts per file, reported errors and their cascades together.  Each attempt costs
+time proportional to the depth of the parser's stack, and a file of junk is one long cascade,
+so recovery stops here: whatever the input, the parse does a bounded amount of work beyond
+lexing it."""
 
 
 @functools.cache
@@ -254,14 +259,20 @@ def _token_error(source: SourceFile, error: UnexpectedToken | UnexpectedEOF) -> 
     if not at_end and wants_value:
         # Something is missing before a token on a later line: point just after the last
         # thing written, where the missing piece belongs, not at the next line.
-        before = source.text[:start].rstrip()
-        if before and source.position(len(before)).line < source.position(start).line:
-            start, end = len(before), len(before)
+        before = _skip_space_back(source.text, start)
+        if before and source.position(before).line < source.position(start).line:
+            start, end = before, before
+    typo = typo_hint = ""
     if found == "`key`":
         message = N_("`key` belongs right after the stage's display name")
         hint = N_('write `stage qualified "Квалификация пройдена" key { … }`')
-    detail = _(message) if message else _("unexpected {found}").format(found=found)
-    hint = _(hint) if hint else hint
+    elif isinstance(error, UnexpectedToken) and not at_end:
+        keyword = _misspelt_keyword(error)
+        if keyword:
+            typo = _("unknown keyword {found}").format(found=found)
+            typo_hint = _("did you mean `{name}`?").format(name=keyword)
+    detail = typo or (_(message) if message else _("unexpected {found}").format(found=found))
+    hint = typo_hint if typo else (_(hint) if hint else hint)
     help_line = hint or expected
     notes = (
         (_("found {found}; {expected}").format(found=found, expected=expected),)
@@ -277,11 +288,58 @@ def _token_error(source: SourceFile, error: UnexpectedToken | UnexpectedEOF) -> 
     )
 
 
+@functools.cache
+def _keywords() -> frozenset[str]:
+    return frozenset(
+        t.pattern.value
+        for t in parser().terminals
+        if t.pattern.type == "str" and t.pattern.value.isidentifier()
+    )
+
+
+def _misspelt_keyword(error: UnexpectedToken) -> str | None:
+    """The keyword a bare word where a keyword belongs (`gaol`) is a typo of, if any."""
+    word = str(error.token.value)
+    if not word.isidentifier() or word in _keywords():
+        return None  # a real keyword in the wrong place is another mistake
+    keywords = []
+    for term in error.accepts or error.expected:
+        try:
+            pattern = parser().get_terminal(term).pattern
+        except KeyError:
+            continue
+        if pattern.type == "str" and pattern.value.isidentifier() and pattern.value != word:
+            keywords.append(pattern.value)
+    return did_you_mean(word, keywords)
+
+
 def _pos(error: UnexpectedInput) -> int:
     return int(error.pos_in_stream or 0)
 
 
 _WORD = re.compile(r"\w+%?")
+_NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)?\w*%?")
+_FRACTION = re.compile(r"([0-9]+)[.,]([0-9]+)(min|bd|h|d|w)")
+_UNIT_MINUTES = (("w", 7 * 24 * 60), ("d", 24 * 60), ("h", 60), ("min", 1))
+
+
+def _whole_duration(word: str) -> str | None:
+    """``1.5d`` → ``36h``: the same duration as a whole number of a smaller unit, if any."""
+    match = _FRACTION.fullmatch(word)
+    if match is None or match.group(3) == "bd" or len(word) > 20:
+        return None
+    whole, fraction, unit = match.groups()
+    numerator = int(whole + fraction) * dict(_UNIT_MINUTES)[unit]
+    denominator = 10 ** len(fraction)
+    if numerator % denominator:
+        return None
+    minutes = numerator // denominator
+    for name, size in _UNIT_MINUTES:
+        if minutes and minutes % size == 0:
+            return f"{minutes // size}{name}"
+    return None
+
+
 _UNIT_WORD = re.compile(r"([0-9]+)([^\W\d_]+)")
 
 
@@ -307,11 +365,19 @@ def _char_error(source: SourceFile, error: UnexpectedCharacters) -> Diagnostic:
     detail = _("unexpected character `{char}`").format(char=shown)
     hint = ""
     if char.isdigit():
-        match = _WORD.match(text, pos)
+        match = _NUMBER.match(text, pos)
         end = pos + len(match.group(0)) if match else pos + 1
         word = text[pos:end]
         unit = _UNIT_WORD.fullmatch(word)
-        if "DURATION" in allowed:
+        if "DURATION" in allowed and _FRACTION.fullmatch(word):
+            detail = _("`{word}` is not a whole number").format(word=word)
+            whole = _whole_duration(word)
+            hint = (
+                _("durations are whole numbers: write `{whole}`").format(whole=whole)
+                if whole
+                else _("durations are whole numbers of `min`, `h`, `d`, `w` or `bd`")
+            )
+        elif "DURATION" in allowed:
             detail = (
                 _("unknown duration unit in `{word}`") if unit else _("`{word}` has no unit")
             ).format(word=word)
@@ -385,7 +451,7 @@ def _skip_bad_text(source: SourceFile, error: UnexpectedCharacters) -> None:
     elif char in _QUOTES and text.find(_QUOTES[char], position + 1, line_end) != -1:
         skip_to, stands_for = text.find(_QUOTES[char], position + 1, line_end) + 1, "STRING"
     elif char.isdigit() or (char.isalpha() and not char.isascii()):
-        match = _WORD.match(text, position)
+        match = (_NUMBER if char.isdigit() else _WORD).match(text, position)
         skip_to = position + (len(match.group(0)) if match else 1)
         stands_for = "DURATION" if char.isdigit() else "ID"
     state = error.interactive_parser.lexer_thread.state
@@ -453,8 +519,111 @@ def _same_line_as_previous(state: object, token: Token) -> bool:
     raw = getattr(text, "text", text)
     if not isinstance(raw, str) or token.start_pos is None:
         return True
-    before = raw[: token.start_pos].rstrip()
-    return "\n" not in raw[len(before) : token.start_pos]
+    return "\n" not in raw[_skip_space_back(raw, token.start_pos) : token.start_pos]
+
+
+def _skip_space_back(text: str, end: int) -> int:
+    """Where the whitespace that ends at ``end`` starts: ``len(text[:end].rstrip())`` without
+    copying the text before it (recovery runs on every error, and files of junk are long)."""
+    start = end
+    while start > 0 and text[start - 1].isspace():
+        start -= 1
+    return start
+
+
+_LINE_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+
+
+def _unclosed_quote(source: SourceFile, start: int) -> Diagnostic | None:
+    """``stage met "Встреча состоялась won w "Успех"``: the error at ``Успех`` comes from a
+    string that was never closed, so the lexer paired its quote with the next one.  When the
+    error sits right after a string on its line and the line has an unpaired quote, point
+    at that string's opening quote instead."""
+    text = source.text
+    if start == 0 or text[start - 1] != '"' or text[start : start + 1] == '"':
+        return None  # (`"""` with no closing `"""` is reported as such)
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    line_end = len(text) if line_end == -1 else line_end
+    if line_end - line_start > 10_000:
+        return None
+    opening = None
+    for match in _LINE_STRING.finditer(text, line_start, line_end):
+        if match.end() == start:
+            opening = match.start()
+            break
+        if match.end() > start:
+            return None
+    if opening is None:
+        return None
+    if len(re.findall(r'(?<!\\)"', text[start:line_end])) % 2 == 0:
+        return None
+    return codes.make(
+        "F003",
+        source.span(opening, opening + 1),
+        labels=(
+            Label(
+                source.span(start - 1, start),
+                _("this quote was taken as the end of that string"),
+            ),
+        ),
+        notes=(_("the string opened here was never closed, so the text after it is not in it"),),
+        help=_('close the string with `"` where the name ends'),
+    )
+
+
+_INDENT = re.compile(r"[ \t]*")
+_BRACES = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}]', re.S)
+
+
+def _extra_brace(source: SourceFile, before: int) -> Diagnostic | None:
+    """An extra ``}`` closes its block early, and the parser notices only where something
+    no longer fits, often many lines later.  If the braces before ``before`` close more
+    blocks than they open, find the ``}`` that does not line up with its ``{`` (a lone ``}``
+    indented differently from the line of its ``{``, or ``} }`` closing a block opened on an
+    earlier line) and report it where it is."""
+    text = source.text
+    opened: list[int] = []
+    suspects: list[tuple[int, int]] = []  # (offset of the `}`, offset of the `{` it closes)
+    last_close_same_line = -1
+    for match in _BRACES.finditer(text, 0, len(text)):
+        char = match.group(0)
+        if char == "{":
+            opened.append(match.start())
+            continue
+        if char != "}":
+            continue
+        at = match.start()
+        if not opened:
+            if at >= before and not suspects:
+                return None
+            culprit = suspects[0][0] if suspects else at
+            return _extra_brace_diagnostic(source, culprit)
+        opener = opened.pop()
+        if suspects or at >= before:
+            continue  # only the first suspect before the error counts
+        line_start = at - source.position(at).column + 1
+        opener_line = opener - source.position(opener).column + 1
+        first_on_line = _skip_space_back(text, at) <= line_start
+        if opener_line != line_start:
+            indent = _INDENT.match(text, opener_line).end() - opener_line  # type: ignore[union-attr]
+            misaligned = first_on_line and at - line_start != indent
+            second_on_line = not first_on_line and last_close_same_line == line_start
+            if misaligned or second_on_line:
+                suspects.append((at, opener))
+        else:
+            last_close_same_line = line_start
+    return None
+
+
+def _extra_brace_diagnostic(source: SourceFile, at: int) -> Diagnostic:
+    return codes.make(
+        "F001",
+        source.span(at, at + 1),
+        detail=_("an extra `}`"),
+        hint=_("remove it, or check that each `{` above is closed once"),
+        notes=(_("it closes an outer block early, so what follows is out of place"),),
+    )
 
 
 def _error_start(source: SourceFile, error: UnexpectedInput) -> int:
@@ -480,6 +649,7 @@ def parse(source: SourceFile) -> ParseResult:
     """Parse one file.  Never raises for bad input: problems come back as diagnostics."""
     diagnostics: list[Diagnostic] = []
     last_error_end = -1
+    recoveries = 0
 
     def report(error: UnexpectedInput) -> bool:
         """Record the error unless it is a cascade of the previous one: right after it, or
@@ -491,16 +661,20 @@ def parse(source: SourceFile) -> ParseResult:
             or source.position(start).line == source.position(last_error_end).line
         )
         if not cascade:
-            if isinstance(error, UnexpectedCharacters):
+            unclosed = _unclosed_quote(source, start)
+            if unclosed is not None:
+                diagnostics.append(unclosed)
+            elif isinstance(error, UnexpectedCharacters):
                 diagnostics.append(_char_error(source, error))
             elif isinstance(error, UnexpectedToken | UnexpectedEOF):
                 diagnostics.append(_token_error(source, error))
         return cascade
 
     def on_error(error: UnexpectedInput) -> bool:
-        nonlocal last_error_end
+        nonlocal last_error_end, recoveries
         cascade = report(error)
-        if len(diagnostics) >= MAX_SYNTAX_ERRORS:
+        recoveries += 1
+        if len(diagnostics) >= MAX_SYNTAX_ERRORS or recoveries >= MAX_RECOVERIES:
             return False
         kept = False
         if isinstance(error, UnexpectedCharacters):
@@ -532,4 +706,13 @@ def parse(source: SourceFile) -> ParseResult:
         )
     if diagnostics:
         tree = None
+        first = diagnostics[0].span
+        extra = _extra_brace(source, first.start if first is not None else len(source.text))
+        if (
+            extra is not None
+            and extra.span is not None
+            and (first is None or extra.span.start < first.start)
+        ):
+            # What was reported follows from the extra `}`: report that one instead.
+            diagnostics = [extra]
     return ParseResult(tree, tuple(diagnostics), scan_comments(source) if tree else ())

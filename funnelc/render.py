@@ -15,6 +15,7 @@ language of :mod:`funnelc.i18n` is used.
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -66,8 +67,20 @@ def char_width(char: str) -> int:
     return _shown_char(char)[1]
 
 
+_PLAIN = re.compile("[\x20-\x7e\u00a1-\u00ac\u00ae-\u024f\u0400-\u0482\u048a-\u052f\u2010-\u2027]*")
+"""Lines made only of characters drawn as themselves in one cell (printable ASCII, Latin and
+Cyrillic letters without combining marks, dashes and quotes): almost every line of a
+``.funnel`` file, shown without a per-character lookup (tests check the two paths agree)."""
+
+
+def is_plain(line: str) -> bool:
+    return _PLAIN.fullmatch(line) is not None
+
+
 def display_columns(line: str) -> list[int]:
     """For each character index of ``line`` (and one past the end), its screen column."""
+    if is_plain(line):
+        return list(range(len(line) + 1))
     columns = [0]
     current = 0
     for char in line:
@@ -80,6 +93,8 @@ def display_columns(line: str) -> list[int]:
 
 
 def expand_line(line: str) -> str:
+    if is_plain(line):
+        return line
     out: list[str] = []
     current = 0
     for char in line:
@@ -180,7 +195,7 @@ def render_one(
             by_line.setdefault(source.position(item[0].start).line, []).append(item)
         for number in sorted(by_line):
             items = sorted(by_line[number], key=lambda s: (not s[2], s[0].start))
-            _line, text, _marks = _underline(source, items[0][0], "^")
+            text = expand_line(source.line_text(number))
             lines.append(f"{paint('gutter', f'{number:>{width}} |')} {text}".rstrip())
             for span, message, is_primary in items:
                 _line2, _text, underline = _underline(source, span, "^" if is_primary else "-")
@@ -248,8 +263,24 @@ def diagnostic_dict(
         "labels": [_label_dict(label, sources, lang) for label in d.labels],
         "notes": render_notes(d, lang),
         "help": render_help(d, lang),
+        "fix": _fix_dict(d, sources, lang),
     }
     return out
+
+
+def _fix_dict(
+    d: Diagnostic, sources: Mapping[str, SourceFile], lang: str
+) -> dict[str, object] | None:
+    if d.fix is None:
+        return None
+    return {
+        "title": render(d.fix.title, lang),
+        "applicability": d.fix.applicability.value,
+        "edits": [
+            {"new_text": edit.new_text, **_location(sources.get(edit.span.path), edit.span)}
+            for edit in d.fix.edits
+        ],
+    }
 
 
 def _label_dict(label: Label, sources: Mapping[str, SourceFile], lang: str) -> dict[str, object]:

@@ -16,8 +16,8 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from funnelc import codes
-from funnelc.diagnostics import Diagnostic, Label, suggest
+from funnelc import codes, fixes
+from funnelc.diagnostics import Diagnostic, Fix, Label, did_you_mean, suggest
 from funnelc.i18n import N_, _
 from funnelc.model import (
     Edge,
@@ -129,6 +129,7 @@ class _Resolver:
                     name=ref.name,
                     where=_(" in pipeline `{pipeline}`").format(pipeline=pipeline.id.name),
                     hint=_stage_hint(ref.name, pipeline, role),
+                    fix=_rename_fix(ref.span, ref.name, [s.id.name for s in pipeline.stages]),
                 )
             )
         return stage
@@ -162,6 +163,7 @@ class _Resolver:
                     name=ref.name,
                     where=_(" in pipeline `{pipeline}`").format(pipeline=other.id.name),
                     hint=_stage_hint(ref.name, other),
+                    fix=_rename_fix(_stage_part(ref), ref.name, [s.id.name for s in other.stages]),
                 )
             )
         return stage
@@ -176,6 +178,7 @@ class _Resolver:
                         codes.make(
                             "F103",
                             ref.span,
+                            fix=_rename_fix(ref.span, ref.name, names),
                             name=ref.name,
                             hint=suggest(
                                 ref.name,
@@ -204,6 +207,7 @@ class _Resolver:
                         codes.make(
                             "F104",
                             ref.span,
+                            fix=_rename_fix(ref.span, ref.name, names),
                             name=ref.name,
                             hint=suggest(
                                 ref.name,
@@ -499,6 +503,15 @@ class _Resolver:
         for edge in edges:
             unique.setdefault((edge.kind, edge.source, edge.target), edge)
         return list(unique.values())
+
+
+def _rename_fix(span: Span, name: str, candidates: Iterable[str]) -> Fix | None:
+    """The did-you-mean fix: put the closest known id in place of ``name``.  Unsafe, as a
+    guess is: the closest id is not always the one meant (see docs/diagnostics.md)."""
+    guess = did_you_mean(name, candidates)
+    if guess is None:
+        return None
+    return fixes.replacement(span, guess, _("replace with `{name}`").format(name=guess))
 
 
 def _stage_part(ref: Ref) -> Span:

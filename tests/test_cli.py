@@ -37,7 +37,7 @@ from tests.test_build import (
 )
 
 COMMANDS = ("check", "build", "explain", "codes", "schema", "rules", "targets")
-DIAGNOSTIC_KEYS = {"code", "severity", "message", "location", "labels", "notes", "help"}
+DIAGNOSTIC_KEYS = {"code", "severity", "message", "location", "labels", "notes", "help", "fix"}
 ESC = "\x1b["
 
 BROKEN = """\
@@ -284,10 +284,20 @@ def test_explain_unknown_code_exits_2() -> None:
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "unknown code `F999`" in result.stderr
-    assert "funnelc codes" in result.stderr
+    assert "funnelc codes" in invoke(["explain", "zzzzzzzz"]).stderr  # nothing close
 
 
-@pytest.mark.parametrize(("typo", "guess"), [("F1022", "F102"), ("unknwn-stage", "unknown-stage")])
+@pytest.mark.parametrize(
+    ("typo", "guess"),
+    [
+        ("F1022", "F102"),
+        ("unknwn-stage", "unknown-stage"),
+        ("L01", "L001"),
+        ("l1", "L001"),
+        ("F02", "F002"),
+        ("result-named-stag", "result-named-stage"),
+    ],
+)
 def test_explain_typo_suggests(typo: str, guess: str) -> None:
     result = invoke(["explain", typo])
     assert result.exit_code == 2

@@ -628,7 +628,8 @@ def test_json_format(monkeypatch: pytest.MonkeyPatch) -> None:
     text = render_json(result.diagnostics, result.sources)
     assert text.endswith("]\n")
     (data,) = json.loads(text)
-    assert set(data) == {"code", "severity", "message", "location", "labels", "notes", "help"}
+    keys = {"code", "severity", "message", "location", "labels", "notes", "help", "fix"}
+    assert set(data) == keys
     assert (data["code"], data["severity"]) == ("F101", "error")
     assert data["message"] == "stage `accepted` is defined more than once"
     path = "tests/errors/F101-duplicate-stage.funnel"

@@ -1,5 +1,6 @@
-"""The disk cache of stage-name verdicts: a warm run needs no pymorphy3 and gives the same
-verdicts; a corrupt or unwritable cache only costs time."""
+"""The stage-name verdict cache: a warm run needs no pymorphy3 and gives the same verdicts; a
+corrupt or unwritable file only costs time; memory is bounded, the current run's names never
+evicted; without being asked, nothing touches the disk."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from funnelc.lint import name_cache
+from funnelc.lint.name_cache import NameCache, default_store
+from funnelc.lint.name_types import NameKind, NameVerdict
 from funnelc.lint.names import classify
 from tests.conftest import EXAMPLES
 
@@ -18,79 +20,124 @@ NAMES = ["Встреча проведена", "Квалификация", "В р
 
 
 @pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("FUNNELC_NO_CACHE", raising=False)
     monkeypatch.setenv("FUNNELC_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(name_cache, "_memory", None)
-    monkeypatch.setattr(name_cache, "_dirty", False)
-    monkeypatch.setattr(name_cache, "_used", {})
-    return tmp_path
+    path = default_store()
+    assert path is not None and path.parent == tmp_path
+    return path
 
 
-def test_verdicts_survive_a_round_trip(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    first = [name_cache.classify(n) for n in NAMES]
-    name_cache.flush()
-    (written,) = cache.glob("names-*.json")
-    monkeypatch.setattr(name_cache, "_memory", None)
-    second = [name_cache.classify(n) for n in NAMES]
-    assert first == second == [classify(n) for n in NAMES]
-    assert written.read_text(encoding="utf-8") != ""
+class Counting:
+    """A stand-in classifier that counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __call__(self, text: str) -> NameVerdict:
+        self.calls.append(text)
+        return NameVerdict(kind=NameKind.PROCESS, language="ru", evidence=text)
 
 
-def test_a_corrupt_cache_is_ignored(cache: Path) -> None:
-    name_cache._path().parent.mkdir(parents=True, exist_ok=True)
-    name_cache._path().write_text("{not json", encoding="utf-8")
-    assert name_cache.classify("Квалификация") == classify("Квалификация")
-    name_cache.flush()  # replaces the corrupt file
-    assert name_cache._path().read_text(encoding="utf-8").startswith("{")
+def test_verdicts_survive_a_round_trip(store: Path) -> None:
+    first = NameCache(store=store)
+    verdicts = [first.classify(n) for n in NAMES]
+    first.flush()
+    assert store.is_file()
+    counting = Counting()
+    second = NameCache(store=store, classifier=counting)
+    assert [second.classify(n) for n in NAMES] == verdicts == [classify(n) for n in NAMES]
+    assert counting.calls == []
 
 
-def test_an_unwritable_cache_is_not_an_error(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    blocker = cache / "file"
+def test_a_corrupt_file_is_ignored(store: Path) -> None:
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text("{not json", encoding="utf-8")
+    cache = NameCache(store=store)
+    assert cache.classify("Квалификация") == classify("Квалификация")
+    cache.flush()  # replaces the corrupt file
+    assert store.read_text(encoding="utf-8").startswith("{")
+
+
+def test_an_unwritable_store_is_not_an_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
     blocker.write_text("", encoding="utf-8")
-    monkeypatch.setenv("FUNNELC_CACHE_DIR", str(blocker / "sub"))
-    name_cache.classify("Квалификация")
-    name_cache.flush()  # cannot create a directory under a file: silently skipped
+    cache = NameCache(store=blocker / "sub" / "names.json")
+    cache.classify("Квалификация")
+    cache.flush()  # cannot create a directory under a file: silently skipped
 
 
-def test_warm_check_does_not_load_pymorphy3(tmp_path: Path) -> None:
-    env_code = (
-        "import os, sys; os.environ.pop('FUNNELC_NO_CACHE', None); "
-        f"os.environ['FUNNELC_CACHE_DIR'] = {str(tmp_path)!r}; "
-        "import funnelc; "
-        f"r = funnelc.compile({str(EXAMPLES)!r}, lint=True); "
-        "print(r.ok, 'pymorphy3' in sys.modules)"
-    )
-    cold = subprocess.run([sys.executable, "-c", env_code], capture_output=True, text=True)
-    warm = subprocess.run([sys.executable, "-c", env_code], capture_output=True, text=True)
-    assert cold.stdout.split() == ["True", "True"], cold.stderr
-    assert warm.stdout.split() == ["True", "False"], warm.stderr
-
-
-def test_the_file_keeps_the_names_in_use_and_stays_small(
-    cache: Path, monkeypatch: pytest.MonkeyPatch
+def test_without_a_store_nothing_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(name_cache, "LIMIT", 3)
+    monkeypatch.delenv("FUNNELC_NO_CACHE", raising=False)
+    monkeypatch.setenv("FUNNELC_CACHE_DIR", str(tmp_path))
+    import funnelc
+
+    assert funnelc.compile(EXAMPLES, lint=True).ok
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_last_run_is_kept_whole_and_older_names_are_capped() -> None:
+    counting = Counting()
+    cache = NameCache(capacity=2, classifier=counting)
+    run = [f"Этап {i}" for i in range(10)]
+    for _ in range(3):  # three checks of the same 10-name document: classified once each
+        cache.begin_run()
+        for name in run:
+            cache.classify(name)
+    assert counting.calls == run
+    assert cache.current_size == 10 and cache.older_size == 0
+    for edit in range(5):  # five edits, each with one new name
+        cache.begin_run()
+        cache.classify(f"Новый {edit}")
+    # the last run is kept whole, the current run too, older ones only up to the capacity
+    assert cache.current_size == 2 and cache.older_size == 2
+    cache.begin_run()
+    cache.classify("Новый 4")
+    cache.classify("Новый 2")
+    assert counting.calls[-1] == "Новый 4"
+    cache.classify("Этап 0")  # evicted long ago: classified again
+    assert counting.calls[-1] == "Этап 0"
+
+
+def test_the_file_keeps_the_names_in_use_and_stays_small(store: Path) -> None:
+    cache = NameCache(capacity=2, store=store)
+    cache.begin_run()
     for name in ["Квалификация", "Переговоры", "Договор подписан", "Встреча проведена"]:
-        name_cache.classify(name)
-    name_cache.flush()
-    monkeypatch.setattr(name_cache, "_memory", None)
-    monkeypatch.setattr(name_cache, "_used", {})
-    name_cache.classify("Звонок")
-    name_cache.flush()
-    kept = list(json.loads(name_cache._path().read_text(encoding="utf-8")))
+        cache.classify(name)
+    cache.flush()
+    again = NameCache(capacity=2, store=store)
+    again.begin_run()
+    again.classify("Звонок")
+    again.flush()
+    kept = list(json.loads(store.read_text(encoding="utf-8")))
     assert kept == ["Звонок", "Квалификация", "Переговоры"]
 
 
-def test_a_surrogate_name_is_never_written(cache: Path) -> None:
+def test_warm_check_does_not_load_pymorphy3(tmp_path: Path) -> None:
+    code = (
+        "import os, sys; os.environ.pop('FUNNELC_NO_CACHE', None); "
+        f"os.environ['FUNNELC_CACHE_DIR'] = {str(tmp_path)!r}; "
+        "import funnelc; from funnelc.session import Session; "
+        f"r = funnelc.compile({str(EXAMPLES)!r}, lint=True, session=Session(persist=True)); "
+        "print(r.ok, 'pymorphy3' in sys.modules, 'funnelc.lint.names' in sys.modules)"
+    )
+    cold = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    warm = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert cold.stdout.split() == ["True", "True", "True"], cold.stderr
+    assert warm.stdout.split() == ["True", "False", "False"], warm.stderr
+
+
+def test_a_surrogate_name_is_never_written(store: Path) -> None:
     """Defence in depth (the loader replaces lone surrogates): a name UTF-8 cannot encode that
     reaches the cache is kept out of the file, and later flushes still work."""
-    name_cache.classify("Договор \ud800 подписан")
-    name_cache.classify("Договор подписан")
-    name_cache.flush()
-    (written,) = cache.glob("names-*.json")
-    assert list(json.loads(written.read_text(encoding="utf-8"))) == ["Договор подписан"]
-    name_cache.classify("Счёт выставлен")
-    name_cache.flush()
-    assert len(json.loads(written.read_text(encoding="utf-8"))) == 2
-    assert not list(cache.glob(".names.*"))
+    cache = NameCache(store=store)
+    cache.classify("Договор \ud800 подписан")
+    cache.classify("Договор подписан")
+    cache.flush()
+    assert list(json.loads(store.read_text(encoding="utf-8"))) == ["Договор подписан"]
+    cache.classify("Счёт выставлен")
+    cache.flush()
+    assert len(json.loads(store.read_text(encoding="utf-8"))) == 2
+    assert not list(store.parent.glob(".names.*"))

@@ -337,14 +337,15 @@ def test_a_source_file_replaces_lone_surrogates() -> None:
 def test_lone_surrogates_through_lint_and_every_target(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from funnelc.lint import name_cache
+    from funnelc.session import Session
 
     monkeypatch.delenv("FUNNELC_NO_CACHE", raising=False)
     monkeypatch.setenv("FUNNELC_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(name_cache, "_memory", None)
-    monkeypatch.setattr(name_cache, "_used", {})
+    session = Session(persist=True)
     monkeypatch.setenv("FUNNELC_DEBUG", "1")
-    result = funnelc.compile_text(SURROGATE_PIPELINE, "b2b\ud800.funnel", lint=True)
+    result = funnelc.compile_text(
+        SURROGATE_PIPELINE, "b2b\ud800.funnel", lint=True, session=session
+    )
     f507 = [d for d in result.diagnostics if d.code == "F507"]
     assert len(f507) == 1 and result.ok, render_human(result.diagnostics, result.sources)
     assert f507[0].span is not None
@@ -370,9 +371,11 @@ def test_lone_surrogates_through_lint_and_every_target(
     for name in ("json/b2b.json", "amocrm/b2b.md", "bitrix24/b2b.json", "dot/b2b.dot"):
         assert "\ufffd" in written[name].decode("utf-8"), name
     # The name cache still works for the rest of the process, and wrote the names.
-    name_cache.flush()
-    again = funnelc.compile_text(SURROGATE_PIPELINE.replace("\ud800", "x"), "c.funnel", lint=True)
-    name_cache.flush()
+    session.flush()
+    again = funnelc.compile_text(
+        SURROGATE_PIPELINE.replace("\ud800", "x"), "c.funnel", lint=True, session=session
+    )
+    session.flush()
     assert again.ok
     (cached,) = (tmp_path / "cache").glob("names-*.json")
     assert "Заявка x получена" in json.loads(cached.read_text(encoding="utf-8"))

@@ -12,17 +12,20 @@ engine or the CLI.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Label, Severity, suggest
 from funnelc.i18n import N_, _, lazy
-from funnelc.lint.rule import PRESETS, Finding, LintContext, Rule
+from funnelc.lint.rule import Finding, LintContext, Rule
 from funnelc.lint.suppress import Suppression, covers, parse_suppressions
 from funnelc.model import Project
+
+if TYPE_CHECKING:
+    from funnelc.lint.name_cache import NameCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,28 +62,21 @@ def _rule_hint(name: str) -> str:
 def config_from_table(
     table: Mapping[str, object], path: Path
 ) -> tuple[LintConfig, list[Diagnostic]]:
-    """Read the ``[lint]`` table of the project config."""
-    problems: list[Diagnostic] = []
+    """Read the ``[lint]`` table of the project config: its shape by the declarative spec
+    (:data:`funnelc.config.SETTINGS`), then what only the rules know (their names, options)."""
+    from funnelc.config import SETTINGS, check_table
+
+    (lint_setting,) = (s for s in SETTINGS if s.key == "lint")
+    values, problems = check_table(table, lint_setting.table, path, prefix="lint.")
 
     def bad(reason: str, hint: str = "") -> None:
         from funnelc.source import display_path
 
         problems.append(codes.make("F604", None, path=display_path(path), reason=reason, hint=hint))
 
-    known = ("preset", "select", "ignore", "strict", "rules")
-    for key in table:
-        if key not in known:
-            bad(_("unknown key `lint.{key}`").format(key=key), suggest(key, known))
-    preset = table.get("preset", "recommended")
-    if preset not in PRESETS:
-        bad(_("`lint.preset` must be one of {presets}").format(presets=", ".join(PRESETS)))
-        preset = "recommended"
-
     def names(key: str) -> tuple[str, ...]:
-        value = table.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            bad(_("`lint.{key}` must be a list of rule codes or names").format(key=key))
-            return ()
+        value = values.get(key, [])
+        assert isinstance(value, list)
         for item in value:
             if find_rule(item) is None:
                 bad(
@@ -90,16 +86,10 @@ def config_from_table(
         return tuple(value)
 
     select, ignore = names("select"), names("ignore")
-    strict = table.get("strict", False)
-    if not isinstance(strict, bool):
-        bad(_("`lint.strict` must be true or false"))
-        strict = False
     options: dict[str, dict[str, object]] = {}
     severities: dict[str, Severity] = {}
-    rules_table = table.get("rules", {})
-    if not isinstance(rules_table, dict):
-        bad(_("`[lint.rules]` must be a table of tables"))
-        rules_table = {}
+    rules_table = values.get("rules", {})
+    assert isinstance(rules_table, dict)
     for key, value in rules_table.items():
         rule = find_rule(key)
         if rule is None:
@@ -131,10 +121,10 @@ def config_from_table(
                 options.setdefault(rule.name, {})[option] = setting
     return (
         LintConfig(
-            preset=str(preset),
+            preset=str(values.get("preset", "recommended")),
             select=select,
             ignore=ignore,
-            strict=strict,
+            strict=bool(values.get("strict", False)),
             rule_options=options,
             severities=severities,
         ),
@@ -156,6 +146,9 @@ def _diagnostic(rule: Rule, finding: Finding, severity: Severity) -> Diagnostic:
     args = dict(finding.args)
     message = lazy(finding.message, **args)
     help_line = lazy(finding.help, **args) if finding.help else None
+    fix = finding.fix
+    if fix is not None:
+        fix = replace(fix, title=lazy(fix.title, **args))
     return Diagnostic(
         code=rule.code,
         severity=severity,
@@ -164,6 +157,7 @@ def _diagnostic(rule: Rule, finding: Finding, severity: Severity) -> Diagnostic:
         labels=tuple(Label(lb.span, lazy(lb.message, **args)) for lb in finding.labels),
         help=help_line,
         args=args,
+        fix=fix,
     )
 
 
@@ -173,9 +167,22 @@ def _engine_rule(name: str) -> Rule:
     return rule
 
 
-def lint(project: Project, config: LintConfig | None = None) -> list[Diagnostic]:
-    """Every finding of the selected rules on every pipeline, suppressions applied."""
+def lint(
+    project: Project, config: LintConfig | None = None, *, names: NameCache | None = None
+) -> list[Diagnostic]:
+    """Every finding of the selected rules on every pipeline, suppressions applied.
+
+    ``names`` is the session's stage-name verdict cache (a fresh one if not given); this run's
+    names are kept in it whole, older ones only up to its capacity.  Nothing is written to disk
+    here: the session does that when it was asked to.
+    """
     config = config or LintConfig()
+    if names is None:
+        from funnelc.lint.name_cache import NameCache
+
+        names = NameCache()
+    names.begin_run()
+    memo: dict[str, object] = {}
     rules = selected_rules(config)
     raw: list[tuple[Rule, Diagnostic]] = []
     for pipeline in project.pipelines:
@@ -184,11 +191,9 @@ def lint(project: Project, config: LintConfig | None = None) -> list[Diagnostic]
                 continue  # the engine's own rules (suppressions) are produced below
             options = {**rule.options, **config.rule_options.get(rule.name, {})}
             severity = config.severities.get(rule.name, rule.severity)
-            context = LintContext(project, pipeline, options)
+            context = LintContext(project, pipeline, options, memo, names)
             for finding in rule.check(context):
                 raw.append((rule, _diagnostic(rule, finding, severity)))
-    if "funnelc.lint.name_cache" in sys.modules:
-        sys.modules["funnelc.lint.name_cache"].flush()
     return _apply_suppressions(project, raw, config, {r.name for r in rules})
 
 

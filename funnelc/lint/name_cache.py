@@ -1,11 +1,21 @@
-"""A disk cache of stage-name verdicts, so that a warm ``funnelc check`` never loads pymorphy3.
+"""The cache of stage-name verdicts that a :class:`funnelc.session.Session` holds.
 
-Classifying a name needs pymorphy3 and its dictionaries (≈60 ms to load); the names of a
-project barely change between runs.  Verdicts are kept in one JSON file in the user's cache
-directory (``$FUNNELC_CACHE_DIR``, else ``$XDG_CACHE_HOME/funnelc``, else ``~/.cache/funnelc``),
-named after a key that changes whenever the classifier or its dictionaries do, so a stale
-verdict is never used.  ``FUNNELC_NO_CACHE=1`` turns it off.  Any problem with the cache (an
-unwritable directory, a corrupt file) only means the names are classified again.
+Classifying a name needs pymorphy3 and its dictionaries (≈60 ms to load) and ≈0.1–0.4 ms per
+name; the names of a project barely change between runs.  A :class:`NameCache` keeps
+
+- every verdict used by the current run and by the last one (a run is one lint of one project),
+  however many, so that a 10 000-stage pipeline never classifies a name twice in a row, and
+- at most ``capacity`` older verdicts, least recently used first out, so that a long-running
+  process (a language server where every edit makes a new name) holds bounded memory.
+
+Optionally (``store=``, what the CLI asks for) the verdicts are kept on disk between processes, in
+one JSON file in the user's cache directory (:func:`cache_dir`: ``$FUNNELC_CACHE_DIR``, else
+``$XDG_CACHE_HOME/funnelc``, else ``~/.cache/funnelc``), named after a key that changes whenever
+the classifier or its dictionaries do, so a stale verdict is never used.  ``FUNNELC_NO_CACHE=1``
+turns the disk off.  Any problem with the file (an unwritable directory, a corrupt file) only
+means the names are classified again.  Without ``store`` nothing is read or written.
+
+There is no module-level state here: the cache is an object, created and owned by a session.
 """
 
 from __future__ import annotations
@@ -16,23 +26,20 @@ import importlib.util
 import json
 import os
 import tempfile
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from funnelc.lint.names import NameKind, NameVerdict
+from funnelc.lint.name_types import NameKind, NameVerdict
 from funnelc.source import without_surrogates
 from funnelc.version import __version__
 
-_memory: dict[str, NameVerdict] | None = None
-_dirty = False
-_used: dict[str, None] = {}
-
-LIMIT = 2000
-"""Verdicts kept on disk: the names used by the last run first, then older ones.  Loading is
-what a warm run pays, so the file is kept small (≈2 ms to read) rather than complete."""
+CAPACITY = 4096
+"""Older verdicts (not used by the current run) kept in memory and on disk, by default."""
 
 
-def _enabled() -> bool:
+def disk_enabled() -> bool:
     return not os.environ.get("FUNNELC_NO_CACHE")
 
 
@@ -60,45 +67,11 @@ def _key() -> str:
     return digest.hexdigest()[:20]
 
 
-def _path() -> Path:
+def default_store() -> Path | None:
+    """The file the CLI keeps verdicts in, or ``None`` when ``FUNNELC_NO_CACHE`` is set."""
+    if not disk_enabled():
+        return None
     return cache_dir() / f"names-{_key()}.json"
-
-
-def _load() -> dict[str, NameVerdict]:
-    global _memory, _dirty
-    if _memory is not None:
-        return _memory
-    _memory = {}
-    if not _enabled():
-        return _memory
-    try:
-        raw = json.loads(_path().read_text(encoding="utf-8"))
-        for text, fields in raw.items():
-            _memory[text] = NameVerdict(
-                kind=NameKind(fields["kind"]),
-                language=fields["language"],
-                evidence=fields["evidence"],
-                suggestion=fields["suggestion"],
-                guessed=fields["guessed"],
-            )
-    except (OSError, ValueError, KeyError, TypeError):
-        _memory = {}
-    _dirty = len(_memory) > LIMIT
-    return _memory
-
-
-def classify(text: str) -> NameVerdict:
-    """The verdict on ``text``, from the cache or from the classifier."""
-    global _dirty
-    memory = _load()
-    _used[text] = None
-    found = memory.get(text)
-    if found is None:
-        from funnelc.lint.names import classify as run_classifier
-
-        found = memory[text] = run_classifier(text)
-        _dirty = True
-    return found
 
 
 def _encodable(text: str, verdict: NameVerdict) -> bool:
@@ -106,26 +79,135 @@ def _encodable(text: str, verdict: NameVerdict) -> bool:
     return all(without_surrogates(value) == value for value in strings)
 
 
-def flush() -> None:
-    """Write new verdicts to disk (atomically; silently skipped if that is impossible)."""
-    global _dirty
-    if not _dirty or _memory is None or not _enabled():
-        return
-    _dirty = False
-    memory = _memory
-    keep = [*_used, *(text for text in memory if text not in _used)]
-    # A name that UTF-8 cannot encode (a lone surrogate that reached the API despite the
-    # loader) is never written: it would make every later flush of the process fail.
-    keep = [text for text in keep if _encodable(text, memory[text])][:LIMIT]
-    data = {text: {**asdict(memory[text]), "kind": memory[text].kind.value} for text in keep}
-    with contextlib.suppress(OSError):
-        path = _path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=".names.", dir=path.parent)
+def _run_classifier(text: str) -> NameVerdict:
+    from funnelc.lint.names import classify
+
+    return classify(text)
+
+
+class NameCache:
+    """Verdicts by name text: all of the current run's, plus ``capacity`` older ones (LRU)."""
+
+    def __init__(
+        self,
+        capacity: int = CAPACITY,
+        store: Path | Callable[[], Path | None] | None = None,
+        classifier: Callable[[str], NameVerdict] = _run_classifier,
+    ) -> None:
+        self.capacity = capacity
+        self._store = store
+        self.classified = 0
+        """How many names this cache has had to classify (not found in it)."""
+        self._classifier = classifier
+        self._current: dict[str, NameVerdict] = {}
+        self._last: dict[str, NameVerdict] = {}
+        self._older: OrderedDict[str, NameVerdict] = OrderedDict()
+        self._loaded = store is None
+        self._dirty = False
+        self._file_size = 0
+
+    @property
+    def store(self) -> Path | None:
+        """The file verdicts are kept in between processes, if any (resolved on first use)."""
+        if callable(self._store):
+            self._store = self._store()
+        return self._store
+
+    def __len__(self) -> int:
+        return len(self._current) + len(self._last) + len(self._older)
+
+    @property
+    def current_size(self) -> int:
+        """Verdicts used by the current run (and by the last one: both are kept whole)."""
+        return len(self._current) + len(self._last)
+
+    @property
+    def older_size(self) -> int:
+        """Verdicts of earlier runs: at most ``capacity``."""
+        return len(self._older)
+
+    def begin_run(self) -> None:
+        """Start a new run.  The run that ends becomes "the last run", kept whole; the run
+        before it joins the older verdicts as their most recent ones, and the older verdicts
+        beyond ``capacity`` are dropped, least recently used first."""
+        for text, found in self._last.items():
+            self._older.pop(text, None)
+            self._older[text] = found
+        self._last = self._current
+        self._current = {}
+        while len(self._older) > self.capacity:
+            self._older.popitem(last=False)
+
+    def classify(self, text: str) -> NameVerdict:
+        """The verdict on ``text``, from the cache or from the classifier."""
+        found = self._current.get(text)
+        if found is not None:
+            return found
+        if not self._loaded:
+            self._load()
+        found = self._last.pop(text, None) or self._older.pop(text, None)
+        if found is None:
+            found = self._classifier(text)
+            self.classified += 1
+            self._dirty = True
+        self._current[text] = found
+        return found
+
+    def _load(self) -> None:
+        self._loaded = True
+        store = self.store
+        if store is None:
+            return
         try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(data, stream, ensure_ascii=False)
-            Path(temporary).replace(path)
-        except (OSError, UnicodeError):
-            with contextlib.suppress(OSError):
-                Path(temporary).unlink()
+            raw = json.loads(store.read_text(encoding="utf-8"))
+            loaded = {
+                text: NameVerdict(
+                    kind=NameKind(fields["kind"]),
+                    language=fields["language"],
+                    evidence=fields["evidence"],
+                    suggestion=fields["suggestion"],
+                    guessed=fields["guessed"],
+                )
+                for text, fields in raw.items()
+            }
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return
+        # The file lists the most recently used first; the OrderedDict keeps the least first.
+        # (It is loaded before the first verdict of the session is looked up, so the cache is
+        # still empty here.)
+        for text in reversed(list(loaded)):
+            self._older.setdefault(text, loaded[text])
+        self._file_size = len(loaded)
+
+    def flush(self) -> None:
+        """Write the verdicts to ``store`` (atomically; silently skipped if that is impossible):
+        the current and the last run's, then the ``capacity`` most recent older ones."""
+        recent = {**self._last, **self._current}
+        if self._file_size > len(recent) + self.capacity:
+            self._dirty = True  # the file holds more than is kept: write it smaller
+        if not self._dirty or self.store is None:
+            return
+        self._dirty = False
+        keep = list(self._current)
+        keep.extend(text for text in self._last if text not in self._current)
+        keep.extend(text for text in reversed(self._older) if text not in recent)
+        # A name that UTF-8 cannot encode (a lone surrogate that reached the API despite the
+        # loader) is never written: it would make every later flush of the process fail.
+        keep = [t for t in keep if _encodable(t, recent.get(t) or self._older[t])]
+        keep = keep[: len(recent) + self.capacity]
+        data = {}
+        for text in keep:
+            found = recent.get(text) or self._older[text]
+            data[text] = {**asdict(found), "kind": found.kind.value}
+        path = self.store
+        assert path is not None
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(prefix=".names.", dir=path.parent)
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                    json.dump(data, stream, ensure_ascii=False)
+                Path(temporary).replace(path)
+            except (OSError, UnicodeError):
+                with contextlib.suppress(OSError):
+                    Path(temporary).unlink()

@@ -25,7 +25,6 @@ Cyrillic words.  `classify` never raises: every input, however odd, gets a verdi
 
 from __future__ import annotations
 
-import enum
 import functools
 import itertools
 import math
@@ -35,34 +34,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from funnelc.lint.name_types import NameKind, NameVerdict
+
 __all__ = ["NameKind", "NameVerdict", "classify"]
-
-
-class NameKind(enum.Enum):
-    """What a stage name says about the stage, in the methodology's terms."""
-
-    RESULT = "result"  # M1-compliant: an achieved result
-    PROCESS = "process"  # a noun or activity: no result stated
-    IN_PROGRESS = "in_progress"  # M2: "В работе" and friends
-    MANAGER_ACTION = "manager_action"  # M3: what the seller did, not the customer
-    UNKNOWN = "unknown"  # nothing to analyse (empty, digits, punctuation, other scripts)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NameVerdict:
-    """The classifier's answer for one stage name.
-
-    ``evidence`` is a short, human-readable reason ("проведена: PRTS perf past") for the
-    diagnostic.  ``suggestion`` is a proposed result-form name or None.  ``guessed`` is True when
-    the verdict rests on a repaired typo or on an out-of-dictionary word rather than on a
-    dictionary parse, so that a lint rule may soften its message.
-    """
-
-    kind: NameKind
-    language: str  # "ru" or "en"
-    evidence: str
-    suggestion: str | None = None
-    guessed: bool = False
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,10 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from funnelc.diagnostics import Label, Severity
+from funnelc.diagnostics import Fix, Label, Severity
 from funnelc.model import Pipeline, Project
 from funnelc.source import Span
+
+if TYPE_CHECKING:
+    from funnelc.lint.name_cache import NameCache
 
 PRESETS: tuple[str, ...] = ("minimal", "recommended", "strict")
 """Presets from the smallest to the largest; each contains the ones before it."""
@@ -36,13 +40,23 @@ class Finding:
     args: Mapping[str, str] = field(default_factory=dict)
     help: str | None = None
     labels: tuple[Label, ...] = ()
+    fix: Fix | None = None
+    """An obvious edit; its ``title`` is an English template filled from ``args`` too."""
 
 
 @dataclass(frozen=True, slots=True)
 class LintContext:
+    """What a check sees: the project, one pipeline, the rule's options, and the run's state.
+
+    ``memo`` holds what rules compute once per project (edge indexes, pipeline facts); the
+    engine makes one per lint run, so nothing outlives the run.  ``names`` is the session's
+    stage-name verdict cache (:class:`funnelc.lint.name_cache.NameCache`)."""
+
     project: Project
     pipeline: Pipeline
     options: Mapping[str, object]
+    memo: dict[str, object] = field(default_factory=dict)
+    names: NameCache | None = None
 
     def option(self, name: str) -> object:
         return self.options[name]

@@ -2,8 +2,8 @@
 
 Rules run once per pipeline and every rule needs the pipeline's edges; filtering
 ``project.edges`` each time would make a build of many small pipelines quadratic.  The edges
-are therefore indexed by pipeline once per project, and such per-project results are kept for
-the project seen last (an identity check; the model is immutable, so they cannot go stale).
+are therefore indexed by pipeline once per project, and such per-project results are kept in
+the lint run's memo (``LintContext.memo``: one per run of the engine, so nothing outlives it).
 
 Within one pipeline, every rule must stay linear in the pipeline's size too (a generated
 10 000-stage pipeline is linted in the benchmarks): no rule may search the stages, fields or
@@ -20,10 +20,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar, cast
 
+from funnelc.diagnostics import Fix
+from funnelc.i18n import N_
 from funnelc.model import Edge, EdgeKind, Field, Phase, Pipeline, Project, Stage, StageKind
+from funnelc.source import Span
 
 if TYPE_CHECKING:
-    from funnelc.lint.names import NameVerdict
+    from funnelc.lint.name_cache import NameCache
+    from funnelc.lint.name_types import NameVerdict
+    from funnelc.lint.rule import LintContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,26 +41,16 @@ class EdgeIndex:
 
 _T = TypeVar("_T")
 
-_last: tuple[Project, dict[str, object]] | None = None
-
 _FORWARD = frozenset({EdgeKind.ADVANCE, EdgeKind.HANDOFF})
 """The default forward moves, which the main path follows."""
 
 
-def per_project(project: Project, name: str, compute: Callable[[Project], _T]) -> _T:
-    """``compute(project)``, computed once per project and kept for the last project seen.
-
-    The (project, results) pair is replaced as a whole and read into a local, so two threads
-    linting different projects at once only recompute, never see each other's results.
-    """
-    global _last
-    last = _last
-    if last is None or last[0] is not project:
-        last = (project, {})
-        _last = last
-    memo = last[1]
+def per_project(context: LintContext, name: str, compute: Callable[[Project], _T]) -> _T:
+    """``compute(context.project)``, computed once per lint run (the run's memo is
+    ``context.memo``; every context of one run shares it, and one run lints one project)."""
+    memo = context.memo
     if name not in memo:
-        memo[name] = compute(project)
+        memo[name] = compute(context.project)
     return cast(_T, memo[name])
 
 
@@ -70,18 +65,18 @@ def _build_index(project: Project) -> EdgeIndex:
     )
 
 
-def _index(project: Project) -> EdgeIndex:
-    return per_project(project, "edges", _build_index)
+def _index(context: LintContext) -> EdgeIndex:
+    return per_project(context, "edges", _build_index)
 
 
-def edges_from(project: Project, pipeline: Pipeline) -> tuple[Edge, ...]:
+def edges_from(context: LintContext, pipeline: Pipeline) -> tuple[Edge, ...]:
     """Every edge that leaves a stage of ``pipeline`` (into it or into another pipeline)."""
-    return _index(project).outgoing.get(pipeline.id.name, ())
+    return _index(context).outgoing.get(pipeline.id.name, ())
 
 
-def edges_into(project: Project, pipeline: Pipeline) -> tuple[Edge, ...]:
+def edges_into(context: LintContext, pipeline: Pipeline) -> tuple[Edge, ...]:
     """Every edge that enters a stage of ``pipeline`` (from it or from another pipeline)."""
-    return _index(project).incoming.get(pipeline.id.name, ())
+    return _index(context).incoming.get(pipeline.id.name, ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,16 +101,16 @@ class PipelineFacts:
         return self.outgoing.get(kind, ())
 
 
-def facts(project: Project, pipeline: Pipeline) -> PipelineFacts:
-    """The :class:`PipelineFacts` of ``pipeline``, computed once per project and pipeline.
+def facts(context: LintContext, pipeline: Pipeline) -> PipelineFacts:
+    """The :class:`PipelineFacts` of ``pipeline``, computed once per lint run and pipeline.
 
     Kept by pipeline id; a different pipeline object under a kept id (a caller that builds its
     own) gets its own facts, so nothing is ever answered from another pipeline.
     """
-    memo = per_project(project, "facts", _no_facts)
+    memo = per_project(context, "facts", _no_facts)
     found = memo.get(pipeline.id.name)
     if found is None or found.pipeline is not pipeline:
-        found = memo[pipeline.id.name] = _compute_facts(project, pipeline)
+        found = memo[pipeline.id.name] = _compute_facts(context, pipeline)
     return found
 
 
@@ -123,7 +118,7 @@ def _no_facts(project: Project) -> dict[str, PipelineFacts]:
     return {}
 
 
-def _compute_facts(project: Project, pipeline: Pipeline) -> PipelineFacts:
+def _compute_facts(context: LintContext, pipeline: Pipeline) -> PipelineFacts:
     stages: dict[str, Stage] = {}
     lost: dict[Phase, int] = {}
     for stage in pipeline.stages:
@@ -135,7 +130,7 @@ def _compute_facts(project: Project, pipeline: Pipeline) -> PipelineFacts:
         fields.setdefault(declared.id.name, declared)
     outgoing: defaultdict[EdgeKind, list[Edge]] = defaultdict(list)
     forward: dict[str, str] = {}  # each stage's first default forward move, in build order
-    for edge in edges_from(project, pipeline):
+    for edge in edges_from(context, pipeline):
         outgoing[edge.kind].append(edge)
         if edge.kind in _FORWARD and not edge.cross_pipeline:
             forward.setdefault(edge.source.stage, edge.target.stage)
@@ -154,9 +149,9 @@ def _compute_facts(project: Project, pipeline: Pipeline) -> PipelineFacts:
     )
 
 
-def pits(project: Project, pipeline: Pipeline) -> list[Stage]:
+def pits(context: LintContext, pipeline: Pipeline) -> list[Stage]:
     """The pipeline's dying pits: its lost outcomes that some SLA times out into (M6, M7)."""
-    return list(facts(project, pipeline).pits)
+    return list(facts(context, pipeline).pits)
 
 
 def phase_heads(pipeline: Pipeline) -> set[str]:
@@ -170,11 +165,11 @@ def phase_heads(pipeline: Pipeline) -> set[str]:
     return heads
 
 
-def main_path(project: Project, pipeline: Pipeline) -> list[Stage]:
+def main_path(context: LintContext, pipeline: Pipeline) -> list[Stage]:
     """The open stages a deal passes when everything goes well: from the entry along the
     default forward moves (advance, handoff), ending where no such move leaves, or where the
     path would come back to a stage already on it."""
-    return list(facts(project, pipeline).main_path)
+    return list(facts(context, pipeline).main_path)
 
 
 def _main_path(
@@ -221,24 +216,42 @@ def string_list(value: object) -> Sequence[str]:
     return []
 
 
-def _no_verdicts(project: Project) -> dict[str, NameVerdict]:
-    return {}
+def _fresh_names(project: Project) -> object:
+    from funnelc.lint.name_cache import NameCache
+
+    return NameCache()
 
 
-def verdict(project: Project, text: str) -> NameVerdict:
-    """The classifier's verdict on a name or goal, computed once per project and text.
+def verdict(context: LintContext, text: str) -> NameVerdict:
+    """The classifier's verdict on a name or goal, computed once per session and text.
 
-    Three rules (L001–L003) ask about the same names; the classifier is imported only here,
-    so pymorphy3 and its dictionaries load only when one of them runs, and only for names the
-    disk cache (:mod:`funnelc.lint.name_cache`) has not seen.
+    Three rules (L001–L003) ask about the same names; the classifier is imported only by the
+    session's cache (:class:`funnelc.lint.name_cache.NameCache`), so pymorphy3 and its
+    dictionaries load only for names it has not seen.
     """
-    from funnelc.lint.name_cache import classify
+    names = context.names
+    if names is None:
+        names = cast("NameCache", per_project(context, "names", _fresh_names))
+    return names.classify(text)
 
-    cache = per_project(project, "verdicts", _no_verdicts)
-    found = cache.get(text)
-    if found is None:
-        found = cache[text] = classify(text)
-    return found
+
+def rename_fix(span: Span, suggestion: str | None) -> Fix | None:
+    """Put the classifier's suggested name in place of a stage name (unsafe: a suggestion)."""
+    if not suggestion:
+        return None
+    from funnelc.fixes import quote, replacement
+
+    return replacement(span, quote(suggestion), N_('rename to "{suggestion}"'))
+
+
+def add_to_stage(context: LintContext, stage: Stage, item: str, title: str) -> Fix | None:
+    """Add ``item`` (``sla 5d``) to the body of ``stage`` (unsafe: a placeholder to review)."""
+    source = context.project.sources.get(stage.span.path)
+    if source is None:
+        return None
+    from funnelc.fixes import insert_in_block
+
+    return insert_in_block(source, stage.span, item, title)
 
 
 def example_names(language: str) -> str:

@@ -59,13 +59,13 @@ def check(context: LintContext) -> Iterator[Finding]:
     won = [s for s in pipeline.stages if s.kind is StageKind.WON and s.next is None]
     if not won:
         return
-    if any(e.kind is EdgeKind.NEXT for e in edges_into(context.project, pipeline)):
+    if any(e.kind is EdgeKind.NEXT for e in edges_into(context, pipeline)):
         return
     for stage in pipeline.stages_in(Phase.DEAL):
         texts = [stage.name.value] + ([stage.goal.value] if stage.goal else [])
         if mentions(texts, _AFTER_SALE):
             return
-    targets = per_project(context.project, "next-targets", _next_targets)
+    targets = per_project(context, "next-targets", _next_targets)
     for stage in won:
         target = str(targets[0]) if targets else "service.onboarded"
         yield Finding(

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from funnelc.diagnostics import Severity
 from funnelc.i18n import N_
 from funnelc.lint.rule import Finding, LintContext, Rule
-from funnelc.lint.rules._common import normalise, verdict
+from funnelc.lint.rules._common import normalise, rename_fix, verdict
 
 CUSTOMER_SUBJECTS = frozenset(
     {
@@ -52,11 +52,11 @@ def _customer_is_subject(text: str) -> bool:
 
 
 def check(context: LintContext) -> Iterator[Finding]:
-    from funnelc.lint.names import NameKind
+    from funnelc.lint.name_types import NameKind
 
     for stage in context.pipeline.stages:
         if stage.is_open:
-            found = verdict(context.project, stage.name.value)
+            found = verdict(context, stage.name.value)
             if found.kind is NameKind.MANAGER_ACTION:
                 yield Finding(
                     stage.name.span,
@@ -66,6 +66,7 @@ def check(context: LintContext) -> Iterator[Finding]:
                         "name": stage.name.value,
                         "suggestion": found.suggestion or "",
                     },
+                    fix=rename_fix(stage.name.span, found.suggestion),
                     help=(
                         N_('name what the customer did instead, e.g. "{suggestion}"')
                         if found.suggestion
@@ -78,7 +79,7 @@ def check(context: LintContext) -> Iterator[Finding]:
                 )
         if stage.goal is None or _customer_is_subject(stage.goal.value):
             continue
-        found = verdict(context.project, stage.goal.value)
+        found = verdict(context, stage.goal.value)
         if found.kind is not NameKind.MANAGER_ACTION:
             continue
         yield Finding(

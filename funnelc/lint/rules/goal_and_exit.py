@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from funnelc.diagnostics import Severity
 from funnelc.i18n import N_
 from funnelc.lint.rule import Finding, LintContext, Rule
+from funnelc.lint.rules._common import add_to_stage
 
 
 def check(context: LintContext) -> Iterator[Finding]:
@@ -32,7 +33,20 @@ def check(context: LintContext) -> Iterator[Finding]:
                 'add `goal "<the customer\'s new state>"` and `exit "<what shows it>"`: '
                 "without them deals pile up in one column"
             ),
+            fix=(
+                add_to_stage(
+                    context,
+                    stage,
+                    EXIT_PLACEHOLDER,
+                    N_('add `exit "TODO"`, a placeholder for the exit criterion'),
+                )
+                if "exit" in missing
+                else None
+            ),
         )
+
+
+EXIT_PLACEHOLDER = 'exit "TODO"'
 
 
 RULE = Rule(

@@ -18,10 +18,10 @@ from funnelc.lint.rules._common import example_names, verdict
 
 
 def check(context: LintContext) -> Iterator[Finding]:
-    from funnelc.lint.names import NameKind
+    from funnelc.lint.name_types import NameKind
 
     for stage in context.pipeline.open_stages:
-        found = verdict(context.project, stage.name.value)
+        found = verdict(context, stage.name.value)
         if found.kind is not NameKind.IN_PROGRESS:
             continue
         yield Finding(

@@ -104,7 +104,7 @@ def check(context: LintContext) -> Iterator[Finding]:
     words = stems_pattern(string_list(context.option("qualification-words")))
     minimum = context.option("min-criteria")
     assert isinstance(minimum, int)
-    fields = facts(context.project, pipeline).fields
+    fields = facts(context, pipeline).fields
     keys = [s for s in pipeline.stages if s.key]
     if keys and _qualifies(fields, keys[0], words, minimum):
         return

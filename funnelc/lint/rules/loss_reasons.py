@@ -18,7 +18,7 @@ from funnelc.model import StageKind
 
 def check(context: LintContext) -> Iterator[Finding]:
     pipeline = context.pipeline
-    known = facts(context.project, pipeline)
+    known = facts(context, pipeline)
     pit_ids = {s.id.name for s in known.pits}
     available = [r.id.name for r in pipeline.reasons]
     args_base = {"reasons": ", ".join(available[:4])}

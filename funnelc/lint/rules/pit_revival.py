@@ -18,7 +18,7 @@ from funnelc.model import EdgeKind
 
 def check(context: LintContext) -> Iterator[Finding]:
     pipeline = context.pipeline
-    known = facts(context.project, pipeline)
+    known = facts(context, pipeline)
     revived = {edge.source.stage for edge in known.edges(EdgeKind.REVIVE)}
     entry = pipeline.entry
     for pit in known.pits:

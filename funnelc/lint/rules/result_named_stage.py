@@ -15,18 +15,18 @@ from collections.abc import Iterator
 from funnelc.diagnostics import Severity
 from funnelc.i18n import N_
 from funnelc.lint.rule import Finding, LintContext, Rule
-from funnelc.lint.rules._common import example_names, phase_heads, verdict
+from funnelc.lint.rules._common import example_names, phase_heads, rename_fix, verdict
 
 
 def check(context: LintContext) -> Iterator[Finding]:
-    from funnelc.lint.names import NameKind
+    from funnelc.lint.name_types import NameKind
 
     pipeline = context.pipeline
     heads = phase_heads(pipeline)
     for stage in pipeline.open_stages:
         if stage.id.name in heads:
             continue
-        found = verdict(context.project, stage.name.value)
+        found = verdict(context, stage.name.value)
         if found.kind is not NameKind.PROCESS:
             continue
         args = {
@@ -50,6 +50,7 @@ def check(context: LintContext) -> Iterator[Finding]:
             N_('stage `{stage}` is named after a process, not a result: "{name}"'),
             args,
             help=help_line,
+            fix=rename_fix(stage.name.span, found.suggestion),
         )
 
 

@@ -22,7 +22,7 @@ def check(context: LintContext) -> Iterator[Finding]:
     pipeline = context.pipeline
     if all(s.probability is None for s in pipeline.stages):
         return
-    path = main_path(context.project, pipeline)
+    path = main_path(context, pipeline)
     previous: Stage | None = None
     for stage in path:
         if stage.probability is None:
@@ -54,9 +54,7 @@ def check(context: LintContext) -> Iterator[Finding]:
     if not path:
         return
     last = path[-1]
-    wins = any(
-        e.source.stage == last.id.name for e in facts(context.project, pipeline).edges(EdgeKind.WIN)
-    )
+    wins = any(e.source.stage == last.id.name for e in facts(context, pipeline).edges(EdgeKind.WIN))
     if wins and previous is not None and (previous.probability or 0) >= 100:
         yield Finding(
             previous.id.span,

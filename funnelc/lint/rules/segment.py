@@ -37,7 +37,7 @@ def check(context: LintContext) -> Iterator[Finding]:
             ),
         )
         return
-    first = per_project(context.project, "segments", _first_by_segment).get(key)
+    first = per_project(context, "segments", _first_by_segment).get(key)
     if first is None or first is pipeline or first.segment is None:
         return
     assert pipeline.segment is not None

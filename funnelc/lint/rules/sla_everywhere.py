@@ -13,13 +13,13 @@ from collections.abc import Iterator
 from funnelc.diagnostics import Label, Severity
 from funnelc.i18n import N_
 from funnelc.lint.rule import Finding, LintContext, Rule
-from funnelc.lint.rules._common import facts
+from funnelc.lint.rules._common import add_to_stage, facts
 from funnelc.model import Phase, Ref, Stage
 
 
 def check(context: LintContext) -> Iterator[Finding]:
     pipeline = context.pipeline
-    known = facts(context.project, pipeline)  # the pit is found once, not per stage
+    known = facts(context, pipeline)  # the pit is found once, not per stage
     stages = known.stages
     pit = known.pits[0].id.name if known.pits else None
     for stage in pipeline.stages_in(Phase.DEAL):
@@ -43,6 +43,12 @@ def check(context: LintContext) -> Iterator[Finding]:
             N_("deal stage `{stage}` has no SLA"),
             {"stage": stage.id.name, "pit": pit or "pit"},
             help=help_line,
+            fix=add_to_stage(
+                context,
+                stage,
+                SLA_PLACEHOLDER,
+                N_("add `sla 5d`, a placeholder for the stage's real time limit"),
+            ),
         )
     default_users: list[Stage] = []
     for stage in pipeline.open_stages:
@@ -72,6 +78,8 @@ def check(context: LintContext) -> Iterator[Finding]:
             help=_TO_PIT if pit is not None else _TO_NEW_PIT,
         )
 
+
+SLA_PLACEHOLDER = "sla 5d"
 
 _NO_PIT = N_(
     "add `sla <time>` (e.g. `sla 5d`) to the stage, and a pit for the deals whose time runs "
