@@ -36,7 +36,7 @@ from tests.test_build import (
     write_project,
 )
 
-COMMANDS = ("check", "build", "explain", "codes", "schema", "rules", "targets")
+COMMANDS = ("check", "build", "explain", "codes", "schema", "rules", "targets", "plan", "apply")
 DIAGNOSTIC_KEYS = {"code", "severity", "message", "location", "labels", "notes", "help", "fix"}
 ESC = "\x1b["
 
