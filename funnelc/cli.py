@@ -650,8 +650,8 @@ def _client_options(trace: Callable[[str], None] | None) -> dict[str, Any]:
 @app.command(cls=LocalisedCommand)
 @localised
 def plan(
+    target: SyncTargetOpt,
     paths: PathsArg = None,
-    target: SyncTargetOpt = SyncTarget.amocrm,
     fmt: Annotated[
         PlanFormat, typer.Option("--format", "-f", help="human, or json (a machine plan).")
     ] = PlanFormat.human,
@@ -699,6 +699,7 @@ def plan(
 @app.command(cls=LocalisedCommand)
 @localised
 def apply(
+    target: SyncTargetOpt,
     args: Annotated[
         list[Path] | None,
         typer.Argument(
@@ -707,7 +708,6 @@ def apply(
             show_default=False,
         ),
     ] = None,
-    target: SyncTargetOpt = SyncTarget.amocrm,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
     base_url: BaseUrlOpt = None,
     allow_delete: AllowDeleteOpt = False,
@@ -725,7 +725,13 @@ def apply(
     if saved is not None:
         inputs = [Path(p) for p in saved.get("sources") or []] or _inputs(None, settings)
         if saved.get("target") != target.value:
-            target = SyncTarget(str(saved.get("target")))
+            sys.stderr.write(
+                _("error: the plan is for {target}, not {other}").format(
+                    target=saved.get("target"), other=target.value
+                )
+                + "\n"
+            )
+            raise typer.Exit(1)
         allow_delete = bool(saved.get("allow_delete"))
     else:
         inputs = _inputs(args, settings)
