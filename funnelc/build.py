@@ -716,3 +716,177 @@ def _not_written(error: OSError, out: Path) -> Diagnostic:
         path=(Path(error.filename).as_posix() if error.filename else out.as_posix()),
         reason=error.strerror or str(error),
     )
+
+
+# ---- build --check ---------------------------------------------------------------------------
+
+DIFF_LINES_PER_FILE = 20
+"""Lines of unified diff shown for one stale file (``build --check``)."""
+DIFF_LINES_TOTAL = 120
+"""Lines of unified diff shown in all (``build --check``); the files past it are only named."""
+_DIFF_LINE_WIDTH = 160
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """A committed output that is not what the sources produce."""
+
+    path: str
+    """Relative to the output directory."""
+    kind: str
+    """``stale`` (its bytes differ), ``missing`` or ``extra`` (funnelc wrote it for one of
+    these targets, and the sources no longer produce it)."""
+    expected: bytes | None
+    actual: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    files: Mapping[str, bytes]
+    diagnostics: tuple[Diagnostic, ...]
+    differences: tuple[Difference, ...] = ()
+
+
+def check_outputs(
+    project: Project,
+    targets: Sequence[str],
+    out: Path,
+    options: EmitOptions,
+    *,
+    strict: bool = False,
+) -> CheckResult:
+    """Build into a temporary directory and compare the result with ``out``, which is only
+    read: no recovery, no lock, no sweep (so a journal a killed build left there stays).
+
+    The targets' files are compared byte for byte; a file the manifest of ``out`` lists for
+    one of ``targets`` that the sources no longer produce is *extra*.  The manifest itself is
+    compared by its file records for these targets (path, size, hash), when ``out`` has one: its
+    input hashes are a cache key, not an output, and a manifest left out of version control is
+    no difference.  Every difference is also a diagnostic (F670, F671, F672).
+    """
+    import tempfile
+
+    wanted = list(dict.fromkeys(targets))
+    with tempfile.TemporaryDirectory(prefix="funnelc-check-") as scratch:
+        fresh = Path(scratch) / "out"
+        built = build(project, wanted, fresh, options, strict=strict)
+        if has_errors(built.diagnostics) or (
+            strict and any(d.severity is Severity.WARNING for d in built.diagnostics)
+        ):
+            return CheckResult(built.files, built.diagnostics)
+        produced = {
+            relative: data
+            for relative in built.files
+            if (data := _read_regular(fresh / relative)) is not None
+        }
+        new_manifest = read_manifest(fresh)
+    diagnostics = list(built.diagnostics)
+    differences: list[Difference] = []
+    old = read_manifest(out)
+    links: set[Path] = set()
+    for relative, data in sorted(produced.items()):
+        link = _link_on_the_way(out, relative)
+        if link is not None:
+            if link not in links:
+                links.add(link)
+                diagnostics.append(codes.make("F606", None, path=link.as_posix()))
+            continue
+        actual = _read_regular(out / relative)
+        if actual is None:
+            differences.append(Difference(relative, "missing", data, None))
+        elif actual != data:
+            differences.append(Difference(relative, "stale", data, actual))
+    for relative in sorted(old.files):
+        if target_of(relative) not in wanted or relative in produced:
+            continue
+        if _link_on_the_way(out, relative) is not None:
+            continue  # a build drops it from the manifest and leaves it alone
+        actual = _read_regular(out / relative)
+        if actual is not None:
+            differences.append(Difference(relative, "extra", None, actual))
+    current = _read_regular(out / MANIFEST)
+    if current is not None:
+        ours = {r: rec for r, rec in old.files.items() if target_of(r) in wanted}
+        if ours != new_manifest.files:
+            expected = Manifest(
+                {
+                    **{r: rec for r, rec in old.files.items() if target_of(r) not in wanted},
+                    **new_manifest.files,
+                },
+                {
+                    **{t: k for t, k in old.inputs.items() if t not in wanted},
+                    **new_manifest.inputs,
+                },
+            )
+            differences.append(Difference(MANIFEST, "stale", expected.render(), current))
+    code = {"stale": "F670", "missing": "F671", "extra": "F672"}
+    for difference in differences:
+        path = (out / difference.path).as_posix()
+        diagnostics.append(codes.make(code[difference.kind], None, path=path))
+    return CheckResult(produced, tuple(diagnostics), tuple(differences))
+
+
+def _clip(line: str) -> str:
+    return line if len(line) <= _DIFF_LINE_WIDTH else line[: _DIFF_LINE_WIDTH - 1] + "…"
+
+
+def describe_differences(
+    differences: Sequence[Difference],
+    out: Path,
+    *,
+    per_file: int = DIFF_LINES_PER_FILE,
+    total: int = DIFF_LINES_TOTAL,
+) -> str:
+    """The differences for people: each file named, a stale text file's unified diff capped at
+    ``per_file`` lines (``total`` over all files; past it the files are only named), long lines
+    cut; a binary file by its sizes."""
+    import difflib
+
+    lines: list[str] = []
+    budget = total
+    for difference in differences:
+        path = (out / difference.path).as_posix()
+        if difference.kind == "missing":
+            size = len(difference.expected or b"")
+            lines.append(_("missing: {path} ({size} bytes to write)").format(path=path, size=size))
+            continue
+        if difference.kind == "extra":
+            lines.append(
+                _(
+                    "extra: {path} (an earlier build wrote it; the sources no longer produce it)"
+                ).format(path=path)
+            )
+            continue
+        lines.append(_("stale: {path}").format(path=path))
+        expected, actual = difference.expected or b"", difference.actual or b""
+        try:
+            new, old = expected.decode("utf-8"), actual.decode("utf-8")
+        except UnicodeDecodeError:
+            lines.append(
+                "  "
+                + _("binary files differ: {old} bytes committed, {new} from the sources").format(
+                    old=len(actual), new=len(expected)
+                )
+            )
+            continue
+        if budget <= 0:
+            lines.append(
+                "  " + _("(diff not shown: {total} lines shown already)").format(total=total)
+            )
+            continue
+        diff = list(
+            difflib.unified_diff(
+                old.splitlines(),
+                new.splitlines(),
+                _("{path} (committed)").format(path=path),
+                _("{path} (from the sources)").format(path=path),
+                n=1,
+                lineterm="",
+            )
+        )
+        shown = diff[: min(per_file, budget)]
+        budget -= len(shown)
+        lines += ["  " + _clip(line) for line in shown]
+        if len(diff) > len(shown):
+            lines.append("  " + _("… {count} more diff lines").format(count=len(diff) - len(shown)))
+    return "".join(line + "\n" for line in lines)

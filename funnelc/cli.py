@@ -10,6 +10,7 @@ that need them, so ``funnelc check`` stays close to the cost of importing typer 
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import functools
 import os
@@ -17,7 +18,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
@@ -31,8 +32,10 @@ if TYPE_CHECKING:
     from typer._click import Command, HelpFormatter
     from typer._click import Context as ClickContext
 
+    from funnelc.compiler import Result as CompileResult
     from funnelc.config import Config
     from funnelc.diagnostics import Diagnostic
+    from funnelc.emit import EmitOptions
     from funnelc.lint.engine import LintConfig
     from funnelc.source import SourceFile
 
@@ -480,6 +483,14 @@ def build(
             show_default=False,
         ),
     ] = None,
+    check_only: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Write nothing: build into a temporary directory and exit 1, naming the files "
+            "and showing a short diff, if OUT's files are missing, stale or extra.",
+        ),
+    ] = False,
     strict: StrictOpt = False,
     fmt: FormatOpt = Format.human,
     color: ColorOpt = ColorChoice.auto,
@@ -524,6 +535,8 @@ def build(
         target_options=settings.target_options,
     )
     out_dir = out or settings.out or Path("build")
+    if check_only:
+        _check_outputs(result, targets, _shown(out_dir), options, lint.strict, fmt, color)
     built = run_build(result.project, targets, out_dir, options, strict=lint.strict)
     diagnostics = (*result.diagnostics, *built.diagnostics)
     _emit_diagnostics(diagnostics, result.sources, fmt, color, result.root, lint.strict)
@@ -576,6 +589,266 @@ def build(
                 + "\n"
             )
     raise typer.Exit(0)
+
+
+def _shown(path: Path) -> Path:
+    """``path`` relative to the working directory when it is below it (the config's ``out`` is
+    absolute), so that messages name it as the user would."""
+    if path.is_absolute():
+        with contextlib.suppress(ValueError):
+            return path.relative_to(Path.cwd())
+    return path
+
+
+def _check_outputs(
+    result: CompileResult,
+    targets: list[str],
+    out_dir: Path,
+    options: EmitOptions,
+    strict: bool,
+    fmt: Format,
+    color: ColorChoice,
+) -> NoReturn:
+    """``build --check``: exit 0 if ``out_dir`` holds what the sources produce, else 1."""
+    from funnelc.build import check_outputs, describe_differences
+    from funnelc.lint.engine import fails
+
+    assert result.project is not None
+    checked = check_outputs(result.project, targets, out_dir, options, strict=strict)
+    _emit_diagnostics(
+        (*result.diagnostics, *checked.diagnostics),
+        result.sources,
+        fmt,
+        color,
+        result.root,
+        strict,
+    )
+    if checked.differences:
+        sys.stderr.write(describe_differences(checked.differences, out_dir))
+    if fails(checked.diagnostics, strict):
+        if fmt is Format.human and checked.differences:
+            sys.stderr.write(
+                _(
+                    "{count} file(s) in {out} are not what the sources produce; "
+                    "run `funnelc build` and commit the result"
+                ).format(count=len(checked.differences), out=out_dir.as_posix())
+                + "\n"
+            )
+        raise typer.Exit(1)
+    if fmt is Format.human:
+        sys.stderr.write(
+            _("{out} is up to date: {files} file(s) for {targets}").format(
+                out=out_dir.as_posix(), files=len(checked.files), targets=", ".join(targets)
+            )
+            + "\n"
+        )
+    raise typer.Exit(0)
+
+
+@app.command(name="fmt", cls=LocalisedCommand)
+@localised
+def fmt_command(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Files or directories (searched for *.funnel); `-` reads stdin and writes "
+            "stdout. Default: the config's sources, or the current directory.",
+            show_default=False,
+        ),
+    ] = None,
+    check_only: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Write nothing; list the files that would change and exit 1 if any."
+        ),
+    ] = False,
+    diff: Annotated[
+        bool,
+        typer.Option("--diff", help="Write nothing; print a unified diff; exit 1 if any changes."),
+    ] = False,
+    color: ColorOpt = ColorChoice.auto,
+    lang: LangOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Rewrite .funnel files in the canonical style (docs/style.md); comments are kept, the
+    meaning never changes, and a file with syntax errors is left alone (exit 1)."""
+    from funnelc import fmt as formatter
+
+    if paths and "-" in paths:
+        if len(paths) > 1:
+            typer.echo(_("error: `-` (stdin) cannot be combined with paths"), err=True)
+            raise typer.Exit(2)
+        data = sys.stdin.buffer.read()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            typer.echo(
+                _("error: stdin is not UTF-8 (byte {offset})").format(offset=error.start),
+                err=True,
+            )
+            raise typer.Exit(1) from None
+        result = formatter.format_text(text)
+        if result.text is None:
+            normal = text.replace("\r\n", "\n").replace("\r", "\n").removeprefix("\ufeff")
+            from funnelc.source import SourceFile
+
+            _emit_diagnostics(
+                result.diagnostics, {"<stdin>": SourceFile("<stdin>", normal)}, Format.human, color
+            )
+            raise typer.Exit(1)
+        changed = result.text != text
+        if diff:
+            sys.stdout.write(
+                formatter.unified_diff(
+                    text.replace("\r\n", "\n"), result.text.replace("\r\n", "\n"), "<stdin>"
+                )
+            )
+        elif not check_only:
+            sys.stdout.buffer.write(result.text.encode("utf-8"))
+            sys.stdout.flush()
+        raise typer.Exit(1 if changed and (check_only or diff) else 0)
+    settings, _lint = _config(config, False)
+    inputs = _inputs([Path(p) for p in paths] if paths else None, settings)
+    write = not (check_only or diff)
+    report = formatter.format_files(
+        inputs,
+        write=write,
+        diff=diff,
+        on_file=lambda path: typer.echo(_("reformatted {path}").format(path=path), err=True),
+    )
+    for text in report.diffs:
+        sys.stdout.write(text)
+    if check_only and not diff:
+        for path in report.changed:
+            typer.echo(_("would reformat {path}").format(path=path))
+    _emit_diagnostics(report.diagnostics, report.sources, Format.human, color)
+    count = len(report.written if write else report.changed)
+    unchanged = len(report.unchanged)
+    from funnelc.i18n import ngettext
+
+    done = (
+        ngettext("{count} file reformatted", "{count} files reformatted", count)
+        if write
+        else ngettext(
+            "{count} file would be reformatted", "{count} files would be reformatted", count
+        )
+    )
+    kept = ngettext("{count} file already formatted", "{count} files already formatted", unchanged)
+    sys.stderr.write(f"{done.format(count=count)}, {kept.format(count=unchanged)}\n")
+    from funnelc.diagnostics import has_errors
+
+    failed = has_errors(report.diagnostics) or (not write and count > 0)
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command(cls=LocalisedCommand)
+@localised
+def watch(
+    paths: PathsArg = None,
+    rebuild: Annotated[
+        bool, typer.Option("--build", help="Build on every change instead of only checking.")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="With --build: the output directory (as for build)."),
+    ] = None,
+    target: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--target", "-t", help="With --build: a target (repeatable).", show_default=False
+        ),
+    ] = None,
+    interval: Annotated[
+        float, typer.Option(help="Seconds between two looks at the files.", min=0.05)
+    ] = 0.3,
+    clear: Annotated[
+        bool,
+        typer.Option("--clear/--no-clear", help="Clear the terminal before each run."),
+    ] = True,
+    strict: StrictOpt = False,
+    color: ColorOpt = ColorChoice.auto,
+    lang: LangOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Check (or, with --build, build) again on every save, until Ctrl-C.
+
+    Looks at the .funnel files, the files they import and the config every --interval
+    seconds (their modification times and sizes: no extra dependency, any file system), and
+    runs once the changes have settled.
+    """
+    import time
+
+    from funnelc.compiler import compile
+    from funnelc.config import discover_config, find_config
+    from funnelc.lint.engine import fails
+    from funnelc.loader import discover
+    from funnelc.watch import Watcher, directories
+
+    read: list[Path] = []
+    config_file = config or find_config(Path.cwd()) or Path("funnelc.toml")
+
+    def inputs() -> list[Path]:
+        settings, _problems = discover_config(Path.cwd(), config)
+        return _inputs(paths, settings)
+
+    def listing() -> tuple[list[Path], list[Path]]:
+        given = inputs()
+        found, _problems = discover(given)
+        return [file for file, _root, _index in found], directories(given)
+
+    def run() -> bool:
+        try:
+            settings, lint = _config(config, strict)
+        except typer.Exit:
+            return False
+        given = _inputs(paths, settings)
+        shown = " ".join(_shown(p).as_posix() for p in given)
+        stamp = time.strftime("%H:%M:%S")
+        if rebuild:
+            where = (out or settings.out or Path("build")).as_posix()
+            header = _("building {inputs} into {out}").format(inputs=shown, out=where)
+        else:
+            header = _("checking {inputs}").format(inputs=shown)
+        sys.stderr.write(f"[{stamp}] {header}\n")
+        sys.stderr.flush()
+        # With --build the build compiles (and reports) again; this pass learns what it reads.
+        result = compile(given, lint=False if rebuild else lint, root=_root(settings))
+        read[:] = [Path(name) for name in result.sources]
+        if not rebuild:
+            _emit_diagnostics(result.diagnostics, result.sources, Format.human, color, result.root)
+            return not fails(result.diagnostics, lint.strict)
+        try:
+            build(
+                paths=paths,
+                out=out,
+                target=target,
+                strict=strict,
+                fmt=Format.human,
+                color=color,
+                lang=lang,
+                config=config,
+            )
+        except typer.Exit as done:
+            return done.exit_code == 0
+        return True
+
+    watcher = Watcher(listing, lambda: [*read, config_file], interval=interval)
+    wipe = clear and sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+    try:
+        while True:
+            if wipe:
+                sys.stderr.write("\033[H\033[2J\033[3J")
+            ok = run()
+            watcher.settle()
+            status = _("watching {count} file(s); Ctrl-C to stop").format(count=watcher.count)
+            if ok:
+                status = _("no errors") + "; " + status
+            sys.stderr.write(status + "\n")
+            sys.stderr.flush()
+            watcher.wait()
+    except KeyboardInterrupt:
+        sys.stderr.write("\n")
+        raise typer.Exit(0) from None
 
 
 class SyncTarget(enum.StrEnum):

@@ -450,6 +450,28 @@ _COMPILER_CODES: tuple[Code, ...] = (
         "read or delete through links there",
         "replace the link with a real directory or file, or build into another `--out`",
     ),
+    # --- build --check: the committed outputs against the sources -------------------------
+    Code(
+        "F670",
+        "output-stale",
+        "a committed output file differs from what the sources produce",
+        "`{path}` is out of date: the sources produce different bytes",
+        "run `funnelc build` and commit what it writes",
+    ),
+    Code(
+        "F671",
+        "output-missing",
+        "an output file the sources produce is not in the output directory",
+        "`{path}` is missing: the sources produce it",
+        "run `funnelc build` and commit what it writes",
+    ),
+    Code(
+        "F672",
+        "output-extra",
+        "an output file an earlier build wrote that the sources no longer produce",
+        "`{path}` is no longer produced by the sources, but an earlier build wrote it",
+        "run `funnelc build` (it removes the file) and commit the removal",
+    ),
 )
 
 

@@ -36,7 +36,19 @@ from tests.test_build import (
     write_project,
 )
 
-COMMANDS = ("check", "build", "explain", "codes", "schema", "rules", "targets", "plan", "apply")
+COMMANDS = (
+    "check",
+    "build",
+    "fmt",
+    "explain",
+    "codes",
+    "schema",
+    "rules",
+    "targets",
+    "watch",
+    "plan",
+    "apply",
+)
 DIAGNOSTIC_KEYS = {"code", "severity", "message", "location", "labels", "notes", "help", "fix"}
 ESC = "\x1b["
 

@@ -248,6 +248,58 @@ def _render_timeout(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Rendered:
     return _build_svg(tmp, EmitOptions())
 
 
+def _checked(tmp: Path, change: Callable[[], None], source: str = _VALID) -> Rendered:
+    """``build --check`` of ``b2b.funnel`` against ``build/`` after ``change``."""
+    from funnelc.build import build, check_outputs
+
+    (tmp / "b2b.funnel").write_text(_VALID, encoding="utf-8")
+    project = funnelc.compile("b2b.funnel").project
+    assert project is not None
+    build(project, ["json"], Path("build"), EmitOptions())
+    change()
+    (tmp / "b2b.funnel").write_text(source, encoding="utf-8")
+    result = funnelc.compile("b2b.funnel")
+    assert result.project is not None
+    return check_outputs(result.project, ["json"], Path("build"), EmitOptions()).diagnostics, {}
+
+
+def _output_stale(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Rendered:
+    def edit() -> None:
+        (tmp / "build/json/b2b.json").write_text("{}\n", encoding="utf-8")
+        manifest = tmp / "build/.funnelc-manifest"
+        manifest.unlink()  # committed without it: only the file itself differs
+
+    return _checked(tmp, edit)
+
+
+def _output_missing(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Rendered:
+    return _checked(tmp, lambda: (tmp / "build/.funnelc-manifest").unlink(), _VALID + _UPSELL)
+
+
+def _output_extra(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Rendered:
+    def gone() -> None:
+        (tmp / "b2b.funnel").write_text(_VALID + _UPSELL, encoding="utf-8")
+        project = funnelc.compile("b2b.funnel").project
+        assert project is not None
+        from funnelc.build import build
+
+        build(project, ["json"], Path("build"), EmitOptions())
+
+    diagnostics, sources = _checked(tmp, gone)
+    return tuple(d for d in diagnostics if d.code == "F672"), sources
+
+
+_UPSELL = """\
+pipeline upsell "Допродажи" {
+  deal {
+    stage offered "Предложение сделано"
+    won paid "Допродажа оплачена"
+    lost lost "Допродажа не состоялась"
+  }
+}
+"""
+
+
 Setup = Callable[[Path, pytest.MonkeyPatch], Rendered]
 
 RUNTIME_CASES: dict[str, tuple[tuple[str, ...], Setup]] = {
@@ -266,6 +318,9 @@ RUNTIME_CASES: dict[str, tuple[tuple[str, ...], Setup]] = {
     "F604-invalid-config": (("F604",), _invalid_config),
     "F605-output-not-written": (("F605",), _output_not_written),
     "F606-link-in-output": (("F606",), _link_in_output),
+    "F670-output-stale": (("F670",), _output_stale),
+    "F671-output-missing": (("F671",), _output_missing),
+    "F672-output-extra": (("F672",), _output_extra),
 }
 """Cases built in a temporary directory (the working directory while they run, so paths are
 relative): name → (expected codes, setup returning the diagnostics and their sources)."""
@@ -366,6 +421,9 @@ DOC_RUNTIME_CASES = {
     "F604": "F604-invalid-config",
     "F605": "F605-output-not-written",
     "F606": "F606-link-in-output",
+    "F670": "F670-output-stale",
+    "F671": "F671-output-missing",
+    "F672": "F672-output-extra",
 }
 """Docs whose example is a command, not a ``.funnel`` file: the runtime case it shows."""
 

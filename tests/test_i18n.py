@@ -382,7 +382,19 @@ def test_labels_of_lint_findings_render_late() -> None:
 
 # ---- every command in Russian -------------------------------------------------------------
 
-_COMMANDS = ("check", "build", "explain", "codes", "schema", "rules", "targets", "plan", "apply")
+_COMMANDS = (
+    "check",
+    "build",
+    "fmt",
+    "explain",
+    "codes",
+    "schema",
+    "rules",
+    "targets",
+    "watch",
+    "plan",
+    "apply",
+)
 
 
 def _identifiers() -> set[str]:
@@ -475,6 +487,7 @@ def test_lang_is_accepted_by_every_command() -> None:
         ["check", "nowhere.funnel"],
         ["build", "ok.funnel", "-o", "out"],
         ["build", "ok.funnel", "-t", "jsno"],
+        ["build", "ok.funnel", "-o", "out", "--check"],
         ["build", str(TESTS / "errors" / "F102-unknown-stage.funnel"), "-o", "out"],
         ["explain", "F102"],
         ["explain", "L001"],

@@ -63,6 +63,7 @@ def test_wheel_contents(wheel: Path) -> None:
     assert "funnelc/codes_docs/F101.md" in names
     assert "funnelc/codes_docs/ru/F101.md" in names
     assert {"funnelc/fakes/__main__.py", "funnelc/crm/send.py"} <= names  # the CRM fakes ship
+    assert "funnelc/ci/comment.py" in names  # the Action runs python -m funnelc.ci.comment
     assert any(n.startswith("funnelc/targets/") and n.endswith(".schema.json") for n in names)
     # targets/ must not install as a bare top-level package that would clash with others.
     assert not any(n.startswith("targets/") for n in names)

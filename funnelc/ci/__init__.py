@@ -1,0 +1,1 @@
+"""Continuous-integration helpers run by the GitHub Action (``action.yml``)."""
