@@ -125,7 +125,7 @@ def _files() -> list[Path]:
     from funnelc.resources import targets_dir
 
     package = Path(__file__).resolve().parent
-    return sorted(package.rglob("*.py")) + sorted(targets_dir().glob("*.py"))
+    return sorted(package.rglob("*.py")) + sorted(targets_dir().rglob("*.py"))
 
 
 def extract() -> dict[str, Extracted]:

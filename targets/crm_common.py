@@ -969,14 +969,25 @@ class PlanTarget(Generic[AnalysisT]):
     def files(self, project: Project, analysis: AnalysisT, pipeline: Pipeline) -> PlanFiles:
         raise NotImplementedError
 
+    def analysis(self, project: Project, options: EmitOptions) -> AnalysisT:
+        """:meth:`analyse`, computed once per build: within one :func:`funnelc.emit.sharing`
+        block (a build), ``check`` and every pipeline's ``emit`` share it, so emitting a build
+        is linear in its size (it used to re-analyse the whole build for every pipeline)."""
+        from funnelc.emit import shared
+
+        return shared(
+            ("crm-analysis", self.name, id(project), id(options)),
+            lambda: self.analyse(project, options),
+        )
+
     def check(self, project: Project, options: EmitOptions) -> list[Diagnostic]:
         """Every limit of the CRM the build exceeds, and everything it cannot express."""
-        return self.analyse(project, options).diagnostics
+        return self.analysis(project, options).diagnostics
 
     def emit(self, project: Project, pipeline: Pipeline, options: EmitOptions) -> Emitted:
         """``<pipeline>.json`` (the plan) and ``<pipeline>.md`` (the manual steps).  The
         diagnostics were reported by :meth:`check`, which the build runs first."""
-        document, steps = self.files(project, self.analyse(project, options), pipeline)
+        document, steps = self.files(project, self.analysis(project, options), pipeline)
         return plan_files(self.name, self.label, pipeline, document, steps, options)
 
 

@@ -33,9 +33,9 @@ from funnelc.model import Field as FunnelField
 from funnelc.model import Phase, Pipeline, Project, Stage, StageKind
 from funnelc.source import Span
 
-from . import markdown
-from .crm_common import Analysis as CrmAnalysis
-from .crm_common import (
+from .. import markdown
+from ..crm_common import Analysis as CrmAnalysis
+from ..crm_common import (
     FieldKey,
     Option,
     Options,
@@ -478,10 +478,11 @@ def _map_pipeline(
                 places[stage.id.name] = Place(target, lost_status, stage.name.value)
 
     # Descriptions (goal, exit criteria, tasks…), one per level.
+    lead_open = pipeline.stages_in(Phase.LEAD)
     for target in amo:
         for status in target.custom:
             assert status.stage is not None
-            status.descriptions = _descriptions(pipeline, status.stage, places, t)
+            status.descriptions = _descriptions(pipeline, status.stage, places, t, lead_open)
             for level, text in status.descriptions:
                 if len(text) > MAX_DESCRIPTION:
                     diagnostics.append(
@@ -642,8 +643,10 @@ def _descriptions(
     stage: Stage,
     places: Mapping[str, Place],
     t: Mapping[str, str],
+    lead_open: Sequence[Stage],
 ) -> tuple[tuple[str, str], ...]:
-    """The three descriptions of a status, one per amoCRM level.
+    """The three descriptions of a status, one per amoCRM level (``lead_open``: the open
+    stages of the pipeline's lead phase, computed once per pipeline, not once per stage).
 
     ``newbie`` (a newcomer) gets everything: goal, exit criteria, tasks, required fields, the
     SLA and where a stuck deal goes, the probability, the key-stage mark and, at the ends of a
@@ -672,7 +675,6 @@ def _descriptions(
         extra.append(t["probability"].format(value=stage.probability))
     if stage.key:
         extra.append(t["key"])
-    lead_open = pipeline.stages_in(Phase.LEAD)
     lead = pipeline.lead
     if lead is not None and lead_open and stage is lead_open[0] and lead.definition is not None:
         extra.append(t["definition"].format(text=one_line(lead.definition.value)))

@@ -36,7 +36,7 @@ from funnelc.model import Field as FunnelField
 from funnelc.model import LossReason, Phase, Pipeline, Project, Stage, StageKind
 from funnelc.source import Span
 
-from .crm_common import (
+from ..crm_common import (
     REASON_COLOUR,
     FieldKey,
     Option,
@@ -73,7 +73,7 @@ from .crm_common import (
     unsupported,
     won_outcomes,
 )
-from .crm_common import Analysis as CrmAnalysis
+from ..crm_common import Analysis as CrmAnalysis
 
 NAME = "bitrix24"
 LABEL = "Bitrix24"
