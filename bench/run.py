@@ -52,7 +52,7 @@ STARTUP_TARGET_RATIO = 1.25
 REBUILD_TARGET_RATIO = 1.2
 SVG_LIMIT = 1_000
 """Above this many open stages in one pipeline, svg is skipped unless ``--render-all``."""
-EMITTERS = ("json", "dot", "svg")
+EMITTERS = ("json", "dot", "svg", "amocrm", "bitrix24")
 FLOOR_CODE = "import typer, lark, networkx"
 
 
@@ -137,7 +137,7 @@ def fail(diagnostics: Sequence[Diagnostic]) -> NoReturn:
 
 def emitter(name: str) -> tuple[Callable[[Project], object] | None, str]:
     """A function emitting every pipeline of a project with target ``name``, or why not."""
-    from funnelc.emit import REGISTRY, EmitOptions, get_target
+    from funnelc.emit import REGISTRY, EmitOptions, get_target, sharing
 
     if name not in REGISTRY:
         return None, "n/a (not in REGISTRY)"
@@ -148,12 +148,21 @@ def emitter(name: str) -> tuple[Callable[[Project], object] | None, str]:
     # The svg target skips pipelines above 300 stages (F620); the bench times the layout anyway.
     options = EmitOptions(target_options={"svg": {"max-stages": 1_000_000}}, render_timeout=600)
 
+    check = target.check if target.capabilities.checks else None
+
     def run(project: Project) -> object:
-        for pipeline in project.pipelines:
-            emitted = target.emit(project, pipeline, options)
-            errors = [d for d in emitted.diagnostics if d.is_error]
-            if errors:
-                raise RuntimeError(f"{errors[0].code}: {errors[0].message}")
+        # As a build runs it (funnelc.build): the target's check of the whole project, then
+        # every pipeline, in one sharing() block — the CRM targets analyse the build once.
+        with sharing():
+            if check is not None:
+                errors = [d for d in check(project, options) if d.is_error]
+                if errors:
+                    raise RuntimeError(f"{errors[0].code}: {errors[0].message}")
+            for pipeline in project.pipelines:
+                emitted = target.emit(project, pipeline, options)
+                errors = [d for d in emitted.diagnostics if d.is_error]
+                if errors:
+                    raise RuntimeError(f"{errors[0].code}: {errors[0].message}")
         return None
 
     return run, ""

@@ -167,9 +167,8 @@ def _emit_target(
 ) -> None:
     target = get_target(name)
     before = len(diagnostics)
-    check = getattr(target, "check", None)
-    if check is not None:
-        found = check(project, options)
+    if target.capabilities.checks:
+        found = target.check(project, options)
         diagnostics.extend(found)
         if has_errors(found):
             return

@@ -963,7 +963,7 @@ def list_targets(lang: LangOpt = None) -> None:
         target = get_target(name)
         default = "  " + _("(default)") if name in DEFAULT_TARGETS else ""
         typer.echo(f"{name:<10} {_(target.description)}{default}")
-        capabilities: dict[str, str] = dict(getattr(target, "capabilities", {}) or {})
+        capabilities = target.capabilities.constructs
         for how in ("native", "manual", "unsupported"):
             constructs = [c for c, h in capabilities.items() if h == how]
             if constructs:

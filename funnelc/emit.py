@@ -49,8 +49,31 @@ class Emitted:
     diagnostics: tuple[Diagnostic, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a target declares it does, so that nothing probes a target for attributes.
+
+    ``checks``: :meth:`Target.check` judges the whole project against the target's own limits
+    (a CRM's), and the build runs it before any pipeline is emitted, so one run reports every
+    limit that is exceeded; without it ``check`` returns nothing.  ``plan``: the target writes
+    an import plan (REST calls) and manual steps per pipeline.  ``sync``: the target's package
+    has ``state``, ``desired`` and ``diff`` modules (``funnelc plan`` / ``apply``).
+    ``constructs``: how each construct of the language is expressed — ``native``, ``manual``
+    (a manual step) or ``unsupported`` — as ``funnelc targets`` lists it."""
+
+    checks: bool = False
+    plan: bool = False
+    sync: bool = False
+    constructs: Mapping[str, str] = field(default_factory=dict)
+
+
+NO_CAPABILITIES = Capabilities()
+NO_TEXTS: Mapping[str, str] = {}
+
+
 class Target(Protocol):
-    """What a module in ``targets/`` exposes as ``TARGET``."""
+    """What a module in ``targets/`` exposes as ``TARGET``: every target, ``json``, ``dot``,
+    ``svg`` and the CRM ones alike."""
 
     @property
     def name(self) -> str: ...
@@ -58,14 +81,25 @@ class Target(Protocol):
     @property
     def description(self) -> str: ...
 
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    @property
+    def texts(self) -> Mapping[str, str]:
+        """The English texts of the target's artefacts by key (their ids in the message
+        catalogue), for the catalogue tools; empty for a target whose texts are literals."""
+        ...
+
+    def check(self, project: Project, options: EmitOptions) -> list[Diagnostic]:
+        """The problems the target finds in the whole project (``capabilities.checks``);
+        ``[]`` for a target that declares no checks."""
+        ...
+
     def emit(self, project: Project, pipeline: Pipeline, options: EmitOptions) -> Emitted: ...
 
 
-class CheckingTarget(Target, Protocol):
-    """A target with limits of its own (a CRM's), checked on the whole project before any
-    pipeline is emitted, so that one run reports every limit that is exceeded."""
-
-    def check(self, project: Project, options: EmitOptions) -> list[Diagnostic]: ...
+CheckingTarget = Target
+"""The former name of a target with checks (every target has ``check`` now)."""
 
 
 # The registry itself (target names → modules, the modules of their codes) is plain strings in

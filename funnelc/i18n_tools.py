@@ -91,10 +91,9 @@ def _runtime_ids() -> Iterator[tuple[str, str]]:
         target = get_target(name)
         yield target.description, f"target {name}"
         # The texts of a CRM target's plan and manual steps (`Texts(_EN, lang)`).
-        texts = getattr(sys.modules[type(target).__module__], "_EN", {})
-        for key, text in texts.items():
+        for key, text in target.texts.items():
             yield text, f"target {name}: {key}"
-        for construct in dict(getattr(target, "capabilities", {}) or {}):
+        for construct in target.capabilities.constructs:
             yield construct, f"target {name}"
     yield from _help_texts()
     for message, hint in _MISTAKES:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Label, Severity, suggest
-from funnelc.emit import EmitOptions, Emitted
+from funnelc.emit import Capabilities, EmitOptions, Emitted
 from funnelc.i18n import Msg, _, ngettext_noop, render
 from funnelc.model import (
     Duration,
@@ -961,7 +961,12 @@ class PlanTarget(Generic[AnalysisT]):
 
     name: str
     description: str
+    capabilities: Capabilities
     label: ClassVar[str]
+
+    @property
+    def texts(self) -> Mapping[str, str]:
+        raise NotImplementedError
 
     def analyse(self, project: Project, options: EmitOptions) -> AnalysisT:
         raise NotImplementedError
@@ -1005,7 +1010,7 @@ class Analysis(Generic[PlanT]):
 
 
 if TYPE_CHECKING:
-    from funnelc.emit import CheckingTarget, Target
+    from funnelc.emit import Target
 
-    def _conforms(target: PlanTarget[Any]) -> tuple[Target, CheckingTarget]:
-        return target, target
+    def _conforms(target: PlanTarget[Any]) -> Target:
+        return target

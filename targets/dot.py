@@ -53,11 +53,12 @@ from __future__ import annotations
 
 import textwrap
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from funnelc.emit import EmitOptions, Emitted, shared
+from funnelc.diagnostics import Diagnostic
+from funnelc.emit import NO_CAPABILITIES, NO_TEXTS, Capabilities, EmitOptions, Emitted, shared
 from funnelc.model import (
     Duration,
     DurationUnit,
@@ -888,6 +889,15 @@ class DotTarget:
 
     name: str = "dot"
     description: str = "Graphviz DOT source of each pipeline's diagram"
+
+    capabilities: ClassVar[Capabilities] = NO_CAPABILITIES
+
+    @property
+    def texts(self) -> Mapping[str, str]:
+        return NO_TEXTS
+
+    def check(self, project: Project, options: EmitOptions) -> list[Diagnostic]:
+        return []
 
     def emit(self, project: Project, pipeline: Pipeline, options: EmitOptions) -> Emitted:
         source = dot_source(project, pipeline, options.language)

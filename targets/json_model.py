@@ -20,9 +20,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from funnelc.emit import EmitOptions, Emitted, Target
+from funnelc.diagnostics import Diagnostic
+from funnelc.emit import NO_CAPABILITIES, NO_TEXTS, Capabilities, EmitOptions, Emitted, Target
 from funnelc.model import (
     Duration,
     Edge,
@@ -170,6 +171,15 @@ class JsonModelTarget:
 
     name: str = "json"
     description: str = "the compiled model of each pipeline as JSON, described by a JSON Schema"
+
+    capabilities: ClassVar[Capabilities] = NO_CAPABILITIES
+
+    @property
+    def texts(self) -> Mapping[str, str]:
+        return NO_TEXTS
+
+    def check(self, project: Project, options: EmitOptions) -> list[Diagnostic]:
+        return []
 
     def emit(self, project: Project, pipeline: Pipeline, options: EmitOptions) -> Emitted:
         """``<pipeline id>.json``; with ``options.validate_output`` the document is checked

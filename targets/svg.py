@@ -9,11 +9,12 @@ and no file is produced for that pipeline.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic
-from funnelc.emit import EmitOptions, Emitted
+from funnelc.emit import NO_CAPABILITIES, NO_TEXTS, Capabilities, EmitOptions, Emitted
 from funnelc.i18n import _
 from funnelc.model import Pipeline, Project
 from funnelc.renderer import RenderError, RenderTimeout, render_svg
@@ -60,6 +61,15 @@ class SvgTarget:
 
     name: str = "svg"
     description: str = "SVG diagram of each pipeline, laid out by Graphviz"
+
+    capabilities: ClassVar[Capabilities] = NO_CAPABILITIES
+
+    @property
+    def texts(self) -> Mapping[str, str]:
+        return NO_TEXTS
+
+    def check(self, project: Project, options: EmitOptions) -> list[Diagnostic]:
+        return []
 
     def emit(self, project: Project, pipeline: Pipeline, options: EmitOptions) -> Emitted:
         pid = pipeline.id.name

@@ -24,7 +24,8 @@ import pytest
 import funnelc
 from funnelc import codes
 from funnelc.build import MANIFEST, BuildResult, build, emit_all, read_manifest, write_outputs
-from funnelc.emit import REGISTRY, EmitOptions, Emitted, get_target
+from funnelc.diagnostics import Diagnostic
+from funnelc.emit import NO_CAPABILITIES, NO_TEXTS, REGISTRY, EmitOptions, Emitted, get_target
 from funnelc.model import Pipeline, Project
 
 # --- the sample project --------------------------------------------------------------------
@@ -326,7 +327,17 @@ def test_source_error_leaves_output_untouched(project: Path) -> None:
     assert snapshot(out) == before
 
 
-class _BrokenTarget:
+class _FakeTarget:
+    """What every target declares (funnelc.emit.Target): no checks, no texts of its own."""
+
+    capabilities = NO_CAPABILITIES
+    texts = NO_TEXTS
+
+    def check(self, project: Project, options: EmitOptions) -> list[Diagnostic]:
+        return []
+
+
+class _BrokenTarget(_FakeTarget):
     """Emits the first pipeline fine and reports an error for every other one."""
 
     name = "broken"
@@ -341,7 +352,7 @@ class _BrokenTarget:
         return Emitted({f"{pipeline.id.name}.txt": b"half\n"}, (failure,))
 
 
-class _RaisingTarget:
+class _RaisingTarget(_FakeTarget):
     name = "raising"
     description = "raises on purpose"
 

@@ -492,8 +492,8 @@ def test_nearest_palette_colour_is_perceptual_and_deterministic() -> None:
 
 def test_capabilities_name_every_construct() -> None:
     target = amocrm_module.TARGET
-    assert set(target.capabilities) == set(CONSTRUCTS)
-    assert set(target.capabilities.values()) <= {"native", "manual", "unsupported"}
+    assert set(target.capabilities.constructs) == set(CONSTRUCTS)
+    assert set(target.capabilities.constructs.values()) <= {"native", "manual", "unsupported"}
 
 
 CONSTRUCTS = (

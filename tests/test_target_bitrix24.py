@@ -563,7 +563,7 @@ def test_manual_steps_of_the_pipeline_without_the_lead_funnel_say_so() -> None:
 
 
 def test_capabilities_leave_requires_and_sla_to_manual_steps() -> None:
-    capabilities = bitrix24_module.TARGET.capabilities
+    capabilities = bitrix24_module.TARGET.capabilities.constructs
     assert capabilities["requires"] == "manual" and capabilities["sla"] == "manual"
     assert capabilities["lead phase"] == "native"
     assert len(capabilities) == 20

@@ -187,7 +187,7 @@ def test_docs_state_the_mapping_of_every_construct(target: str) -> None:
 
     text = (ROOT / "docs" / "targets" / f"{target}.md").read_text(encoding="utf-8")
     mapping = text.split("## Mapping", 1)[1].split("\n## ", 1)[0]
-    capabilities = dict(getattr(get_target(target), "capabilities", {}))
+    capabilities = dict(get_target(target).capabilities.constructs)
     assert set(capabilities) == set(NEEDLES)
     rows = [line for line in mapping.splitlines() if line.startswith("| ")]
     for construct, needle in NEEDLES.items():

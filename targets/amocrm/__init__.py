@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Severity, sorted_diagnostics
-from funnelc.emit import EmitOptions
+from funnelc.emit import Capabilities, EmitOptions
 from funnelc.i18n import Texts, _
 from funnelc.model import Field as FunnelField
 from funnelc.model import Phase, Pipeline, Project, Stage, StageKind
@@ -1112,7 +1112,16 @@ class AmoCrmTarget(PlanTarget[Analysis]):
 
     name: str = NAME
     description: str = "amoCRM (Kommo) API v4 import plan and manual steps per pipeline"
-    capabilities: Mapping[str, str] = field(default_factory=lambda: dict(CAPABILITIES))
+    capabilities: Capabilities = field(
+        default_factory=lambda: Capabilities(
+            checks=True, plan=True, sync=True, constructs=dict(CAPABILITIES)
+        )
+    )
+
+    @property
+    def texts(self) -> Mapping[str, str]:
+        return _EN
+
     label: ClassVar[str] = LABEL
 
     def analyse(self, project: Project, options: EmitOptions) -> Analysis:

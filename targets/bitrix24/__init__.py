@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Label, sorted_diagnostics
-from funnelc.emit import EmitOptions
+from funnelc.emit import Capabilities, EmitOptions
 from funnelc.i18n import Texts, _
 from funnelc.model import Field as FunnelField
 from funnelc.model import LossReason, Phase, Pipeline, Project, Stage, StageKind
@@ -1554,7 +1554,16 @@ class Bitrix24Target(PlanTarget[Analysis]):
 
     name: str = NAME
     description: str = "Bitrix24 REST import plan (batch calls) and manual steps per pipeline"
-    capabilities: Mapping[str, str] = field(default_factory=lambda: dict(CAPABILITIES))
+    capabilities: Capabilities = field(
+        default_factory=lambda: Capabilities(
+            checks=True, plan=True, sync=True, constructs=dict(CAPABILITIES)
+        )
+    )
+
+    @property
+    def texts(self) -> Mapping[str, str]:
+        return _EN
+
     label: ClassVar[str] = LABEL
 
     def analyse(self, project: Project, options: EmitOptions) -> Analysis:
