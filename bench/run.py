@@ -52,7 +52,7 @@ STARTUP_TARGET_RATIO = 1.25
 REBUILD_TARGET_RATIO = 1.2
 SVG_LIMIT = 1_000
 """Above this many open stages in one pipeline, svg is skipped unless ``--render-all``."""
-EMITTERS = ("json", "dot", "svg", "amocrm", "bitrix24")
+EMITTERS = ("json", "dot", "svg", "bitrix24")
 FLOOR_CODE = "import typer, lark, networkx"
 
 

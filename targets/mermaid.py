@@ -61,11 +61,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic
-from funnelc.emit import EmitOptions, Emitted
+from funnelc.emit import NO_CAPABILITIES, NO_TEXTS, Capabilities, EmitOptions, Emitted
 from funnelc.i18n import lazy
 from funnelc.language import pipeline_language
 from funnelc.model import (
@@ -682,6 +682,14 @@ class MermaidTarget:
     description: str = (
         "Markdown page per pipeline: a Mermaid flowchart (GitHub draws it) and a stage table"
     )
+    capabilities: ClassVar[Capabilities] = NO_CAPABILITIES
+
+    @property
+    def texts(self) -> Mapping[str, str]:
+        return NO_TEXTS
+
+    def check(self, project: Project, options: EmitOptions) -> list[Diagnostic]:
+        return []
 
     def emit(self, project: Project, pipeline: Pipeline, options: EmitOptions) -> Emitted:
         limits = _limits(options)

@@ -102,7 +102,7 @@ def test_amocrm_desired_state_covers_every_example() -> None:
 
 
 def test_amocrm_monetary_fields_carry_a_currency() -> None:
-    state = amo_state({"money": "monetary"})
+    state = amo_state({"money": "monetary", "currency": "RUB"})
     monetary = [f for f in state.fields if f.type == "monetary"]
     assert monetary and all(f.currency == "RUB" for f in monetary)
     assert all(f.currency is None for f in state.fields if f.type != "monetary")

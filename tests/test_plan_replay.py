@@ -165,18 +165,42 @@ def test_amocrm_plans_are_refused_a_second_time(built: Path) -> None:
         account.run_plan(plans(built, "amocrm")[0])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the amoCRM plan's required_statuses PATCH body has only id and required_statuses; "
-    "amoCRM requires `name`, and `enums` with their ids for select fields (crm-apis.md §0). "
-    "The plan's notes tell the pusher to add them and funnelc.crm.send does (from the field "
-    "it reads back), but the body as written would be refused",
-)
 def test_amocrm_field_edits_carry_name_and_enums(built: Path) -> None:
+    """amoCRM requires `name` in a field edit, and enums without ids delete the old ones:
+    every field PATCH carries the name, and a select field's current enums (crm-apis.md §0)."""
+    edits = 0
     for plan in plans(built, "amocrm"):
+        created = {
+            item["request_id"]: item
+            for request in plan["requests"]
+            if request["path"] == "/api/v4/leads/custom_fields" and request["method"] == "POST"
+            for item in request["body"]
+        }
         for request in plan["requests"]:
-            if request["method"] == "PATCH":
-                assert all("name" in item for item in request["body"]), plan["pipeline"]["id"]
+            if request["method"] == "PATCH" and request["path"] == "/api/v4/leads/custom_fields":
+                for item in request["body"]:
+                    edits += 1
+                    field = created[item["id"]["$ref"].removesuffix(".id")]
+                    assert item["name"] == field["name"], plan["pipeline"]["id"]
+                    if "enums" in field:
+                        assert item["enums"] == {"$current": "enums"}
+                    else:
+                        assert "enums" not in item
+    assert edits
+
+
+def test_amocrm_monetary_fields_without_a_currency_are_an_option_error() -> None:
+    from funnelc.build import emit_all
+    from funnelc.emit import EmitOptions
+
+    options = EmitOptions(target_options={"amocrm": {"money": "monetary"}})
+    built = emit_all(project(), ["amocrm"], options)
+    errors = [d for d in built.diagnostics if d.is_error]
+    assert [d.code for d in errors] == ["F902"] and "currency" in errors[0].message
+    bad = EmitOptions(target_options={"amocrm": {"money": "monetary", "currency": "rub"}})
+    assert [d.code for d in emit_all(project(), ["amocrm"], bad).diagnostics if d.is_error] == [
+        "F902"
+    ]
 
 
 @pytest.mark.xfail(
@@ -192,18 +216,11 @@ def test_amocrm_plans_survive_a_refused_field_code(built: Path) -> None:
         account.run_plan(plan)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=SendError,
-    reason='with money = "monetary" the amoCRM plan creates monetary fields without '
-    "`currency`, which amoCRM requires (crm-apis.md §0); which currency is the account's "
-    "choice, so this needs an option, not a guess",
-)
 def test_amocrm_monetary_fields_have_a_currency() -> None:
     from tests.crm_sim.harness import build_target
     from tests.crm_sim.harness import plans as plans_of
 
-    files, _ = build_target("amocrm", project(), {"money": "monetary"}, "warn")
+    files, _ = build_target("amocrm", project(), {"money": "monetary", "currency": "RUB"}, "warn")
     account = AmoAccount()
     for p in project().pipelines:
         account.run_plan(plans_of(files)[p.id.name])

@@ -89,7 +89,13 @@ def _validate(plan: dict[str, Any]) -> list[str]:
 OPTION_SETS: list[dict[str, Any]] = [
     {},
     {"lead-phase": "pipeline"},
-    {"extra-lost": "status", "unsorted": "off", "money": "monetary", "loss-reasons": "manual"},
+    {
+        "extra-lost": "status",
+        "unsorted": "off",
+        "money": "monetary",
+        "currency": "RUB",
+        "loss-reasons": "manual",
+    },
     {"pipelines": {"b2b_inbound": {"lost": {"pit": "status", "rejected": "status"}}}},
     {"pipelines": {"service": {"lost-status": "pit"}}},
 ]
@@ -104,14 +110,16 @@ def test_every_plan_validates_against_the_schema(options: dict[str, Any]) -> Non
 
 def test_schema_is_strict_and_versioned() -> None:
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-    assert schema["$id"] == amocrm_module.SCHEMA_ID == "urn:funnelc:schema:amocrm-plan:v1"
+    assert schema["$id"] == amocrm_module.SCHEMA_ID == "urn:funnelc:schema:amocrm-plan:v2"
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["additionalProperties"] is False
     (plan,) = [p for n, p in plans(build(project_of(examples()))[0]).items() if n == "service"]
     mutations: list[Callable[[dict[str, Any]], object]] = [
         lambda p: p.update(extra=1),
-        lambda p: p["requests"][3]["body"][0]["_embedded"]["statuses"][0].update(color="#99ccff"),
-        lambda p: p["requests"][3]["body"][0]["_embedded"]["statuses"][0].update(sort="20"),
+        lambda p: _request(p, "pipelines")["body"][0]["_embedded"]["statuses"][0].update(
+            color="#99ccff"
+        ),
+        lambda p: _request(p, "pipelines")["body"][0]["_embedded"]["statuses"][0].update(sort="20"),
         lambda p: p["requests"][0].update(method="DELETE"),
         lambda p: p["requests"][-1]["body"][0]["id"].update({"$ref": "pipeline"}),
     ]
@@ -275,7 +283,7 @@ def test_extra_lost_outcomes_as_statuses() -> None:
 
 def test_lost_status_option_chooses_the_outcome_that_renames_143() -> None:
     files, _ = build(project_of(examples()), {"pipelines": {"service": {"lost-status": "pit"}}})
-    body = plans(files)["service"]["requests"][3]["body"][0]["_embedded"]["statuses"]
+    body = _request(plans(files)["service"], "pipelines")["body"][0]["_embedded"]["statuses"]
     assert {"id": 143, "name": "Сделка зависла (умиральная яма)"} in body
 
 
@@ -293,9 +301,21 @@ def _golden(name: str) -> dict[str, Any]:
     return load_golden(GOLDEN, name)
 
 
+def _request(plan: dict[str, Any], request_id: str) -> dict[str, Any]:
+    request: dict[str, Any] = next(r for r in plan["requests"] if r["id"] == request_id)
+    return request
+
+
 def _statuses(plan: dict[str, Any]) -> list[dict[str, Any]]:
-    request = next(r for r in plan["requests"] if r["id"] == "pipelines")
-    statuses: list[dict[str, Any]] = request["body"][0]["_embedded"]["statuses"]
+    """The statuses the pipeline create embeds (one custom status, 142, 143)."""
+    statuses: list[dict[str, Any]] = _request(plan, "pipelines")["body"][0]["_embedded"]["statuses"]
+    return statuses
+
+
+def _created(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """The statuses created after the pipeline, with their descriptions."""
+    request = next(r for r in plan["requests"] if r["id"].startswith("statuses."))
+    statuses: list[dict[str, Any]] = request["body"]
     return statuses
 
 
@@ -304,11 +324,11 @@ def _statuses(plan: dict[str, Any]) -> list[dict[str, Any]]:
     [
         (lambda p: _statuses(p)[0].update(color="#99ccff"), "palette"),
         (
-            lambda p: _statuses(p)[0]["descriptions"][0].update(description="я" * 1001),
+            lambda p: _created(p)[0]["descriptions"][0].update(description="я" * 1001),
             "1000",
         ),
         (
-            lambda p: _statuses(p)[0]["descriptions"][1].update(level="newbie"),
+            lambda p: _created(p)[0]["descriptions"][1].update(level="newbie"),
             "two descriptions",
         ),
         (
@@ -364,12 +384,12 @@ def _long_project(count: int) -> Project:
     return project_of(result)
 
 
-def test_statuses_beyond_48_go_in_batches_of_50() -> None:
+def test_statuses_after_the_first_go_in_batches_of_50() -> None:
     files, _ = build(_long_project(97))
     plan = plans(files)["long"]
     assert _validate(plan) == []
     extra = [r for r in plan["requests"] if r["id"].startswith("statuses.")]
-    assert [len(r["body"]) for r in extra] == [49]
+    assert [len(r["body"]) for r in extra] == [50, 46]  # 97 = 1 embedded + 50 + 46
     assert extra[0]["path"] == "/api/v4/leads/pipelines/{pipeline.id}/statuses"
     account = Account()
     account.run_plan(plan)
@@ -428,8 +448,8 @@ def test_manual_steps_of_an_english_pipeline_are_english() -> None:
     assert cyrillic == [], cyrillic
     plan = json.loads(files["inbound.json"])
     assert plan["pipeline"]["language"] == "en"
-    statuses = _statuses(plan)
-    assert statuses[1]["descriptions"][0]["description"].startswith("Goal: Budget confirmed\n")
+    statuses = _created(plan)
+    assert statuses[0]["descriptions"][0]["description"].startswith("Goal: Budget confirmed\n")
 
 
 def test_manual_steps_of_a_russian_pipeline_cover_every_construct() -> None:

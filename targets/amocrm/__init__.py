@@ -21,6 +21,7 @@ The limits (50 pipelines, 100 statuses, one won outcome, 1000-character descript
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -76,8 +77,8 @@ from ..crm_common import (
 
 NAME = "amocrm"
 LABEL = "amoCRM"
-SCHEMA_ID = "urn:funnelc:schema:amocrm-plan:v1"
-FORMAT_VERSION = 1
+SCHEMA_ID = "urn:funnelc:schema:amocrm-plan:v2"
+FORMAT_VERSION = 2
 
 PALETTE: tuple[str, ...] = (
     "#fffeb2",
@@ -112,9 +113,12 @@ MAX_DESCRIPTION = 1000
 MAX_BATCH = 50
 """No cap is documented for pipeline, status, field or loss-reason batches [UNCONFIRMED]; the
 plan keeps every batch at 50 items, the cap documented for ``/leads/complex``."""
-EMBEDDED_STATUSES = 48
-"""Custom statuses sent inside the pipeline's own POST (plus 142 and 143 = 50 items); more go
-to ``POST …/pipelines/{id}/statuses`` in batches."""
+EMBEDDED_STATUSES = 1
+"""Custom statuses sent inside the pipeline's own POST: one (v2 required at least one; whether
+v4 does is unconfirmed), with no ``descriptions`` and mapped back by name and order — neither
+``request_id`` nor ``descriptions`` is documented inside ``_embedded.statuses`` (crm-apis.md
+§0).  The others go to ``POST …/pipelines/{id}/statuses`` with ``request_id`` and
+descriptions (documented), and the first one's descriptions are set by a ``PATCH``."""
 WON_ID = 142
 LOST_ID = 143
 LEVELS = ("newbie", "candidate", "master")
@@ -145,6 +149,7 @@ OPTIONS = (
     Option("lost", "table", {}, global_ok=False),
     Option("loss-reasons", "choice", "create", ("create", "manual")),
     Option("money", "choice", "numeric", ("numeric", "monetary"), per_pipeline=False),
+    Option("currency", "str", None, per_pipeline=False),
     Option("palette", "choice", "strict", ("strict", "nearest"), per_pipeline=False),
     Option("existing-pipelines", "int", 0, per_pipeline=False, maximum=MAX_PIPELINES),
 )
@@ -224,6 +229,8 @@ class PipelinePlan:
     options: dict[str, object]
     dropped: list[str] = field(default_factory=list)
     """What F901 reported for this pipeline, for the manual steps."""
+    currency: str | None = None
+    """The ``currency`` of monetary fields (the option; required with ``money = "monetary"``)."""
 
 
 Analysis = CrmAnalysis[PipelinePlan]
@@ -572,6 +579,7 @@ def _map_pipeline(
 
     # Custom fields and the statuses each one is required in.
     money = opts.text("money")
+    currency = _currency(pipeline, opts, money, diagnostics)
     fields: list[AmoField] = []
     for f in pipeline.fields:
         kind = (
@@ -598,7 +606,38 @@ def _map_pipeline(
         fields=fields,
         options=opts.effective(pipeline),
         dropped=dropped,
+        currency=currency,
     )
+
+
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def _currency(
+    pipeline: Pipeline, opts: Options, money: str, diagnostics: list[Diagnostic]
+) -> str | None:
+    """The ``currency`` option, which amoCRM requires for a ``monetary`` field (crm-apis.md
+    §0): with ``money = "monetary"`` and a money field, a missing or malformed one is F902
+    (which currency is the account's choice, so funnelc does not guess)."""
+    value = opts.get("currency")
+    currency = value if isinstance(value, str) else None
+    if money != "monetary" or not any(f.type.kind == "money" for f in pipeline.fields):
+        return currency
+    if currency is None:
+        opts_error(
+            diagnostics,
+            _('`money = "monetary"` needs `currency`: amoCRM requires one for a monetary field'),
+            _('set `currency` to the account\'s currency code, e.g. `currency = "RUB"`'),
+        )
+    elif not _CURRENCY.fullmatch(currency):
+        opts_error(
+            diagnostics,
+            _("`currency` must be a three-letter currency code (ISO 4217), not {value}").format(
+                value=f'"{currency}"'
+            ),
+        )
+        return None
+    return currency
 
 
 def opts_error(diagnostics: list[Diagnostic], reason: str, hint: str = "") -> None:
@@ -714,7 +753,10 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"{name}.id"}
 
 
-def _status_item(status: AmoStatus) -> dict[str, Any]:
+def _status_item(status: AmoStatus, *, embedded: bool = False) -> dict[str, Any]:
+    """A status as a pipeline create embeds it (``embedded``: no descriptions; its
+    ``request_id`` only names it for the pusher, which maps it by name and order) or as
+    ``POST …/statuses`` creates it."""
     if status.system is not None:
         return {"id": status.system, "name": status.name}
     item: dict[str, Any] = {
@@ -723,7 +765,7 @@ def _status_item(status: AmoStatus) -> dict[str, Any]:
         "sort": status.sort,
         "color": status.color,
     }
-    if status.descriptions:
+    if status.descriptions and not embedded:
         item["descriptions"] = [
             {"level": level, "description": text} for level, text in status.descriptions
         ]
@@ -746,6 +788,7 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
             "pass the limit of 50, or if one with the same name already exists.",
             "method": "GET",
             "path": "/api/v4/leads/pipelines",
+            "paged": True,
             "expect": {
                 "count_at_most": MAX_PIPELINES - len(plan.amo),
                 "names_absent": names,
@@ -761,6 +804,19 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
                 "already created are reused instead of duplicated.",
                 "method": "GET",
                 "path": "/api/v4/leads/loss_reasons",
+                "paged": True,
+            }
+        )
+    if plan.reasons:
+        requests.append(
+            {
+                "id": "check.account",
+                "purpose": "Read whether the account asks for a loss reason on close "
+                "(is_loss_reason_enabled, read-only: no API switches it on; see the manual "
+                "steps).",
+                "method": "GET",
+                "path": "/api/v4/account",
+                "warn_unless": {"is_loss_reason_enabled": True},
             }
         )
     if plan.fields:
@@ -771,6 +827,7 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
                 "that fields another pipeline already created are reused.",
                 "method": "GET",
                 "path": "/api/v4/leads/custom_fields",
+                "paged": True,
             }
         )
     body = []
@@ -788,7 +845,7 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
                 "sort": target.sort,
                 "is_main": False,
                 "is_unsorted_on": target.unsorted,
-                "_embedded": {"statuses": [_status_item(s) for s in embedded]},
+                "_embedded": {"statuses": [_status_item(s, embedded=True) for s in embedded]},
             }
         )
     described = " and ".join(
@@ -809,10 +866,32 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
             requests.append(
                 {
                     "id": f"statuses.{target.ref}.{n}",
-                    "purpose": f"Add the remaining statuses of «{target.name}».",
+                    "purpose": f"Add the other statuses of «{target.name}», in order, with "
+                    "their descriptions.",
                     "method": "POST",
                     "path": f"/api/v4/leads/pipelines/{{{target.ref}.id}}/statuses",
                     "body": [_status_item(s) for s in chunk],
+                }
+            )
+    for target in plan.amo:
+        first = target.custom[0] if target.custom else None
+        if first is not None and first.descriptions:
+            requests.append(
+                {
+                    "id": f"descriptions.{first.ref}",
+                    "purpose": f"Describe «{first.name}», the status created with the pipeline "
+                    "(descriptions are documented only outside a pipeline create).",
+                    "method": "PATCH",
+                    "path": f"/api/v4/leads/pipelines/{{{target.ref}.id}}/statuses/"
+                    f"{{{first.ref}.id}}",
+                    "body": {
+                        "name": first.name,
+                        "sort": first.sort,
+                        "descriptions": [
+                            {"level": level, "description": text}
+                            for level, text in first.descriptions
+                        ],
+                    },
                 }
             )
     if create_reasons:
@@ -841,7 +920,10 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
                     "method": "POST",
                     "path": "/api/v4/leads/custom_fields",
                     "unless_exists": {"from": "check.custom_fields", "match": "code"},
-                    "body": [_field_item(f, i) for i, f in enumerate(chunk, start=(n - 1) * 50)],
+                    "body": [
+                        _field_item(f, i, plan.currency)
+                        for i, f in enumerate(chunk, start=(n - 1) * 50)
+                    ],
                 }
             )
         required = [f for f in plan.fields if f.required]
@@ -857,6 +939,7 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
                     "body": [
                         {
                             "id": _ref(f.ref),
+                            **_edit_identity(f),
                             "required_statuses": [
                                 {"pipeline_id": _ref(a.ref), "status_id": _ref(str(s.ref))}
                                 for a, s in f.required
@@ -895,7 +978,18 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
     }
 
 
-def _field_item(f: AmoField, index: int) -> dict[str, Any]:
+def _edit_identity(f: AmoField) -> dict[str, Any]:
+    """What every edit of a field must carry (crm-apis.md §0): its ``name``, and for a select
+    field its current enums *with their ids* — ``{"$current": "enums"}``, which the pusher
+    replaces by the enums it reads back (``GET …/custom_fields/{id}``) right before the edit;
+    enums sent without ids would delete the existing ones."""
+    edit: dict[str, Any] = {"name": f.source.name.value}
+    if f.source.type.options:
+        edit["enums"] = {"$current": "enums"}
+    return edit
+
+
+def _field_item(f: AmoField, index: int, currency: str | None = None) -> dict[str, Any]:
     item: dict[str, Any] = {
         "request_id": f.ref,
         "name": f.source.name.value,
@@ -903,6 +997,8 @@ def _field_item(f: AmoField, index: int) -> dict[str, Any]:
         "code": f.code,
         "sort": 500 + 10 * index,
     }
+    if f.type == "monetary" and currency is not None:
+        item["currency"] = currency
     if f.source.type.options:
         item["enums"] = [
             {"value": value, "sort": 10 * (i + 1)} for i, value in enumerate(f.source.type.options)
@@ -916,19 +1012,25 @@ def _notes(plan: PipelinePlan) -> list[str]:
         'References: {"$ref": "<request_id>.id"} in a body, and {<request_id>.id} in a path, '
         "stand for the id amoCRM returned for the item sent with that request_id in an "
         "earlier reply (or bound by unless_exists).",
-        "GET requests with `expect` are checks: stop the plan if the reply does not meet them.",
+        "GET requests with `expect` are checks: stop the plan if the reply does not meet them; "
+        "`warn_unless` only warns (and the manual steps say what to do).",
+        "paged: read every page (limit=250, follow _links.next) before using the reply. An "
+        "empty list answers 204 with no body (crm-apis.md §0): that is an empty list, not an "
+        "error.",
         "unless_exists: before sending, drop every item for which the reply of the `from` "
         "request holds an object with the same `match` value, and bind the item's request_id "
         "to that object's id. Custom fields and loss reasons belong to the whole account, so "
         "pipelines share them.",
         "merge: send, for each field, the union of its current required_statuses (as read by "
-        "check.custom_fields) and the ones listed, so other pipelines' requirements are kept; "
-        "the edit also carries the field's `name` and, for select fields, its current enums "
-        "with their ids (amoCRM requires `name`, and enums sent without ids replace the old "
-        "ones, crm-apis.md §0).",
-        "request_id is not documented for statuses embedded in a pipeline create "
-        "(crm-apis.md §0): map them by name and order among the editable statuses of the "
-        "reply, never by `sort`, which the server renumbers.",
+        "check.custom_fields) and the ones listed, so other pipelines' requirements are kept. "
+        'Every field edit carries the field\'s `name`; {"$current": "enums"} stands for the '
+        "field's current enums with their ids, read back right before the edit (amoCRM "
+        "requires `name`, and enums sent without ids replace the old ones, crm-apis.md §0).",
+        "A pipeline create embeds 142, 143 and one custom status, without descriptions: "
+        "neither request_id nor descriptions is documented there (crm-apis.md §0). Map that "
+        "status by name and order among the editable statuses of the reply, never by `sort`, "
+        "which the server renumbers; the other statuses are created with POST …/statuses "
+        "(request_id and descriptions documented) and the first one is described by a PATCH.",
         "[UNCONFIRMED] No batch cap is documented for pipelines, statuses, fields or loss "
         "reasons; this plan sends at most 50 items per request.",
         "[UNCONFIRMED] No maximum length is documented for pipeline and status names; the "
@@ -947,8 +1049,8 @@ def _notes(plan: PipelinePlan) -> list[str]:
         )
     if any(f.type == "monetary" for f in plan.fields):
         notes.append(
-            "[UNCONFIRMED] `monetary` fields need the paid «Супер-поля» option; their currency "
-            "is left to the account's default."
+            "[UNCONFIRMED] `monetary` fields need the paid «Супер-поля» option; amoCRM requires "
+            f"their `currency` ({plan.currency}, the `currency` option)."
         )
     if any(f.source.type.kind in ("phone", "email") for f in plan.fields):
         notes.append(
@@ -1073,6 +1175,7 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
                 0,
                 t["reasons_manual"].format(reasons=", ".join(q(name) for _, name in plan.reasons)),
             )
+        reason_items.append(t["reasons_enabled"])
         reason_items.append(t["reasons_required"])
     md.section(t["h_reasons"], t["reasons_intro"], reason_items)
 
@@ -1209,6 +1312,9 @@ _EN: dict[str, str] = {
     "reasons_item": "{stage}: {reasons}.",
     "reasons_manual": "Create the loss reasons by hand (Settings → Leads → Loss reasons): "
     "{reasons}.",
+    "reasons_enabled": "Check that loss reasons are on in the account (the plan's "
+    "check.account reads is_loss_reason_enabled, which no API can switch on): otherwise amoCRM "
+    "never asks for one when a deal is closed.",
     "reasons_required": "Make choosing a loss reason mandatory when a deal is closed, if your "
     "account offers it: the API has no switch for it [UNCONFIRMED].",
     "h_revive": "Reviving deals",
