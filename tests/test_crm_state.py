@@ -367,3 +367,125 @@ def test_match_tries_keys_in_turn_and_never_matches_empty_keys() -> None:
     assert result.pairs == ((("", "y"), ("b", "y")), (("a", "x"), ("a", "q")))
     assert result.created == (("c", ""),)
     assert result.removed == (("", ""),)
+
+
+# ---- the import plan, sent to the fake, gives the desired state ----------------------------------
+
+
+def _amo_keys_by_name(api: dict[str, Any], desired: amo.Account) -> dict[tuple[str, int], str]:
+    """The lock file a first apply would write: the keys of what the plans created, found by
+    name (pipelines, statuses, reasons) and code (fields)."""
+    keys: dict[tuple[str, int], str] = {}
+    wanted = {p.name: p for p in desired.pipelines}
+    for p in api["pipelines"]:
+        if p["name"] in wanted:
+            keys[("pipeline", p["id"])] = wanted[p["name"]].key
+            names = {s.name: s.key for s in wanted[p["name"]].open}
+            for s in p["statuses"]:
+                if s["name"] in names:
+                    keys[(f"status:{p['id']}", s["id"])] = names[s["name"]]
+    codes = {f.code: f.key for f in desired.fields}
+    keys.update({("field", f["id"]): codes[f["code"]] for f in api["custom_fields"]})
+    reasons = {r.name: r.key for r in desired.loss_reasons}
+    keys.update({("loss_reason", r["id"]): reasons[r["name"]] for r in api["loss_reasons"]})
+    return keys
+
+
+def test_amocrm_import_plans_sent_to_the_fake_give_the_desired_state(tmp_path: Any) -> None:
+    """The import plans are the diff against an empty account: once sent (to the faithful
+    fake), the account read back needs no operation — names, order, colours, descriptions,
+    the inbox, fields with their enums and required statuses, loss reasons."""
+    from tests.crm_sim.harness import AmoAccount, build_target, plans
+
+    project = project_of(examples())
+    files, _ = build_target("amocrm", project, {}, "warn")
+    account = AmoAccount()
+    for pipeline in project.pipelines:
+        account.run_plan(plans(files)[pipeline.id.name])
+    api = account.state()
+    desired = amo_state()
+    current = amo.account_from_api(
+        api["pipelines"],
+        api["custom_fields"],
+        api["loss_reasons"],
+        keys=_amo_keys_by_name(api, desired),
+    )
+    assert amo_diff.diff(current, desired) == []
+    # and without a lock file, everything is adopted by name: still nothing to create
+    anonymous = amo.account_from_api(api["pipelines"], api["custom_fields"], api["loss_reasons"])
+    assert not [
+        op
+        for op in amo_diff.diff(anonymous, desired)
+        if isinstance(op, ops.Create | ops.Delete | ops.Conflict)
+    ]
+
+
+def _b24_keys(api: dict[str, Any], desired: b24.Portal) -> dict[tuple[str, int], str]:
+    keys: dict[tuple[str, int], str] = {}
+    wanted = {c.name: c for c in desired.categories}
+    for c in api["categories"]:
+        if c["name"] in wanted:
+            category = wanted[c["name"]]
+            keys[("category", int(c["id"]))] = category.key
+            codes = {s.status_id: s.key for s in category.stages}
+            for row in api["statuses"].get(f"DEAL_STAGE_{c['id']}", []):
+                code = row["STATUS_ID"].removeprefix(f"C{c['id']}:")
+                if code in codes:
+                    keys[("stage", int(row["ID"]))] = codes[code]
+    lead_codes = {s.status_id: s.key for s in desired.lead_statuses or ()}
+    for row in api["statuses"].get("STATUS", []):
+        if row["STATUS_ID"] in lead_codes:
+            keys[("stage", int(row["ID"]))] = lead_codes[row["STATUS_ID"]]
+    names = {(f.entity, f.field_name): f.key for f in desired.fields}
+    for entity in ("deal", "lead"):
+        for row in api["userfields"].get(entity, []):
+            name = row["FIELD_NAME"].removeprefix(b24.FIELD_PREFIX)
+            keys[(f"field:{entity}", int(row["ID"]))] = names[(entity, name)]
+    return keys
+
+
+def test_bitrix24_import_plans_sent_to_the_fake_give_the_desired_state() -> None:
+    """The Bitrix24 import plans, sent in order to the faithful fake: the portal read back
+    needs no operation — categories, stage codes, names, sorts, colours and semantics, the
+    lead statuses (the presets IN_PROCESS, PROCESSED gone), user fields and their lists."""
+    from tests.crm_sim.harness import B24Portal, build_target, plans
+
+    project = project_of(examples())
+    files, _ = build_target("bitrix24", project, {}, "warn")
+    portal = B24Portal()
+    for pipeline in project.pipelines:
+        portal.run_plan(plans(files)[pipeline.id.name])
+    api = portal.state()
+    desired = b24_state()
+    rows = [row for entity_rows in api["statuses"].values() for row in entity_rows]
+    current = b24.portal_from_api(
+        api["categories"],
+        rows,
+        api["userfields"].get("deal", []),
+        api["userfields"].get("lead", []),
+        keys=_b24_keys(api, desired),
+    )
+    assert b24_diff.diff(current, desired) == []
+
+
+def test_bitrix24_plans_find_shared_fields_beyond_the_first_page() -> None:
+    """crm.deal.userfield.list answers 50 rows a page: a field another plan created, listed
+    after 60 others, is still found (`paged`), so a second pipeline's plan reuses it instead
+    of failing on "exists already"."""
+    from tests.crm_sim.harness import B24Portal, build_target, plans
+
+    project = project_of(examples())
+    files, _ = build_target("bitrix24", project, {}, "warn")
+    by_id = plans(files)
+    first = by_id[project.pipelines[0].id.name]
+    assert all(r.get("paged") for r in first["requests"] if r["method"].endswith(".list"))
+    portal = B24Portal()
+    for i in range(60):
+        portal.call(
+            "crm.deal.userfield.add",
+            {"fields": {"FIELD_NAME": f"OTHER_{i}", "USER_TYPE_ID": "string", "LABEL": f"x{i}"}},
+        )
+    for pipeline in project.pipelines:
+        portal.run_plan(by_id[pipeline.id.name])
+    names = [f["FIELD_NAME"] for f in portal.state()["userfields"]["deal"]]
+    assert len(names) == len(set(names)) > 60

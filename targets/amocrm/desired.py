@@ -7,7 +7,8 @@ package: every decision the checks judged, made once) and turns it into a
 - a pipeline: the funnel pipeline's id; its lead pipeline (``lead-phase = "pipeline"``)
   ``<id>.lead``;
 - a status: the funnel stage's id; 142 is ``won`` and 143 ``lost`` (their kind is their
-  identity: every pipeline has exactly one of each);
+  identity: every pipeline has exactly one of each); a 143 the funnel does not rename has the
+  name ``""`` (keep whatever it is called);
 - a field: the field's id (one account field per distinct declaration, the first one wins);
 - a loss reason: the reason's id, or ``stage.<outcome id>`` for a lost outcome that became a
   reason (one per distinct name, account-wide).
@@ -48,7 +49,7 @@ def _status(status: AmoStatus) -> Status:
     kind = {142: StatusKind.WON, 143: StatusKind.LOST}.get(status.system or 0, StatusKind.OPEN)
     return Status(
         key=status_key(status),
-        name=status.name,
+        name=status.name if status.renamed else "",
         sort=status.sort,
         color=status.color,
         kind=kind,

@@ -3,7 +3,8 @@
 Matching (:func:`funnelc.targets.crm_ops.match`): an object of the current state is the
 desired object with the same ``key`` (the lock file's identity); failing that, a pipeline or
 field with the same name (or field ``code``) that funnelc does not manage yet is adopted;
-statuses 142 and 143 always match by kind.  Then:
+statuses 142 and 143 always match by kind, and a status funnelc does not manage yet is adopted
+by name.  Then:
 
 - a desired pipeline, status, field or loss reason with no match is **created** (a pipeline's
   create carries its statuses);
@@ -114,7 +115,14 @@ def _statuses(
     def system(s: Status) -> str | None:
         return s.kind.value if s.system else None
 
-    matched = match(now.statuses, want.statuses, [(system, system), (_key, _key)])
+    def unmanaged(s: Status) -> str | None:
+        return s.name if not s.key and not s.system else None
+
+    matched = match(
+        now.statuses,
+        want.statuses,
+        [(system, system), (_key, _key), (unmanaged, lambda s: s.name)],
+    )
     for s in matched.created:
         if s.system:  # 142/143 exist in every pipeline; a current state always has them
             continue
@@ -123,7 +131,7 @@ def _statuses(
         )
     for before, after in matched.pairs:
         ref = Ref(Entity.STAGE, after.key, want.key, before.id)
-        if before.name != after.name:
+        if after.name and before.name != after.name:  # "": a 143 the funnel does not rename
             edits.append(Rename(ref, before.name, after.name, _("the stage's name changed")))
         if not after.system and before.color != after.color and after.color is not None:
             edits.append(Recolour(ref, before.color, after.color, _("the stage's colour changed")))

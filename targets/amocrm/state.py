@@ -18,8 +18,10 @@ Facts the types encode (``../shared/crm-apis.md`` §0 and §1):
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 WON_ID = 142
 LOST_ID = 143
@@ -148,3 +150,99 @@ class Account:
 
 EMPTY = Account()
 """An account with nothing funnelc manages: the import plan is the diff against it."""
+
+
+Keys = Mapping[tuple[str, int], str]
+"""The lock file's identities: (entity, CRM id) → key, entity one of ``pipeline``,
+``status:<pipeline id>``, ``field``, ``enum:<field id>``, ``loss_reason``."""
+
+
+def account_from_api(
+    pipelines: Sequence[Mapping[str, Any]],
+    custom_fields: Sequence[Mapping[str, Any]] = (),
+    loss_reasons: Sequence[Mapping[str, Any]] = (),
+    account: Mapping[str, Any] | None = None,
+    keys: Keys | None = None,
+) -> Account:
+    """The current state from the API's replies (every page already read): the items of
+    ``GET /api/v4/leads/pipelines`` (statuses ``with=descriptions``), of
+    ``GET /api/v4/leads/custom_fields`` and ``GET /api/v4/leads/loss_reasons`` (204 = ``[]``),
+    and ``GET /api/v4/account``.  ``keys`` names what funnelc made; anything else gets the
+    key ``""`` (diff adopts it by name, or leaves it alone).  The inbox (``type=1``) is left
+    out; 142/143 become the won and lost statuses."""
+    keys = keys or {}
+    status_keys: dict[tuple[int, int], str] = {}
+    out: list[Pipeline] = []
+    for p in pipelines:
+        statuses: list[Status] = []
+        raw = p.get("_embedded", {}).get("statuses", p.get("statuses", []))
+        for s in sorted(raw, key=lambda s: (s["sort"], s["id"])):
+            if s.get("type") == 1:
+                continue
+            kind = {WON_ID: StatusKind.WON, LOST_ID: StatusKind.LOST}.get(s["id"], StatusKind.OPEN)
+            key = {StatusKind.WON: "won", StatusKind.LOST: "lost"}.get(
+                kind, keys.get((f"status:{p['id']}", s["id"]), "")
+            )
+            status_keys[(p["id"], s["id"])] = key
+            statuses.append(
+                Status(
+                    key=key,
+                    name=s["name"],
+                    sort=s["sort"],
+                    color=s.get("color") if kind is StatusKind.OPEN else None,
+                    kind=kind,
+                    descriptions=tuple(
+                        Description(d["level"], d["description"], d.get("id"))
+                        for d in s.get("descriptions") or ()
+                    ),
+                    id=s["id"],
+                )
+            )
+        out.append(
+            Pipeline(
+                key=keys.get(("pipeline", p["id"]), ""),
+                name=p["name"],
+                sort=p["sort"],
+                is_main=bool(p.get("is_main")),
+                is_unsorted_on=bool(p.get("is_unsorted_on")),
+                statuses=tuple(statuses),
+                id=p["id"],
+            )
+        )
+    pipeline_keys = {p.id: p.key for p in out}
+    fields = tuple(
+        Field(
+            key=keys.get(("field", f["id"]), ""),
+            name=f["name"],
+            type=f["type"],
+            code=f.get("code"),
+            sort=f.get("sort", 0),
+            enums=tuple(
+                Enum(
+                    keys.get((f"enum:{f['id']}", e["id"]), e["value"]),
+                    e["value"],
+                    e["sort"],
+                    e["id"],
+                )
+                for e in f.get("enums") or ()
+            ),
+            required=tuple(
+                StatusRef(
+                    pipeline_keys.get(r["pipeline_id"], ""),
+                    status_keys[(r["pipeline_id"], r["status_id"])],
+                )
+                for r in f.get("required_statuses") or ()
+                if status_keys.get((r["pipeline_id"], r["status_id"]))
+                and pipeline_keys.get(r["pipeline_id"])
+            ),
+            currency=f.get("currency"),
+            id=f["id"],
+        )
+        for f in custom_fields
+    )
+    reasons = tuple(
+        LossReason(keys.get(("loss_reason", r["id"]), ""), r["name"], r.get("sort", 0), r["id"])
+        for r in loss_reasons
+    )
+    enabled = account.get("is_loss_reason_enabled") if account is not None else None
+    return Account(tuple(out), fields, reasons, enabled if isinstance(enabled, bool) else None)

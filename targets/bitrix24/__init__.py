@@ -74,6 +74,7 @@ from ..crm_common import (
     won_outcomes,
 )
 from ..crm_common import Analysis as CrmAnalysis
+from .state import status_id_limit
 
 NAME = "bitrix24"
 LABEL = "Bitrix24"
@@ -579,15 +580,12 @@ def _map_pipeline(
         )
 
     # STATUS_IDs: presets keep theirs; overrides are checked; the rest are derived.
-    prefix_length = len(f"C{'9' * digits}:")
     directories = [deal] + ([lead] if lead is not None else [])
     origin_ids: dict[str, Span] = {}
     for directory in directories:
-        limit = (
-            DEAL_STATUS_ID_MAX - prefix_length
-            if directory.entity == "deal"
-            else (LEAD_STATUS_ID_MAX)
-        )
+        # The exact formula (crm-apis.md §0, validateStatusId) for the largest category id the
+        # plan accepts (`category-id-digits`): 22 − len("C{id}:"), 21 for a lead status.
+        limit = status_id_limit(10**digits - 1 if directory.entity == "deal" else None)
         is_deal = directory.entity == "deal"
         reserved = set(DEAL_PRESETS if is_deal else LEAD_DEFAULTS)
         given: dict[str, str] = {}
@@ -1164,6 +1162,7 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
             "purpose": "Read the portal's deal categories: stop if one already has this name.",
             "method": "crm.category.list",
             "params": {"entityTypeId": 2},
+            "paged": True,
             "expect": {"names_absent": [pipeline.name.value]},
         }
     ]
@@ -1177,6 +1176,7 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
                 "already created are reused (user fields belong to the whole portal).",
                 "method": "crm.deal.userfield.list",
                 "params": {},
+                "paged": True,
             }
         )
     if lead_fields:
@@ -1186,6 +1186,7 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
                 "purpose": "Read the portal's lead user fields.",
                 "method": "crm.lead.userfield.list",
                 "params": {},
+                "paged": True,
             }
         )
     # The category is a call of its own (a JSON body, outside any batch), so its id is read back
@@ -1317,6 +1318,9 @@ def _notes(plan: PipelinePlan) -> list[str]:
         "Each batch is given twice: `commands` (readable) and `body` (what is sent: every value "
         "percent-encoded, references written as above). They say the same thing.",
         "`expect` lists checks on a reply: stop the plan if one fails.",
+        "paged: a list method returns 50 rows a page (crm-apis.md §0): read every page (send "
+        "`start` = the reply's `next` until there is none) before checking or matching, or "
+        "`unless_exists` misses fields.",
         "unless_exists: before sending, drop every command whose `match` the reply of the "
         "`from` request already holds (user fields belong to the whole portal and pipelines "
         "share them). merge: LIST — if the field exists, add the list values it lacks with "

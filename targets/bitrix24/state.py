@@ -21,8 +21,10 @@ Facts the types encode (``../shared/crm-apis.md`` §0):
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 STATUS_ID_TOTAL = 22
 """``validateStatusId``: the whole STATUS_ID of a deal stage, ``C{id}:`` included."""
@@ -177,3 +179,85 @@ def seeded(key: str, name: str, sort: int, category_id: int | None = None) -> Ca
         ),
         category_id,
     )
+
+
+Keys = Mapping[tuple[str, int], str]
+"""The lock file's identities: (entity, CRM id) → key, entity one of ``category``, ``stage``
+(a ``crm.status`` row id, lead statuses included), ``field:deal``, ``field:lead``."""
+
+
+def _label(value: object) -> str:
+    if isinstance(value, Mapping):  # some portals answer a label per language
+        return str(next(iter(value.values()), ""))
+    return str(value or "")
+
+
+def _stage(row: Mapping[str, Any], category_id: int | None, keys: Keys) -> Stage:
+    prefix = f"C{category_id}:" if category_id else ""
+    return Stage(
+        key=keys.get(("stage", int(row["ID"])), ""),
+        status_id=str(row["STATUS_ID"]).removeprefix(prefix),
+        name=str(row["NAME"]),
+        sort=int(row["SORT"]),
+        semantics=Semantics(row.get("SEMANTICS") or ""),
+        color=row.get("COLOR"),
+        system=row.get("SYSTEM") == "Y",
+        id=int(row["ID"]),
+    )
+
+
+def _user_field(row: Mapping[str, Any], entity: str, keys: Keys) -> UserField:
+    return UserField(
+        key=keys.get((f"field:{entity}", int(row["ID"])), ""),
+        entity=entity,
+        field_name=str(row["FIELD_NAME"]).removeprefix(FIELD_PREFIX),
+        label=_label(row.get("EDIT_FORM_LABEL") or row.get("LIST_COLUMN_LABEL")),
+        user_type=str(row["USER_TYPE_ID"]),
+        multiple=row.get("MULTIPLE") == "Y",
+        mandatory=row.get("MANDATORY") == "Y",
+        sort=int(row.get("SORT") or 100),
+        values=tuple(
+            EnumValue(str(item["VALUE"]), str(item["VALUE"]), int(item["SORT"]), int(item["ID"]))
+            for item in row.get("LIST") or ()
+        ),
+        id=int(row["ID"]),
+    )
+
+
+def portal_from_api(
+    categories: Sequence[Mapping[str, Any]],
+    statuses: Sequence[Mapping[str, Any]],
+    deal_fields: Sequence[Mapping[str, Any]] = (),
+    lead_fields: Sequence[Mapping[str, Any]] = (),
+    keys: Keys | None = None,
+) -> Portal:
+    """The current state from the API's replies, every page read (50 rows a page): the
+    categories of ``crm.category.list`` (``entityTypeId=2``; the default category 0 is left
+    out), the rows of ``crm.status.list`` (deal stages of those categories and the lead
+    statuses, ``ENTITY_ID=STATUS``), and ``crm.deal.userfield.list`` / ``crm.lead.userfield.list``.
+    ``keys`` names what funnelc made; anything else gets the key ``""``."""
+    keys = keys or {}
+    by_entity: dict[str, list[Mapping[str, Any]]] = {}
+    for row in statuses:
+        by_entity.setdefault(str(row["ENTITY_ID"]), []).append(row)
+
+    def ordered(entity: str) -> list[Mapping[str, Any]]:
+        return sorted(by_entity.get(entity, ()), key=lambda r: (int(r["SORT"]), int(r["ID"])))
+
+    out = tuple(
+        Category(
+            key=keys.get(("category", int(c["id"])), ""),
+            name=str(c["name"]),
+            sort=int(c["sort"]),
+            stages=tuple(_stage(r, int(c["id"]), keys) for r in ordered(f"DEAL_STAGE_{c['id']}")),
+            id=int(c["id"]),
+        )
+        for c in categories
+        if int(c["id"]) != 0
+    )
+    lead = tuple(_stage(r, None, keys) for r in ordered("STATUS"))
+    fields = tuple(
+        [_user_field(r, "deal", keys) for r in deal_fields]
+        + [_user_field(r, "lead", keys) for r in lead_fields]
+    )
+    return Portal(out, lead, fields)
