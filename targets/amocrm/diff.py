@@ -28,6 +28,7 @@ renames, recolours, changes, reorders, then fields and loss reasons, then delete
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from funnelc.i18n import _
 
@@ -123,11 +124,23 @@ def _statuses(
         want.statuses,
         [(system, system), (_key, _key), (unmanaged, lambda s: s.name)],
     )
+    # Order: only open statuses move; compare the current order with the desired one.
+    open_now = sorted(
+        (b for b, a in matched.pairs if b.kind is StatusKind.OPEN), key=lambda s: (s.sort, s.id)
+    )
+    key_of = {id(b): a.key for b, a in matched.pairs}
+    paired_open = {a.key for b, a in matched.pairs if a.kind is StatusKind.OPEN}
+    desired_order = [s.key for s in want.open if s.key in paired_open]
+    to_move = moved([key_of[id(b)] for b in open_now], desired_order)
+    current_sort = {a.key: b.sort for b, a in matched.pairs if a.kind is StatusKind.OPEN}
+    targets, to_move = _target_sorts([s.key for s in want.open], current_sort, to_move)
+
     for s in matched.created:
         if s.system:  # 142/143 exist in every pipeline; a current state always has them
             continue
+        placed = replace(s, sort=targets.get(s.key, s.sort))
         creates.append(
-            Create(Ref(Entity.STAGE, s.key, want.key), s, _("the funnel has this stage"))
+            Create(Ref(Entity.STAGE, s.key, want.key), placed, _("the funnel has this stage"))
         )
     for before, after in matched.pairs:
         ref = Ref(Entity.STAGE, after.key, want.key, before.id)
@@ -145,25 +158,16 @@ def _statuses(
                     _("the stage's goal, exit criteria or tasks changed"),
                 )
             )
-    # Order: only open statuses move; compare the current order with the desired one.
-    open_now = sorted(
-        (b for b, a in matched.pairs if b.kind is StatusKind.OPEN), key=lambda s: (s.sort, s.id)
-    )
-    key_of = {id(b): a.key for b, a in matched.pairs}
-    desired_order = [a.key for b, a in matched.pairs if a.kind is StatusKind.OPEN]
-    desired_order = [s.key for s in want.open if s.key in set(desired_order)]
-    to_move = moved([key_of[id(b)] for b in open_now], desired_order)
-    if to_move:
-        for before, after in matched.pairs:
-            if after.key in to_move:
-                reorders.append(
-                    Reorder(
-                        Ref(Entity.STAGE, after.key, want.key, before.id),
-                        before.sort,
-                        after.sort,
-                        _("the stage moved in the funnel"),
-                    )
+    for before, after in matched.pairs:
+        if after.key in to_move:
+            reorders.append(
+                Reorder(
+                    Ref(Entity.STAGE, after.key, want.key, before.id),
+                    before.sort,
+                    targets[after.key],
+                    _("the stage moved in the funnel"),
                 )
+            )
     for s in matched.removed:
         if s.system:
             continue
@@ -174,6 +178,44 @@ def _statuses(
                 _("the funnel no longer has this stage"),
             )
         )
+
+
+FIRST_SORT = 10
+"""The inbox's sort: editable statuses sort above it."""
+WON_SORT = 10000
+"""Status 142's sort: editable statuses sort below it."""
+
+
+def _target_sorts(
+    order: Sequence[str], current: dict[str, int], to_move: set[str]
+) -> tuple[dict[str, int], set[str]]:
+    """The sort to send for each status that moves or is created (``order``: the desired open
+    statuses; ``current``: the server's sorts of those that exist).  A status that stays keeps
+    its number; the others get numbers strictly between their new neighbours' *current*
+    numbers, so one PATCH per moved status suffices.  Where there is no room, every open
+    status is renumbered 20, 30, … (and all that change move).  Returns the sorts and the
+    statuses to move."""
+    fixed = {k for k in current if k not in to_move}
+    targets: dict[str, int] = {}
+    i = 0
+    while i < len(order):
+        if order[i] in fixed:
+            targets[order[i]] = current[order[i]]
+            i += 1
+            continue
+        j = i
+        while j < len(order) and order[j] not in fixed:
+            j += 1
+        low = targets[order[i - 1]] if i else FIRST_SORT
+        high = current[order[j]] if j < len(order) else WON_SORT
+        run = order[i:j]
+        if high - low - 1 < len(run):
+            spread = {key: 20 + 10 * n for n, key in enumerate(order)}
+            return spread, {k for k in current if current[k] != spread[k]}
+        for n, key in enumerate(run):
+            targets[key] = low + (high - low) * (n + 1) // (len(run) + 1)
+        i = j
+    return targets, to_move
 
 
 def _texts(status: Status) -> tuple[tuple[str, str], ...]:

@@ -1,0 +1,145 @@
+"""Operations → requests (``targets/<crm>/requests.py``), sent over HTTP to the faithful fakes
+(``funnelc.fakes``): from an empty account, applying ``diff(current, desired)`` gives an
+account that diffs empty; a rename and a reorder then update in place (same CRM id); a field
+edit keeps its enum ids."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from funnelc.emit import EmitOptions
+from tests.crm_sim.harness import SWITCH, AmoAccount, examples, project_of
+
+if TYPE_CHECKING:
+    from targets import crm_ops as ops
+    from targets.amocrm import desired as amo_desired
+    from targets.amocrm import diff as amo_diff
+    from targets.amocrm import requests as amo_requests
+    from targets.amocrm import state as amo
+else:
+    ops = importlib.import_module("funnelc.targets.crm_ops")
+    amo = importlib.import_module("funnelc.targets.amocrm.state")
+    amo_desired = importlib.import_module("funnelc.targets.amocrm.desired")
+    amo_diff = importlib.import_module("funnelc.targets.amocrm.diff")
+    amo_requests = importlib.import_module("funnelc.targets.amocrm.requests")
+
+replace = dataclasses.replace
+
+
+class AmoApply:
+    """The smallest apply loop over the interfaces: read, diff, send each operation's requests
+    in order, bind the ids the replies give (the lock file)."""
+
+    def __init__(self, account: AmoAccount) -> None:
+        self.origin = SWITCH.serve(account)
+        self.http = SWITCH.http()
+        self.headers = {"Authorization": f"Bearer {account.token}"}
+        self.ids: dict[tuple[str, str, str], int] = {}
+        self.writes = 0
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        reply = self.http.request(
+            method, self.origin + path, json=body, headers=self.headers, timeout=10
+        )
+        assert reply.status_code < 400, (method, path, reply.text)
+        if method != "GET":
+            self.writes += 1
+        return None if reply.status_code == 204 or not reply.content else reply.json()
+
+    def items(self, path: str, name: str) -> list[dict[str, Any]]:
+        data = self.call("GET", path)
+        return [] if data is None else list(data["_embedded"][name])
+
+    def keys(self) -> dict[tuple[str, int], str]:
+        out: dict[tuple[str, int], str] = {}
+        pipelines = {key: i for (entity, _, key), i in self.ids.items() if entity == "pipeline"}
+        for (entity, parent, key), i in self.ids.items():
+            if entity in ("pipeline", "field", "loss_reason"):
+                out[(entity, i)] = key
+            elif entity == "stage":
+                out[(f"status:{pipelines[parent]}", i)] = key
+        return out
+
+    def current(self) -> amo.Account:
+        return amo.account_from_api(
+            self.items("/api/v4/leads/pipelines?with=descriptions", "pipelines"),
+            self.items("/api/v4/leads/custom_fields?limit=250", "custom_fields"),
+            self.items("/api/v4/leads/loss_reasons", "loss_reasons"),
+            keys=self.keys(),
+        )
+
+    def apply(self, desired: amo.Account) -> list[Any]:
+        current = self.current()
+        operations = amo_diff.diff(current, desired)
+        for op in operations:
+            for request in amo_requests.requests_for(op, current, desired, self.ids):
+                reply = self.call(request.method, request.path, request.body)
+                self.ids.update(amo_requests.bind(request, reply))
+                if isinstance(op, ops.Create) and isinstance(op.desired, amo.Pipeline):
+                    pid = self.ids[("pipeline", "", op.desired.key)]
+                    for more in amo_requests.after_pipeline_create(op, pid, self.ids):
+                        self.ids.update(
+                            amo_requests.bind(more, self.call(more.method, more.path, more.body))
+                        )
+        return operations
+
+
+def amo_state() -> amo.Account:
+    state, diagnostics = amo_desired.of_project(project_of(examples()), EmitOptions())
+    assert not [d for d in diagnostics if d.is_error]
+    return state
+
+
+def test_amocrm_apply_from_empty_then_nothing_to_do() -> None:
+    account = AmoAccount()
+    run = AmoApply(account)
+    desired = amo_state()
+    first = run.apply(desired)
+    assert first and all(isinstance(op, ops.Create) for op in first)
+    writes = run.writes
+    assert amo_diff.diff(run.current(), desired) == []
+    assert run.apply(desired) == [] and run.writes == writes  # a second apply writes nothing
+
+
+def test_amocrm_rename_reorder_and_field_edit_in_place() -> None:
+    account = AmoAccount()
+    run = AmoApply(account)
+    desired = amo_state()
+    run.apply(desired)
+    pipeline = next(p for p in desired.pipelines if len(p.open) >= 3)
+    a, b, *rest = pipeline.open
+    ids_before = dict(run.ids)
+    field = next(f for f in desired.fields if f.enums)
+    enums_before = {
+        e.value: e.id for e in next(f for f in run.current().fields if f.key == field.key).enums
+    }
+    moved = (b, a, *rest)
+    statuses = (
+        *(
+            replace(s, sort=10 * (i + 2), name=s.name + " (новое)" if s is a else s.name)
+            for i, s in enumerate(moved)
+        ),
+        *(s for s in pipeline.statuses if s.system),
+    )
+    changed = replace(
+        desired,
+        pipelines=tuple(
+            replace(p, statuses=statuses) if p.key == pipeline.key else p for p in desired.pipelines
+        ),
+        fields=tuple(
+            replace(f, enums=(*f.enums, amo.Enum("new", "Новое значение", 999)))
+            if f.key == field.key
+            else f
+            for f in desired.fields
+        ),
+    )
+    operations = run.apply(changed)
+    kinds = sorted(ops.kind(op) for op in operations)
+    assert kinds == ["field-change", "rename", "reorder"], kinds
+    assert run.ids == ids_before  # nothing was re-created
+    assert amo_diff.diff(run.current(), changed) == []
+    enums_now = next(f for f in run.current().fields if f.key == field.key).enums
+    kept = {e.value: e.id for e in enums_now if e.value != "Новое значение"}
+    assert kept == enums_before  # the edit kept every enum id (none deleted and re-made)
