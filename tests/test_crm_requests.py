@@ -18,12 +18,20 @@ if TYPE_CHECKING:
     from targets.amocrm import diff as amo_diff
     from targets.amocrm import requests as amo_requests
     from targets.amocrm import state as amo
+    from targets.bitrix24 import desired as b24_desired
+    from targets.bitrix24 import diff as b24_diff
+    from targets.bitrix24 import requests as b24_requests
+    from targets.bitrix24 import state as b24
 else:
     ops = importlib.import_module("funnelc.targets.crm_ops")
     amo = importlib.import_module("funnelc.targets.amocrm.state")
     amo_desired = importlib.import_module("funnelc.targets.amocrm.desired")
     amo_diff = importlib.import_module("funnelc.targets.amocrm.diff")
     amo_requests = importlib.import_module("funnelc.targets.amocrm.requests")
+    b24 = importlib.import_module("funnelc.targets.bitrix24.state")
+    b24_desired = importlib.import_module("funnelc.targets.bitrix24.desired")
+    b24_diff = importlib.import_module("funnelc.targets.bitrix24.diff")
+    b24_requests = importlib.import_module("funnelc.targets.bitrix24.requests")
 
 replace = dataclasses.replace
 
@@ -143,3 +151,116 @@ def test_amocrm_rename_reorder_and_field_edit_in_place() -> None:
     enums_now = next(f for f in run.current().fields if f.key == field.key).enums
     kept = {e.value: e.id for e in enums_now if e.value != "Новое значение"}
     assert kept == enums_before  # the edit kept every enum id (none deleted and re-made)
+
+
+# ---- Bitrix24 --------------------------------------------------------------------------------
+
+
+class B24Apply:
+    """The smallest apply loop for Bitrix24: read every page, diff, call, bind; after a
+    category create, read again and diff again (the portal seeds the presets)."""
+
+    def __init__(self, portal: Any) -> None:
+        self.url = SWITCH.serve(portal) + portal.webhook_path
+        self.http = SWITCH.http()
+        self.ids: dict[tuple[str, str, str], int] = {}
+        self.writes = 0
+
+    def call(self, method: str, params: dict[str, Any]) -> Any:
+        reply = self.http.post(f"{self.url}{method}.json", json=params, timeout=10)
+        assert reply.status_code < 400, (method, params, reply.text)
+        if not method.endswith(".list"):
+            self.writes += 1
+        return reply.json()
+
+    def every(self, method: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        start = 0
+        while True:
+            data = self.call(method, {**params, "start": start})
+            result = data["result"]
+            rows += result["categories"] if isinstance(result, dict) else result
+            if "next" not in data:
+                return rows
+            start = data["next"]
+
+    def keys(self) -> dict[tuple[str, int], str]:
+        out: dict[tuple[str, int], str] = {}
+        for (entity, parent, key), i in self.ids.items():
+            out[(entity if entity != "field" else f"field:{parent}", i)] = key
+        return out
+
+    def current(self) -> b24.Portal:
+        return b24.portal_from_api(
+            self.every("crm.category.list", {"entityTypeId": 2}),
+            self.every("crm.status.list", {}),
+            self.every("crm.deal.userfield.list", {}),
+            self.every("crm.lead.userfield.list", {}),
+            keys=self.keys(),
+        )
+
+    def apply(self, desired: b24.Portal) -> list[Any]:
+        done: list[Any] = []
+        for _ in range(3):  # a category create seeds presets: read back and diff again
+            current = self.current()
+            operations = b24_diff.diff(current, desired)
+            if not operations:
+                break
+            for op in operations:
+                for call in b24_requests.calls_for(op, current, desired, self.ids):
+                    result = self.call(call.method, call.params)["result"]
+                    self.ids.update(b24_requests.bind(call, result))
+            done += operations
+            if not any(
+                isinstance(op, ops.Create) and isinstance(op.desired, b24.Category)
+                for op in operations
+            ):
+                break
+        return done
+
+
+def b24_state() -> b24.Portal:
+    state, diagnostics = b24_desired.of_project(project_of(examples()), EmitOptions())
+    assert not [d for d in diagnostics if d.is_error]
+    return state
+
+
+def test_bitrix24_apply_from_empty_then_nothing_to_do() -> None:
+    from tests.crm_sim.harness import B24Portal
+
+    run = B24Apply(B24Portal())
+    desired = b24_state()
+    first = run.apply(desired)
+    assert first
+    writes = run.writes
+    assert run.apply(desired) == [] and run.writes == writes
+    portal_rows = run.every("crm.status.list", {"filter": {"ENTITY_ID": "STATUS"}})
+    assert {r["STATUS_ID"] for r in portal_rows}.isdisjoint({"IN_PROCESS", "PROCESSED"})
+
+
+def test_bitrix24_rename_and_reorder_send_name_and_sort_together() -> None:
+    from tests.crm_sim.harness import B24Portal
+
+    run = B24Apply(B24Portal())
+    desired = b24_state()
+    run.apply(desired)
+    category = desired.categories[0]
+    stage = next(s for s in category.stages if not s.system and not s.semantics.value)
+    changed = replace(
+        desired,
+        categories=(
+            replace(
+                category,
+                stages=tuple(
+                    replace(s, name="Новое имя") if s.key == stage.key else s
+                    for s in category.stages
+                ),
+            ),
+            *desired.categories[1:],
+        ),
+    )
+    before = next(s for s in run.current().categories[0].stages if s.status_id == stage.status_id)
+    operations = run.apply(changed)
+    assert [ops.kind(op) for op in operations] == ["rename"]
+    after = next(s for s in run.current().categories[0].stages if s.status_id == stage.status_id)
+    assert (after.id, after.name, after.sort) == (before.id, "Новое имя", before.sort)

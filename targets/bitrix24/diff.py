@@ -18,8 +18,10 @@ entity and ``FIELD_NAME``.  Then:
   except system stages (renamed, never deleted); categories and fields only when funnelc
   made them (they have a key).  Whether a stage holds deals is checked by ``funnelc plan``.
 
-Operations come in the order they can be applied: creates, renames and recolours, changes,
-reorders, fields, deletes.
+Operations come in the order they can be applied: the updates of success and failure stages
+(they move above every new in-progress stage), creates, renames, recolours and reorders,
+fields, deletes.  After a category is created, read it back (or take
+:func:`~funnelc.targets.bitrix24.state.seeded`) and diff again: the portal seeds its presets.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from ..crm_ops import (
     Reorder,
     match,
 )
-from .state import LEAD, Category, Portal, Stage, UserField
+from .state import LEAD, Category, Portal, Semantics, Stage, UserField
 
 
 def _key(obj: Category | Stage | UserField) -> str:
@@ -90,7 +92,23 @@ def diff(current: Portal, desired: Portal) -> list[Operation]:
             deletes,
         )
     fields = _fields(current.fields, desired.fields, deletes)
-    return [*creates, *edits, *reorders, *fields, *deletes]
+    # Success and failure stages move up first: Bitrix24 refuses an in-progress stage created
+    # after the success stage (the presets WON 60, LOSE 70 sit among the new stages' sorts).
+    ends = [op for op in [*edits, *reorders] if _is_end(op, current, desired)]
+    rest = [op for op in [*edits, *reorders] if op not in ends]
+    return [*ends, *creates, *rest, *fields, *deletes]
+
+
+def _is_end(op: Operation, current: Portal, desired: Portal) -> bool:
+    if op.ref.entity is not Entity.STAGE or isinstance(op, Conflict):
+        return False
+    category = desired.category(op.ref.parent or "")
+    if op.ref.parent == LEAD:
+        directory = desired.lead_statuses or ()
+    else:
+        directory = category.stages if category is not None else ()
+    stage = next((s for s in directory if s.key == op.ref.key), None)
+    return stage is not None and stage.semantics is not Semantics.PROCESS
 
 
 def _stages(
