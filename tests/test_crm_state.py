@@ -489,3 +489,13 @@ def test_bitrix24_plans_find_shared_fields_beyond_the_first_page() -> None:
         portal.run_plan(by_id[pipeline.id.name])
     names = [f["FIELD_NAME"] for f in portal.state()["userfields"]["deal"]]
     assert len(names) == len(set(names)) > 60
+
+
+def test_amocrm_notices_loss_reasons_switched_off() -> None:
+    state = amo_state()
+    assert state.loss_reasons
+    off = amo.account_from_api([], [], [], account={"is_loss_reason_enabled": False})
+    on = amo.account_from_api([], [], [], account={"is_loss_reason_enabled": True})
+    assert off.loss_reasons_enabled is False and on.loss_reasons_enabled is True
+    assert len(amo_diff.notices(off, state)) == 1
+    assert amo_diff.notices(on, state) == [] and amo_diff.notices(amo.EMPTY, state) == []
