@@ -489,3 +489,86 @@ def test_bitrix24_plans_find_shared_fields_beyond_the_first_page() -> None:
         portal.run_plan(by_id[pipeline.id.name])
     names = [f["FIELD_NAME"] for f in portal.state()["userfields"]["deal"]]
     assert len(names) == len(set(names)) > 60
+
+
+def test_amocrm_notices_loss_reasons_switched_off() -> None:
+    state = amo_state()
+    assert state.loss_reasons
+    off = amo.account_from_api([], [], [], account={"is_loss_reason_enabled": False})
+    on = amo.account_from_api([], [], [], account={"is_loss_reason_enabled": True})
+    assert off.loss_reasons_enabled is False and on.loss_reasons_enabled is True
+    assert len(amo_diff.notices(off, state)) == 1
+    assert amo_diff.notices(on, state) == [] and amo_diff.notices(amo.EMPTY, state) == []
+
+
+# ---- the import plans are the diff against an empty account ------------------------------------
+
+
+def test_amocrm_import_plans_create_exactly_what_the_diff_against_empty_creates() -> None:
+    from tests.crm_sim.harness import build_target, plans
+
+    project = project_of(examples())
+    files, _ = build_target("amocrm", project, {}, "warn")
+    made: dict[str, set[Any]] = {"pipeline": set(), "stage": set(), "field": set(), "reason": set()}
+    for funnel_id, plan in plans(files).items():
+        for request in plan["requests"]:
+            if request["method"] != "POST":
+                continue
+            for item in request["body"]:
+                if request["path"] == "/api/v4/leads/pipelines":
+                    key = amo_desired.pipeline_key(funnel_id, item["request_id"])
+                    made["pipeline"].add(key)
+                    for s in item["_embedded"]["statuses"]:
+                        if "request_id" in s:
+                            made["stage"].add((key, s["request_id"].removeprefix("status.")))
+                elif request["path"].endswith("/statuses"):
+                    ref = request["path"].split("{")[1].split(".id}")[0]
+                    key = amo_desired.pipeline_key(funnel_id, ref)
+                    made["stage"].add((key, item["request_id"].removeprefix("status.")))
+                elif request["path"] == "/api/v4/leads/custom_fields":
+                    made["field"].add(item["request_id"].removeprefix("field."))
+                elif request["path"] == "/api/v4/leads/loss_reasons":
+                    made["reason"].add(item["name"])
+    state = amo_state()
+    creates = [op for op in amo_diff.diff(amo.EMPTY, state) if isinstance(op, ops.Create)]
+    want: dict[str, set[Any]] = {
+        "pipeline": {op.ref.key for op in creates if op.ref.entity is ops.Entity.PIPELINE},
+        "stage": {
+            (p.key, s.key)
+            for op in creates
+            if isinstance(p := op.desired, amo.Pipeline)
+            for s in p.open
+        },
+        "field": {op.ref.key for op in creates if op.ref.entity is ops.Entity.FIELD},
+        "reason": {r.name for op in creates if isinstance(r := op.desired, amo.LossReason)},
+    }
+    assert made == want
+
+
+def test_bitrix24_import_plans_add_exactly_the_desired_stages() -> None:
+    from tests.crm_sim.harness import build_target, plans
+
+    project = project_of(examples())
+    files, _ = build_target("bitrix24", project, {}, "warn")
+    state = b24_state()
+    for funnel_id, plan in plans(files).items():
+        added = {
+            c["params"]["fields"]["STATUS_ID"]
+            for r in plan["requests"]
+            if r["id"].startswith("deal")
+            and r["method"] == "batch"
+            and not r["id"].startswith("deal_fields")
+            for c in r["commands"]
+            if c["method"] == "crm.status.add"
+        }
+        category = state.category(funnel_id)
+        assert category is not None
+        operations = b24_diff.diff(b24.Portal((b24.seeded(funnel_id, category.name, 0),)), state)
+        created = {
+            op.desired.status_id
+            for op in operations
+            if isinstance(op, ops.Create)
+            and isinstance(op.desired, b24.Stage)
+            and op.ref.parent == funnel_id
+        }
+        assert added == created, funnel_id

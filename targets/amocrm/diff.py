@@ -308,3 +308,18 @@ def _reasons(
                 )
             )
     return out
+
+
+def notices(current: Account, desired: Account) -> list[str]:
+    """What ``funnelc plan`` should say besides the operations: amoCRM asks for a loss reason
+    on close only when the account's read-only ``is_loss_reason_enabled`` is on (crm-apis.md
+    §0), and no API switches it on."""
+    out: list[str] = []
+    if desired.loss_reasons and current.loss_reasons_enabled is False:
+        out.append(
+            _(
+                "loss reasons are off in this account (is_loss_reason_enabled): amoCRM will not "
+                "ask for one when a deal is closed; turn them on in the account's settings"
+            )
+        )
+    return out
