@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from funnelc.fakes._server import App, FakeServer, Faults, Reply, Request
+from funnelc.fakes.amocrm import AmoCRM
+from funnelc.fakes.bitrix24 import Bitrix24
 from tests.sync_support import EXAMPLES, SECRET, TOKEN, environ, make_fake, shape, writes
 
 TARGETS = ["amocrm", "bitrix24"]
@@ -53,6 +55,11 @@ def _run(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str, str
     return proc.returncode, out, err
 
 
+def served(fake: AmoCRM | Bitrix24) -> int:
+    """Requests the fake has served."""
+    return len(fake.requests) if isinstance(fake, AmoCRM) else fake.requests
+
+
 @pytest.mark.parametrize("target", TARGETS)
 def test_an_apply_killed_at_random_points_ends_like_an_uninterrupted_one(
     target: str, tmp_path: Path
@@ -75,8 +82,14 @@ def test_an_apply_killed_at_random_points_ends_like_an_uninterrupted_one(
         env = environ(target, server, fake)
         for _attempt in range(12):
             before = writes(fake)
+            # Kill after a random number of requests reached the fake (and a random moment
+            # more): between two requests, while one is served, or while the lock is saved.
+            goal = served(fake) + rng.randint(1, 6 if target == "bitrix24" else 15)
             proc = _funnelc(args, env, killed_dir)
-            time.sleep(rng.uniform(0.8, 3.0))
+            deadline = time.monotonic() + 120
+            while proc.poll() is None and served(fake) < goal and time.monotonic() < deadline:
+                time.sleep(0.002)
+            time.sleep(rng.uniform(0, 0.05))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
