@@ -1195,6 +1195,188 @@ def breaking(
     raise typer.Exit(1 if failed else 0)
 
 
+class SyncTarget(enum.StrEnum):
+    amocrm = "amocrm"
+    bitrix24 = "bitrix24"
+
+
+class PlanFormat(enum.StrEnum):
+    human = "human"
+    json = "json"
+
+
+SyncTargetOpt = Annotated[
+    SyncTarget, typer.Option("--target", "-t", help="The CRM: amocrm or bitrix24.")
+]
+BaseUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        help="The CRM's address instead of the environment's (the Bitrix24 webhook's path, "
+        "which holds its secret, is kept).",
+        show_default=False,
+    ),
+]
+AllowDeleteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-delete",
+        help="Delete what the funnels no longer have (never a stage or pipeline with deals).",
+    ),
+]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Trace every request (secrets masked).")
+]
+
+
+def _sync(run: Callable[[Any, Any, Callable[[str], None] | None], int], verbose: bool) -> None:
+    """Run a sync command with stdout and stderr redacted (no secret can be printed, even by
+    an unexpected error); a :class:`~funnelc.sync.client.SyncError` is exit 1."""
+    from funnelc.sync.client import SyncError
+    from funnelc.sync.redact import RedactingStream, redact
+
+    out, err = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
+
+    def trace(text: str) -> None:
+        err.write(text + "\n")
+
+    try:
+        code = run(out, err, trace if verbose else None)
+    except SyncError as error:
+        err.write(_("error: {message}").format(message=str(error)) + "\n")
+        code = 1
+    except (typer.Exit, KeyboardInterrupt):
+        raise
+    except Exception as error:  # a bug, but never with a secret in it
+        err.write(redact(f"internal error: {type(error).__name__}: {error}") + "\n")
+        code = 1
+    finally:
+        out.flush()
+        err.flush()
+    raise typer.Exit(code)
+
+
+def _client_options(trace: Callable[[str], None] | None) -> dict[str, Any]:
+    options: dict[str, Any] = {"trace": trace}
+    backoff = os.environ.get("FUNNELC_SYNC_BACKOFF")
+    if backoff:
+        options["backoff"] = float(backoff)
+    return options
+
+
+@app.command(cls=LocalisedCommand)
+@localised
+def plan(
+    target: SyncTargetOpt,
+    paths: PathsArg = None,
+    fmt: Annotated[
+        PlanFormat, typer.Option("--format", "-f", help="human, or json (a machine plan).")
+    ] = PlanFormat.human,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Save the plan (JSON) for `funnelc apply FILE`."),
+    ] = None,
+    base_url: BaseUrlOpt = None,
+    allow_delete: AllowDeleteOpt = False,
+    verbose: VerboseOpt = False,
+    color: ColorOpt = ColorChoice.auto,
+    lang: LangOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Read the CRM account, compare it with the funnels and show what `apply` would change.
+    Exit 0: no changes; 2: changes pending; 1: error."""
+    from funnelc.sync.run import prepare, print_summary
+
+    settings, _lint = _config(config, False)
+    inputs = _inputs(paths, settings)
+
+    def run(out: Any, err: Any, trace: Callable[[str], None] | None) -> int:
+        outcome = prepare(
+            target.value,
+            inputs,
+            base_url=base_url,
+            allow_delete=allow_delete,
+            client_options=_client_options(trace),
+            err=err,
+        )
+        if outcome.plan is None:
+            return outcome.code
+        text = outcome.plan.dumps() + "\n"
+        if out_file is not None:
+            out_file.write_text(text, encoding="utf-8")
+        if fmt is PlanFormat.json:
+            out.write(text)
+        else:
+            print_summary(outcome.plan, out, use_color(color, sys.stdout))
+        return 1 if outcome.plan.conflicts else outcome.code
+
+    _sync(run, verbose)
+
+
+@app.command(cls=LocalisedCommand)
+@localised
+def apply(
+    target: SyncTargetOpt,
+    args: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="A plan saved by `funnelc plan --out FILE`, or the funnels (files or "
+            "directories). Default: the config's sources, or the current directory.",
+            show_default=False,
+        ),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
+    base_url: BaseUrlOpt = None,
+    allow_delete: AllowDeleteOpt = False,
+    verbose: VerboseOpt = False,
+    color: ColorOpt = ColorChoice.auto,
+    lang: LangOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Make exactly the changes `funnelc plan` shows. A saved plan is refused if the account,
+    the funnels or the lock changed since. Asks on a terminal unless --yes."""
+    from funnelc.sync.run import prepare, read_plan_file, run_apply
+
+    settings, _lint = _config(config, False)
+    saved = read_plan_file(args[0]) if args and len(args) == 1 and args[0].is_file() else None
+    if saved is not None:
+        inputs = [Path(p) for p in saved.get("sources") or []] or _inputs(None, settings)
+        if saved.get("target") != target.value:
+            sys.stderr.write(
+                _("error: the plan is for {target}, not {other}").format(
+                    target=saved.get("target"), other=target.value
+                )
+                + "\n"
+            )
+            raise typer.Exit(1)
+        allow_delete = bool(saved.get("allow_delete"))
+    else:
+        inputs = _inputs(args, settings)
+
+    def run(out: Any, err: Any, trace: Callable[[str], None] | None) -> int:
+        outcome = prepare(
+            target.value,
+            inputs,
+            base_url=base_url,
+            allow_delete=allow_delete,
+            client_options=_client_options(trace),
+            err=err,
+        )
+        if outcome.plan is None:
+            return outcome.code
+        return run_apply(
+            outcome,
+            saved,
+            yes=yes,
+            out=out,
+            err=err,
+            color=use_color(color, sys.stdout),
+            terminal=use_color(color, sys.stderr),
+        )
+
+    _sync(run, verbose)
+
+
 @app.command(cls=LocalisedCommand)
 @localised
 def explain(

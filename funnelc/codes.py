@@ -146,6 +146,21 @@ _COMPILER_CODES: tuple[Code, ...] = (
         "their output files (`{name}.json`, `{other}.json`) would be one file on macOS and "
         "Windows, whose file names ignore case; rename one",
     ),
+    Code(
+        "F111",
+        "was-is-a-current-id",
+        "`was` names an id that a stage (or pipeline) still has",
+        "`{id}` says `was {old}`, but `{old}` is the id of {kind} here",
+        "`was` names the id the {kind_short} had before a re-key; remove `was {old}`, or give "
+        "the other one a new id first",
+    ),
+    Code(
+        "F112",
+        "was-claimed-twice",
+        "two stages (or pipelines) say `was` with the same old id",
+        "`{old}` is claimed by `was` on both `{id}` and `{other}`",
+        "only one of them can take over the CRM object of `{old}`; keep `was {old}` on one",
+    ),
     # --- pipeline structure -------------------------------------------------------------
     Code(
         "F201",

@@ -330,6 +330,11 @@ class _Lowerer:
             if child.data == "key":
                 key = True
                 continue
+            if child.data == "was":
+                was_token = child.children[0]
+                assert isinstance(was_token, Token)
+                attrs["was"] = self.ident(was_token)
+                continue
             for attr in child.children:
                 assert isinstance(attr, Tree)
                 name = str(attr.data)
@@ -449,7 +454,11 @@ class _Lowerer:
         for item in items:
             assert isinstance(item, Tree)
             kind = item.data
-            if kind == "segment":
+            if kind == "was":
+                was_token = item.children[0]
+                assert isinstance(was_token, Token)
+                attrs["was"] = self.ident(was_token)
+            elif kind == "segment":
                 self.once(seen, "segment", item, owner)
                 attrs["segment"] = self.text(item.children[0])
             elif kind == "language":

@@ -572,6 +572,46 @@ def _case_collisions(pipelines: Sequence[Pipeline], resolver: _Resolver) -> None
         )
 
 
+def _was_checks(
+    owners: Sequence[tuple[Ident, Ident | None]], kind: str, kind_short: str, resolver: _Resolver
+) -> None:
+    """F111 / F112 for ``was`` clauses among ``owners`` (``(id, was)`` of the stages of one
+    pipeline, or of every pipeline): an old id must not be a current one (the lock would map
+    one CRM object to two keys), and no two owners may claim the same old id."""
+    current = {ident.name: ident for ident, _was in owners}
+    claimed: dict[str, Ident] = {}
+    for ident, was in owners:
+        if was is None:
+            continue
+        if was.name in current:
+            resolver.report(
+                codes.make(
+                    "F111",
+                    was.span,
+                    labels=(Label(current[was.name].span, _("the id it has now")),),
+                    id=ident.name,
+                    old=was.name,
+                    kind=kind,
+                    kind_short=kind_short,
+                )
+            )
+            continue
+        other = claimed.get(was.name)
+        if other is not None:
+            resolver.report(
+                codes.make(
+                    "F112",
+                    was.span,
+                    labels=(Label(other.span, _("claimed here first")),),
+                    id=ident.name,
+                    old=was.name,
+                    other=other.name,
+                )
+            )
+            continue
+        claimed[was.name] = ident
+
+
 def resolve(
     modules: Sequence[Module], imports: dict[str, tuple[str, ...]]
 ) -> tuple[Project, list[Diagnostic]]:
@@ -583,6 +623,12 @@ def resolve(
         ((p.id, "") for _module, p in all_pipelines), N_("pipeline"), resolver.diagnostics
     )
     _case_collisions([p for _module, p in all_pipelines if first[p.id.name] is p.id], resolver)
+    _was_checks(
+        [(p.id, p.was) for _module, p in all_pipelines if first[p.id.name] is p.id],
+        _("a pipeline"),
+        _("pipeline"),
+        resolver,
+    )
     for module in modules:
         # Duplicates among a file's own declarations, even if no pipeline sees them.
         _unique(((f.id, "") for f in module.fields), N_("field"), resolver.diagnostics)
@@ -591,6 +637,12 @@ def resolve(
         if first[pipeline.id.name] is not pipeline.id:
             continue
         _unique(((s.id, "") for s in pipeline.stages), N_("stage"), resolver.diagnostics)
+        _was_checks(
+            [(s.id, s.was) for s in pipeline.stages],
+            _("a stage of pipeline `{pipeline}`").format(pipeline=pipeline.id.name),
+            _("stage"),
+            resolver,
+        )
         resolved = resolver.with_declarations(module, pipeline)
         declared.append(resolved)
         resolver.add_pipeline(resolved)

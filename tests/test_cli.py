@@ -49,6 +49,8 @@ COMMANDS = (
     "diff",
     "breaking",
     "lsp",
+    "plan",
+    "apply",
 )
 DIAGNOSTIC_KEYS = {"code", "severity", "message", "location", "labels", "notes", "help", "fix"}
 ESC = "\x1b["

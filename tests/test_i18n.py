@@ -396,6 +396,8 @@ _COMMANDS = (
     "diff",
     "breaking",
     "lsp",
+    "plan",
+    "apply",
 )
 
 

@@ -197,7 +197,7 @@ def _every_keyword_file() -> str:
         f"{language}"
         "  lead {\n"
         '    definition """\n      Лид — это «заявка»\\t\\u0041\n    """\n'
-        '    stage new "Новая" key { goal "g" exit "e" requires budget, kind sla 30min '
+        '    stage new "Новая" key was old_new { goal "g" exit "e" requires budget, kind sla 30min '
         'probability 5% task "t" color "red" colour "#fff" timeout -> pit then won_ }\n'
         '    accept "Принят"\n'
         '    lost dropped "Отказ" { reasons no_budget }\n'
