@@ -28,6 +28,7 @@ from funnelc.cli import app
 from funnelc.codes import CODES
 from funnelc.emit import REGISTRY
 from funnelc.version import __version__
+from tests.conftest import EXAMPLES as EXAMPLES_DIR
 from tests.test_build import (
     PIPELINES,
     SAMPLE_UPSELL,
@@ -646,3 +647,29 @@ def test_sample_upsell_is_valid_alone(tmp_path: Path) -> None:
     (tmp_path / "u.funnel").write_text(SAMPLE_UPSELL, encoding="utf-8")
     assert invoke(["check", str(tmp_path / "u.funnel")]).exit_code == 0
     assert target_available("json")
+
+
+def test_main_registers_only_the_command_it_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """``main`` builds only the named command (start-up), and restores the whole group."""
+    from funnelc import cli
+
+    before = list(cli.app.registered_commands)
+    seen: list[list[str]] = []
+    real = cli.app.__call__
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append([cli._command_name(i) for i in cli.app.registered_commands])
+        return real(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(type(cli.app), "__call__", lambda self, *a, **k: spy(*a, **k))
+        with pytest.raises(SystemExit) as done:
+            cli.main(["check", str(EXAMPLES_DIR)])
+        assert done.value.code == 0
+        with pytest.raises(SystemExit) as done:
+            cli.main(["chek"])
+        assert done.value.code == 2
+    assert seen[0] == ["check"]
+    assert len(seen[1]) == len(before) > 10  # a typo gets the whole group and its suggestions
+    assert cli.app.registered_commands == before
+    assert "Did you mean 'check'" in capsys.readouterr().err
