@@ -34,6 +34,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from funnelc.fixes import edit_distance
 from funnelc.lint.name_types import NameKind, NameVerdict
 
 __all__ = ["NameKind", "NameVerdict", "classify"]
@@ -662,25 +663,6 @@ def _ru_known(norm: str) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
-def _osa_distance(a: str, b: str, limit: int) -> int:
-    """Optimal-string-alignment distance, cut off above ``limit`` (returns limit + 1)."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        cur = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
-        if min(cur) > limit:
-            return limit + 1
-        prev2, prev = prev, cur
-    return prev[len(b)]
-
-
 _PHRASE_WORDS: tuple[str, ...] = tuple(
     sorted({w for phrase in IN_PROGRESS_PHRASES + IN_PROGRESS_WHOLE_NAMES for w in phrase})
 )
@@ -696,7 +678,7 @@ def _phrase_words_matched(norm: str, script: str) -> frozenset[str]:
         if w != norm
         and len(w) >= IN_PROGRESS_FUZZY_MIN_LEN
         and abs(len(w) - len(norm)) <= 1
-        and _osa_distance(norm, w, 1) <= 1
+        and edit_distance(norm, w, 1) <= 1
     ]
     # A real Russian word is never a typo of another ("работу" ≠ "работе").
     if near and not (script == "cyr" and _ru_known(norm)):
@@ -742,7 +724,7 @@ def _in_progress(tokens: Sequence[_Token], text: str) -> str | None:
             squeezed = "".join(phrase)
             if (
                 len(squeezed) >= IN_PROGRESS_FUZZY_MIN_LEN + 2
-                and _osa_distance(joined, squeezed, 1) <= 1
+                and edit_distance(joined, squeezed, 1) <= 1
                 and not (words[0].script == "cyr" and _ru_known(words[0].norm))
             ):
                 return f"«{shown}» ({joined} ~ {squeezed})"
