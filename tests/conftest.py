@@ -4,6 +4,10 @@ Import the helpers as ``from tests.conftest import check_golden``.
 
 Golden files (emitter outputs) and snapshots (rendered diagnostics) are compared byte for byte.
 When a change is intended, run ``pytest --bless`` once, review the diff, and commit it.
+
+Hypothesis: ``HYPOTHESIS_PROFILE=ci`` (set by ``.ci/run``) selects the ``ci`` profile below,
+which replays the same examples on every run, so a landing is never stopped by an example
+nobody has seen before; without it the default profile explores new random examples each run.
 """
 
 from __future__ import annotations
@@ -12,12 +16,28 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 # Snapshots are English: a developer's Russian locale must not change what the CLI prints.
 os.environ["FUNNELC_LANG"] = "en"
 # Tests must not read or write the user's cache of stage-name verdicts (test_name_cache does,
 # in a temporary directory).
 os.environ["FUNNELC_NO_CACHE"] = "1"
+
+# The CI profile: derandomized (the examples come from each test's own seed, the same on every
+# run), the blob to reproduce a failure printed, no deadline and no too-slow health check (both
+# are timings, random on a shared machine).  max_examples stays what each test sets (100 when
+# it sets none), so CI runs as many examples as today.
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    print_blob=True,
+    deadline=None,
+    max_examples=100,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+if os.environ.get("HYPOTHESIS_PROFILE"):
+    settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
