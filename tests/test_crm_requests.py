@@ -9,27 +9,22 @@ import dataclasses
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from funnelc.emit import EmitOptions
-from tests.crm_sim.harness import SWITCH, AmoAccount, examples, project_of
+from tests.crm_sim.harness import SWITCH, AmoAccount, amo_state, b24_state
 
 if TYPE_CHECKING:
     from targets import crm_ops as ops
-    from targets.amocrm import desired as amo_desired
     from targets.amocrm import diff as amo_diff
     from targets.amocrm import requests as amo_requests
     from targets.amocrm import state as amo
-    from targets.bitrix24 import desired as b24_desired
     from targets.bitrix24 import diff as b24_diff
     from targets.bitrix24 import requests as b24_requests
     from targets.bitrix24 import state as b24
 else:
     ops = importlib.import_module("funnelc.targets.crm_ops")
     amo = importlib.import_module("funnelc.targets.amocrm.state")
-    amo_desired = importlib.import_module("funnelc.targets.amocrm.desired")
     amo_diff = importlib.import_module("funnelc.targets.amocrm.diff")
     amo_requests = importlib.import_module("funnelc.targets.amocrm.requests")
     b24 = importlib.import_module("funnelc.targets.bitrix24.state")
-    b24_desired = importlib.import_module("funnelc.targets.bitrix24.desired")
     b24_diff = importlib.import_module("funnelc.targets.bitrix24.diff")
     b24_requests = importlib.import_module("funnelc.targets.bitrix24.requests")
 
@@ -92,12 +87,6 @@ class AmoApply:
                             amo_requests.bind(more, self.call(more.method, more.path, more.body))
                         )
         return operations
-
-
-def amo_state() -> amo.Account:
-    state, diagnostics = amo_desired.of_project(project_of(examples()), EmitOptions())
-    assert not [d for d in diagnostics if d.is_error]
-    return state
 
 
 def test_amocrm_apply_from_empty_then_nothing_to_do() -> None:
@@ -217,12 +206,6 @@ class B24Apply:
             ):
                 break
         return done
-
-
-def b24_state() -> b24.Portal:
-    state, diagnostics = b24_desired.of_project(project_of(examples()), EmitOptions())
-    assert not [d for d in diagnostics if d.is_error]
-    return state
 
 
 def test_bitrix24_apply_from_empty_then_nothing_to_do() -> None:

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from funnelc.emit import EmitOptions
-from tests.crm_sim.harness import examples, project_of
+from tests.crm_sim.harness import amo_state, b24_state, examples, project_of
 
 if TYPE_CHECKING:
     from targets import crm_ops as ops
@@ -34,22 +34,6 @@ else:
     b24_diff = importlib.import_module("funnelc.targets.bitrix24.diff")
 
 replace = dataclasses.replace
-
-
-def amo_state(options: dict[str, Any] | None = None) -> amo.Account:
-    state, diagnostics = amo_desired.of_project(
-        project_of(examples()), EmitOptions(target_options={"amocrm": options or {}})
-    )
-    assert not [d for d in diagnostics if d.is_error]
-    return state
-
-
-def b24_state(options: dict[str, Any] | None = None) -> b24.Portal:
-    state, diagnostics = b24_desired.of_project(
-        project_of(examples()), EmitOptions(target_options={"bitrix24": options or {}})
-    )
-    assert not [d for d in diagnostics if d.is_error]
-    return state
 
 
 def amo_as_read(account: amo.Account) -> amo.Account:

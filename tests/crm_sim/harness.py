@@ -26,6 +26,9 @@ from tests.conftest import EXAMPLES, ROOT, check_golden
 if TYPE_CHECKING:
     import httpx
 
+    from targets.amocrm import state as amo
+    from targets.bitrix24 import state as b24
+
 
 @functools.cache
 def examples() -> funnelc.Result:
@@ -37,6 +40,29 @@ def examples() -> funnelc.Result:
 def project_of(result: funnelc.Result) -> Project:
     assert result.project is not None, result.diagnostics
     return result.project
+
+
+def amo_state(options: dict[str, Any] | None = None) -> amo.Account:
+    """The desired amoCRM account of the examples (``desired.of_project``), with ``options`` as
+    the target's table; an error fails the test."""
+    from funnelc.targets.amocrm import desired
+
+    state, diagnostics = desired.of_project(
+        project_of(examples()), EmitOptions(target_options={"amocrm": options or {}})
+    )
+    assert not [d for d in diagnostics if d.is_error]
+    return state  # type: ignore[no-any-return]
+
+
+def b24_state(options: dict[str, Any] | None = None) -> b24.Portal:
+    """The desired Bitrix24 portal of the examples, as :func:`amo_state`."""
+    from funnelc.targets.bitrix24 import desired
+
+    state, diagnostics = desired.of_project(
+        project_of(examples()), EmitOptions(target_options={"bitrix24": options or {}})
+    )
+    assert not [d for d in diagnostics if d.is_error]
+    return state  # type: ignore[no-any-return]
 
 
 def build_target(
