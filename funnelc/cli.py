@@ -1010,6 +1010,14 @@ class DiffFormat(enum.StrEnum):
     json = "json"
 
 
+ComparedPathsArg = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="OLD and NEW (files or directories); with --against, the paths to compare. "
+        "Default: the config's sources, or the current directory.",
+        show_default=False,
+    ),
+]
 AgainstOpt = Annotated[
     str | None,
     typer.Option(
@@ -1113,14 +1121,7 @@ def _report(
 @app.command(name="diff", cls=LocalisedCommand)
 @localised
 def diff(
-    paths: Annotated[
-        list[Path] | None,
-        typer.Argument(
-            help="OLD and NEW (files or directories); with --against, the paths to compare "
-            "(default: the config's sources).",
-            show_default=False,
-        ),
-    ] = None,
+    paths: ComparedPathsArg = None,
     against: AgainstOpt = None,
     fmt: Annotated[
         DiffFormat, typer.Option("--format", "-f", help="human, markdown (a PR comment) or json.")
@@ -1157,14 +1158,7 @@ def diff(
 @app.command(name="breaking", cls=LocalisedCommand)
 @localised
 def breaking(
-    paths: Annotated[
-        list[Path] | None,
-        typer.Argument(
-            help="OLD and NEW (files or directories); with --against, the paths to compare "
-            "(default: the config's sources).",
-            show_default=False,
-        ),
-    ] = None,
+    paths: ComparedPathsArg = None,
     against: AgainstOpt = None,
     fmt: FormatOpt = Format.human,
     target: DiffTargetOpt = None,
