@@ -6,6 +6,8 @@ catalogues: ``funnelc/locale/<lang>/LC_MESSAGES/funnelc.po`` in the repository, 
 ``funnelc.mo`` in the wheel, read with the standard :mod:`gettext` module (plural forms come
 from the catalogue's ``Plural-Forms`` header).  ``python -m funnelc.i18n_tools`` extracts the
 ids from the code and checks or updates the catalogue; Babel works too (``babel.cfg``).
+An English text that must be translated differently in different places has a gettext context
+(``msgctxt``): :func:`pgettext` (``pgettext_noop`` in tables), a :class:`Msg` with ``context``.
 
 **Late rendering.** A message is a value, not a string: :class:`Msg` holds the id and the
 arguments, and an argument may itself be a :class:`Msg` (a translatable ``hint``, ``where`` or
@@ -117,18 +119,19 @@ def translations(lang: str) -> gettext.NullTranslations:
 
 def catalogue(lang: str) -> Mapping[str, str | list[str]]:
     """The translations of ``lang`` as a mapping (empty for English): a plain id to its
-    string, a counted message's plural id to the list of forms."""
+    string, a counted message's plural id to the list of forms; a message with a context is
+    keyed ``context\x04id`` (:func:`funnelc.po.key`)."""
     if lang == "en":
         return {}
-    from funnelc.po import parse_po
+    from funnelc.po import key, parse_po
 
     parsed = parse_po(po_path(lang).read_text(encoding="utf-8"))
     out: dict[str, str | list[str]] = {}
     for entry in parsed.entries.values():
         if entry.plural is not None:
-            out[entry.plural] = list(entry.plural_forms)
+            out[key(entry.plural, entry.context)] = list(entry.plural_forms)
         elif entry.msgstr:
-            out[entry.msgid] = entry.msgstr
+            out[entry.key] = entry.msgstr
     return out
 
 
@@ -142,21 +145,24 @@ is (a name from the user's file, a number).  A :class:`Text` renders from its ``
 class Msg(NamedTuple):
     """A translatable message: the English ``id`` and, when it is a ``str.format`` template
     to fill, the values of its fields (``None``: shown as it is, braces included).
-    ``plural`` and ``n`` make it a counted message (``ngettext``)."""
+    ``plural`` and ``n`` make it a counted message (``ngettext``); ``context`` is its gettext
+    context (``msgctxt``, :func:`pgettext`), for an English text that is translated another
+    way elsewhere."""
 
     id: str
     args: tuple[tuple[str, Fragment], ...] | None = None
     plural: str | None = None
     n: int | None = None
     """The count that chooses the plural form (``ngettext``'s ``n``)."""
+    context: str | None = None
 
     def with_args(self, **args: object) -> Msg:
         if self.args is None:
             filled = tuple(sorted([(k, as_fragment(v)) for k, v in args.items()]))
-            return Msg(self.id, filled, self.plural, self.n)
+            return Msg(self.id, filled, self.plural, self.n, self.context)
         merged = dict(self.args)
         merged.update({k: as_fragment(v) for k, v in args.items()})
-        return Msg(self.id, tuple(sorted(merged.items())), self.plural, self.n)
+        return Msg(self.id, tuple(sorted(merged.items())), self.plural, self.n, self.context)
 
     def render(self, lang: str) -> str:
         return render(self, lang)
@@ -240,9 +246,13 @@ def _translate(msg: Msg, lang: str) -> str:
         count = msg.n or 0
         if lang == "en":
             return msg.id if count == 1 else msg.plural
+        if msg.context is not None:
+            return translations(lang).npgettext(msg.context, msg.id, msg.plural, count)
         return translations(lang).ngettext(msg.id, msg.plural, count)
     if lang == "en":
         return msg.id
+    if msg.context is not None:
+        return translations(lang).pgettext(msg.context, msg.id)
     return translations(lang).gettext(msg.id)
 
 
@@ -310,6 +320,19 @@ def _(message: str) -> str:
     return Text(Msg(message))
 
 
+def pgettext(context: str, message: str) -> str:
+    """``message`` in the current language, as translated in ``context`` (gettext's
+    ``msgctxt``): for a short English text that reads differently in different places
+    (``pgettext("diagram", "timeout")``).  A :class:`Text`, as :func:`_` returns."""
+    return Text(Msg(message, context=context))
+
+
+def pgettext_noop(context: str, message: str) -> Msg:
+    """Mark a message with a context for the catalogue without translating it now (tables):
+    the :class:`Msg` renders it later in any language."""
+    return Msg(message, context=context)
+
+
 def ngettext(singular: str, plural: str, count: int) -> str:
     """The form of a counted message for ``count`` (Russian has three: ошибка, ошибки,
     ошибок — chosen by the catalogue's ``Plural-Forms``)."""
@@ -328,7 +351,9 @@ def N_(message: str) -> str:
 
 def message_ids() -> set[str]:
     """Every message id funnelc can show (see :func:`funnelc.i18n_tools.extract`); a counted
-    message is listed by its plural id, as the JSON-era catalogue keyed it."""
+    message is listed by its plural id, as the JSON-era catalogue keyed it, and a message
+    with a context as ``context\x04id`` (as :func:`catalogue` keys it)."""
     from funnelc.i18n_tools import extract
+    from funnelc.po import key
 
-    return {e.plural or e.msgid for e in extract().values()}
+    return {key(e.plural or e.msgid, e.context) for e in extract().values()}

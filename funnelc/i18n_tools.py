@@ -6,7 +6,8 @@
     python -m funnelc.i18n_tools merge-json PATH [LANG]   # carry a JSON-era ru.json over
 
 The ids are extracted from the code: every literal passed to ``_``, ``N_``, ``lazy`` (first
-argument) and ``ngettext``/``ngettext_noop``/``counted`` (first two); the templates and
+argument), ``ngettext``/``ngettext_noop``/``counted`` (first two) and ``pgettext``/
+``pgettext_noop`` (the context, then the id: a ``msgctxt`` entry); the templates and
 summaries of the code catalogue; the rules' summaries, rationales and option docs; the targets'
 descriptions, capabilities and artefact texts; the CLI's help texts; the parser's catalogue of
 typical mistakes.  Babel can do the same (``babel.cfg``; ``pybabel extract -F babel.cfg -o
@@ -36,6 +37,7 @@ from pathlib import Path
 
 from funnelc.i18n import po_path
 from funnelc.po import Catalogue, Entry, parse_po, write_po
+from funnelc.po import key as po_key
 
 _FIXED_WORDS = ("error", "warning", "info", "open", "won", "lost")
 
@@ -45,6 +47,13 @@ class Extracted:
     msgid: str
     plural: str | None = None
     references: set[str] = field(default_factory=set)
+    context: str | None = None
+
+    def shown(self) -> str:
+        """The id as ``check`` names it: ``'id'``, or ``'id' (msgctxt 'context')``."""
+        if self.context is None:
+            return repr(self.msgid)
+        return f"{self.msgid!r} (msgctxt {self.context!r})"
 
 
 def _literal(node: ast.expr) -> str | None:
@@ -53,8 +62,10 @@ def _literal(node: ast.expr) -> str | None:
     return None
 
 
-def extract_source(text: str, name: str = "<string>") -> Iterator[tuple[int, str, str | None]]:
-    """(line, msgid, plural id) for every marked literal of one Python file."""
+def extract_source(
+    text: str, name: str = "<string>"
+) -> Iterator[tuple[int, str, str | None, str | None]]:
+    """(line, msgid, plural id, context) for every marked literal of one Python file."""
     tree = ast.parse(text)
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args):
@@ -63,11 +74,15 @@ def extract_source(text: str, name: str = "<string>") -> Iterator[tuple[int, str
         if function in ("_", "N_", "lazy"):
             value = _literal(node.args[0])
             if value is not None:
-                yield node.lineno, value, None
+                yield node.lineno, value, None, None
         elif function in ("ngettext", "counted", "ngettext_noop") and len(node.args) >= 2:
             singular, plural = _literal(node.args[0]), _literal(node.args[1])
             if singular is not None and plural is not None:
-                yield node.lineno, singular, plural
+                yield node.lineno, singular, plural, None
+        elif function in ("pgettext", "pgettext_noop") and len(node.args) >= 2:
+            context, value = _literal(node.args[0]), _literal(node.args[1])
+            if context is not None and value is not None:
+                yield node.lineno, value, None, context
 
 
 def _runtime_ids() -> Iterator[tuple[str, str]]:
@@ -128,7 +143,8 @@ def _files() -> list[Path]:
 
 
 def extract() -> dict[str, Extracted]:
-    """Every message id funnelc can show, with its plural id and where it comes from."""
+    """Every message id funnelc can show, with its plural id and where it comes from, by
+    :func:`funnelc.po.key` (the id, or ``context\x04id``) as the catalogue keys it."""
     root = Path(__file__).resolve().parent.parent
     found: dict[str, Extracted] = {}
     for path in _files():
@@ -136,8 +152,8 @@ def extract() -> dict[str, Extracted]:
             shown = path.resolve().relative_to(root).as_posix()
         except ValueError:
             shown = path.name
-        for line, msgid, plural in extract_source(path.read_text(encoding="utf-8"), shown):
-            item = found.setdefault(msgid, Extracted(msgid))
+        for line, msgid, plural, context in extract_source(path.read_text(encoding="utf-8"), shown):
+            item = found.setdefault(po_key(msgid, context), Extracted(msgid, context=context))
             item.plural = item.plural or plural
             item.references.add(f"{shown}:{line}")
     for msgid, where in _runtime_ids():
@@ -155,8 +171,10 @@ def babel_extract(
     read = getattr(fileobj, "read")  # noqa: B009 - Babel passes a binary file object
     data = read()
     text = data.decode("utf-8") if isinstance(data, bytes) else str(data)
-    for line, msgid, plural in extract_source(text):
-        if plural is None:
+    for line, msgid, plural, context in extract_source(text):
+        if context is not None:
+            yield line, "pgettext", (context, msgid), []  # Babel's keyword: ((1, "c"), 2)
+        elif plural is None:
             yield line, "_", msgid, []
         else:
             yield line, "ngettext", (msgid, plural), []
@@ -188,14 +206,15 @@ def save(catalogue: Catalogue, lang: str) -> None:
 def problems(catalogue: Catalogue, extracted: dict[str, Extracted], forms: int) -> list[str]:
     """What is wrong with a catalogue, one line per problem (empty when it is complete)."""
     out: list[str] = []
-    for msgid, item in sorted(extracted.items()):
-        entry = catalogue.entries.get(msgid)
+    for id_, item in sorted(extracted.items()):
+        entry = catalogue.entries.get(id_)
         if entry is None or not entry.translated:
-            out.append(f"missing: {msgid!r}")
+            out.append(f"missing: {item.shown()}")
         elif entry.plural != item.plural:
-            out.append(f"plural id differs: {msgid!r}: {entry.plural!r} vs {item.plural!r}")
-    for msgid in sorted(set(catalogue.entries) - set(extracted)):
-        out.append(f"stale: {msgid!r}")
+            out.append(f"plural id differs: {item.shown()}: {entry.plural!r} vs {item.plural!r}")
+    for id_ in sorted(set(catalogue.entries) - set(extracted)):
+        entry = catalogue.entries[id_]
+        out.append(f"stale: {Extracted(entry.msgid, context=entry.context).shown()}")
     for entry in catalogue.entries.values():
         if entry.plural is not None:
             if len(entry.plural_forms) != forms:
@@ -218,12 +237,12 @@ def update(catalogue: Catalogue, extracted: dict[str, Extracted]) -> Catalogue:
     """New ids added untranslated, stale ones dropped, references refreshed."""
     forms = plural_count(catalogue)
     entries: dict[str, Entry] = {}
-    for msgid, item in extracted.items():
-        entry = catalogue.entries.get(msgid) or Entry(msgid)
+    for id_, item in extracted.items():
+        entry = catalogue.entries.get(id_) or Entry(item.msgid, context=item.context)
         entry.plural = item.plural
         if item.plural is not None and len(entry.plural_forms) != forms:
             entry.plural_forms = (entry.plural_forms + [""] * forms)[:forms]
-        entries[msgid] = entry
+        entries[id_] = entry
     return Catalogue(catalogue.header, entries)
 
 
@@ -284,8 +303,13 @@ def _main(argv: list[str]) -> int:
             "Content-Transfer-Encoding: 8bit\n",
         )
         entries = {
-            m: Entry(m, plural=e.plural, plural_forms=["", ""] if e.plural else [])
-            for m, e in extract().items()
+            id_: Entry(
+                e.msgid,
+                plural=e.plural,
+                plural_forms=["", ""] if e.plural else [],
+                context=e.context,
+            )
+            for id_, e in extract().items()
         }
         target = po_path("ru").parent.parent.parent / "funnelc.pot"
         target.write_text(write_po(Catalogue(header, entries)), encoding="utf-8")

@@ -3,8 +3,12 @@
 ``funnelc/locale/<lang>/LC_MESSAGES/funnelc.po`` is the source a translator edits (with Poedit,
 Lokalize, Weblate or a text editor); the wheel carries the compiled ``funnelc.mo`` that stdlib
 :mod:`gettext` reads.  This module parses the ``.po`` subset those tools write (comments,
-``msgctxt``-free entries, ``msgid_plural``/``msgstr[N]``, multi-line strings), writes it back in
-a canonical form, and compiles it to ``.mo`` the way CPython's ``Tools/i18n/msgfmt.py`` does.
+``msgctxt``, ``msgid_plural``/``msgstr[N]``, multi-line strings), writes it back in a canonical
+form, and compiles it to ``.mo`` the way CPython's ``Tools/i18n/msgfmt.py`` does.
+
+A message with a context (``msgctxt``: the same English text translated another way in
+another place) is keyed ``context + "\x04" + msgid`` — in :attr:`Catalogue.entries` as in the
+``.mo``, where stdlib :func:`gettext.pgettext` looks it up.
 
 It imports nothing from funnelc, because the build hook (:mod:`funnelc._build`) loads it by
 path before the package is installed.
@@ -17,18 +21,33 @@ import re
 import struct
 from dataclasses import dataclass, field
 
+CONTEXT_SEPARATOR = "\x04"
+"""What joins a message's context to its msgid in a ``.mo`` key (GNU gettext's convention)."""
+
+
+def key(msgid: str, context: str | None = None) -> str:
+    """The key of a message in a catalogue and in the ``.mo``: its msgid, or
+    ``context\x04msgid`` when it has a context."""
+    return msgid if context is None else context + CONTEXT_SEPARATOR + msgid
+
 
 @dataclass
 class Entry:
     """One message: ``msgid`` (the English text), its plural id if it is counted, and the
     translation (one string, or one per plural form).  ``comments`` are ``#`` lines kept
-    verbatim (``#.`` extracted comments, ``#:`` references, ``#,`` flags)."""
+    verbatim (``#.`` extracted comments, ``#:`` references, ``#,`` flags); ``context`` is the
+    ``msgctxt`` (``None``: none)."""
 
     msgid: str
     msgstr: str = ""
     plural: str | None = None
     plural_forms: list[str] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)
+    context: str | None = None
+
+    @property
+    def key(self) -> str:
+        return key(self.msgid, self.context)
 
     @property
     def translated(self) -> bool:
@@ -41,6 +60,7 @@ class Entry:
 class Catalogue:
     header: Entry
     entries: dict[str, Entry]
+    """The messages by :func:`key` (the msgid, or ``context\x04msgid``)."""
 
     def header_field(self, name: str) -> str:
         for line in self.header.msgstr.splitlines():
@@ -101,7 +121,9 @@ def parse_po(text: str) -> Catalogue:
                 raise ValueError(f"line {lineno}: a string outside an entry")
             value = _unquote(line, lineno)
             kind, index = target
-            if kind == "msgid":
+            if kind == "msgctxt":
+                current.context = (current.context or "") + value
+            elif kind == "msgid":
                 current.msgid += value
             elif kind == "msgid_plural":
                 current.plural = (current.plural or "") + value
@@ -111,8 +133,14 @@ def parse_po(text: str) -> Catalogue:
                 current.plural_forms[index] += value
             continue
         if keyword == "msgctxt":
-            raise ValueError(f"line {lineno}: msgctxt is not used by funnelc")
-        if keyword == "msgid":
+            finish()
+            current = Entry("", comments=comments, context=_unquote(rest, lineno))
+            comments = []
+            target = ("msgctxt", 0)
+        elif keyword == "msgid" and current is not None and target == ("msgctxt", 0):
+            current.msgid = _unquote(rest, lineno)  # the message its msgctxt line began
+            target = ("msgid", 0)
+        elif keyword == "msgid":
             finish()
             current = Entry(_unquote(rest, lineno), comments=comments)
             comments = []
@@ -135,12 +163,13 @@ def parse_po(text: str) -> Catalogue:
     header = Entry("")
     by_id: dict[str, Entry] = {}
     for entry in entries:
-        if entry.msgid == "":
+        if entry.msgid == "" and entry.context is None:
             header = entry
-        elif entry.msgid in by_id:
-            raise ValueError(f"duplicate msgid {entry.msgid!r}")
+        elif entry.key in by_id:
+            shown = f" (msgctxt {entry.context!r})" if entry.context is not None else ""
+            raise ValueError(f"duplicate msgid {entry.msgid!r}{shown}")
         else:
-            by_id[entry.msgid] = entry
+            by_id[entry.key] = entry
     return Catalogue(header, by_id)
 
 
@@ -167,10 +196,13 @@ def _field(keyword: str, value: str, width: int = 79) -> list[str]:
 
 
 def write_po(catalogue: Catalogue) -> str:
-    """The catalogue in canonical form: the header, then the entries sorted by msgid."""
+    """The catalogue in canonical form: the header, then the entries sorted by :func:`key`
+    (the msgid; an entry with a context as ``context\x04msgid``, the order of the ``.mo``)."""
     blocks: list[list[str]] = []
-    for entry in [catalogue.header, *sorted(catalogue.entries.values(), key=lambda e: e.msgid)]:
+    for entry in [catalogue.header, *sorted(catalogue.entries.values(), key=lambda e: e.key)]:
         lines = list(entry.comments)
+        if entry.context is not None:
+            lines += _field("msgctxt", entry.context)
         lines += _field("msgid", entry.msgid)
         if entry.plural is not None:
             lines += _field("msgid_plural", entry.plural)
@@ -184,24 +216,25 @@ def write_po(catalogue: Catalogue) -> str:
 
 def compile_mo(catalogue: Catalogue) -> bytes:
     """The ``.mo`` file of the catalogue, byte for byte as ``msgfmt.py`` writes it (untranslated
-    entries are left out, so gettext falls back to the English id)."""
+    entries are left out, so gettext falls back to the English id; a context is in the key,
+    ``context\x04msgid``)."""
     messages: dict[bytes, bytes] = {b"": catalogue.header.msgstr.encode("utf-8")}
     for entry in catalogue.entries.values():
         if not entry.translated:
             continue
         if entry.plural is not None:
-            key = entry.msgid.encode("utf-8") + b"\0" + entry.plural.encode("utf-8")
+            id_ = entry.key.encode("utf-8") + b"\0" + entry.plural.encode("utf-8")
             value = b"\0".join(form.encode("utf-8") for form in entry.plural_forms)
         else:
-            key, value = entry.msgid.encode("utf-8"), entry.msgstr.encode("utf-8")
-        messages[key] = value
+            id_, value = entry.key.encode("utf-8"), entry.msgstr.encode("utf-8")
+        messages[id_] = value
     keys = sorted(messages)
     ids = strs = b""
     offsets: list[tuple[int, int, int, int]] = []
-    for key in keys:
-        offsets.append((len(ids), len(key), len(strs), len(messages[key])))
-        ids += key + b"\0"
-        strs += messages[key] + b"\0"
+    for id_ in keys:
+        offsets.append((len(ids), len(id_), len(strs), len(messages[id_])))
+        ids += id_ + b"\0"
+        strs += messages[id_] + b"\0"
     keystart = 7 * 4 + 16 * len(keys)
     valuestart = keystart + len(ids)
     koffsets: list[int] = []

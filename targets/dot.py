@@ -60,7 +60,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from funnelc.diagnostics import Diagnostic
 from funnelc.emit import NO_CAPABILITIES, NO_TEXTS, Capabilities, EmitOptions, Emitted, shared
-from funnelc.i18n import N_, Msg, ngettext_noop, render
+from funnelc.i18n import N_, Msg, ngettext_noop, pgettext_noop, render
 from funnelc.model import (
     Duration,
     DurationUnit,
@@ -286,12 +286,9 @@ class _Lookup:
 
 # ---- the diagram's own words, in the pipeline's language ---------------------------------------
 
-CONTEXT = "diagram|"
-"""The prefix of a diagram word whose English text is also a message elsewhere with another
-translation (``timeout``, ``next``, ``won`` ...): the catalogue has no ``msgctxt``, so the
-context is in the id (``diagram|timeout``), and :func:`words` strips it from the text shown."""
-
-_WORDS: dict[str, str] = {
+# A diagram word whose English text is also a message elsewhere with another translation
+# (``timeout``, ``next``, ``won`` ...) has the gettext context ``diagram`` (``msgctxt``).
+_WORDS: dict[str, str | Msg] = {
     "lead": N_("Lead"),
     "deal": N_("Deal"),
     "key": N_("key stage"),
@@ -300,10 +297,10 @@ _WORDS: dict[str, str] = {
     "accepted_if": N_("accepted if:"),
     "handoff": N_("handoff"),
     "timeout_after": N_("after {sla}"),
-    "timeout": N_("diagram|timeout"),
+    "timeout": pgettext_noop("diagram", "timeout"),
     "revive_after": N_("revive after {delay}"),
-    "revive": N_("diagram|revive"),
-    "next": N_("diagram|next"),
+    "revive": pgettext_noop("diagram", "revive"),
+    "next": pgettext_noop("diagram", "next"),
     "any_stage": N_("any stage"),
     "timeout_summary": N_("timeout: after each stage's SLA"),
     "timeout_of": N_("timeout: {stages}"),
@@ -355,7 +352,12 @@ says exactly what the file says."""
 @functools.cache
 def words(language: str) -> Mapping[str, str]:
     """:data:`_WORDS` in ``language`` (rendered from the catalogue, no global state read)."""
-    return {key: render(Msg(text), language).removeprefix(CONTEXT) for key, text in _WORDS.items()}
+    return {key: render(as_msg(text), language) for key, text in _WORDS.items()}
+
+
+def as_msg(text: str | Msg) -> Msg:
+    """A table's entry as a message: an ``N_`` id, or a ``pgettext_noop`` message as it is."""
+    return text if isinstance(text, Msg) else Msg(text)
 
 
 def duration_label(duration: Duration, language: str) -> str:

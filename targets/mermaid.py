@@ -67,7 +67,7 @@ from typing import TYPE_CHECKING, ClassVar
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic
 from funnelc.emit import NO_CAPABILITIES, NO_TEXTS, Capabilities, EmitOptions, Emitted
-from funnelc.i18n import N_, Msg, lazy, render
+from funnelc.i18n import N_, Msg, lazy, pgettext_noop, render
 from funnelc.language import pipeline_language
 from funnelc.model import (
     Duration,
@@ -82,7 +82,7 @@ from funnelc.model import (
 )
 
 from . import markdown
-from .dot import CONTEXT, duration_label
+from .dot import as_msg, duration_label
 
 if TYPE_CHECKING:
     from funnelc.emit import Target
@@ -172,7 +172,7 @@ def phase_key(pipeline_id: str, phase: Phase) -> StageKey:
 
 # ---- the diagram's own words -------------------------------------------------------------------
 
-_WORDS: dict[str, str] = {
+_WORDS: dict[str, str | Msg] = {
     "lead": N_("Lead"),
     "deal": N_("Deal"),
     "key": N_("key stage"),
@@ -180,10 +180,10 @@ _WORDS: dict[str, str] = {
     "pit": N_("pit"),
     "handoff": N_("handoff"),
     "timeout_after": N_("after {sla}"),
-    "timeout": N_("diagram|timeout"),
+    "timeout": pgettext_noop("diagram", "timeout"),
     "revive_after": N_("revive after {delay}"),
-    "revive": N_("diagram|revive"),
-    "next": N_("diagram|next"),
+    "revive": pgettext_noop("diagram", "revive"),
+    "next": pgettext_noop("diagram", "next"),
     "any_stage": N_("any stage"),
     "timeout_summary": N_("timeout: after each stage's SLA"),
     "h_stages": N_("Stages"),
@@ -191,11 +191,11 @@ _WORDS: dict[str, str] = {
     "c_phase": N_("Phase"),
     "c_goal": N_("Goal"),
     "c_exit": N_("Exit criteria"),
-    "c_sla": N_("diagram|SLA"),
+    "c_sla": pgettext_noop("diagram", "SLA"),
     "c_probability": N_("Probability"),
     "c_requires": N_("Required fields"),
-    "won": N_("diagram|won"),
-    "lost": N_("diagram|lost"),
+    "won": pgettext_noop("diagram", "won"),
+    "lost": pgettext_noop("diagram", "lost"),
     "pit_phase": N_("lost (pit)"),
     "key_mark": N_("(key)"),
     "too_large": N_(
@@ -204,12 +204,12 @@ _WORDS: dict[str, str] = {
 }
 """The words the page writes itself, in English: message ids of the gettext catalogue, shown
 in the pipeline's language by :func:`_words` (the diagram's words are those of the ``dot``
-target, :data:`funnelc.targets.dot.CONTEXT` included)."""
+target, its gettext context ``diagram`` included)."""
 
 
 @functools.cache
 def _words(language: str) -> Mapping[str, str]:
-    return {key: render(Msg(text), language).removeprefix(CONTEXT) for key, text in _WORDS.items()}
+    return {key: render(as_msg(text), language) for key, text in _WORDS.items()}
 
 
 def _duration(value: Duration, language: str) -> str:

@@ -190,9 +190,10 @@ def test_russian_durations_keep_their_unit() -> None:
 
 def test_the_diagram_words_come_from_the_catalogue() -> None:
     """The diagram's own words are English message ids, translated by the gettext catalogue;
-    the context of a short word (``diagram|timeout``) is never shown."""
+    a short word has its gettext context (``msgctxt "diagram"``), never shown."""
     english, russian = dot.words("en"), dot.words("ru")
-    assert english == {k: v.removeprefix(dot.CONTEXT) for k, v in dot._WORDS.items()}
+    assert english == {k: dot.as_msg(v).id for k, v in dot._WORDS.items()}
+    assert dot.as_msg(dot._WORDS["timeout"]).context == "diagram"
     assert english["timeout"] == "timeout" and russian["timeout"] == "по сроку"
     for key, text in russian.items():
         assert text != english[key], key  # translated

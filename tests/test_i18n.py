@@ -42,6 +42,8 @@ from funnelc.i18n import (
     lazy,
     message_ids,
     ngettext,
+    pgettext,
+    pgettext_noop,
     po_path,
     render,
     set_language,
@@ -50,6 +52,7 @@ from funnelc.i18n import (
 from funnelc.i18n_tools import extract, fields, merge_json, plural_count, problems
 from funnelc.lint.rules import RULES
 from funnelc.po import Catalogue, Entry, compile_mo, parse_po, write_po
+from funnelc.po import key as po_key
 from funnelc.render import render_human, render_json
 from funnelc.sarif import render_github, render_sarif
 from funnelc.source import SourceFile
@@ -110,7 +113,9 @@ def test_compiled_catalogue_reads_back_with_stdlib_gettext() -> None:
     catalogue_ = _po()
     compiled = gettext.GNUTranslations(io.BytesIO(compile_mo(catalogue_)))
     for entry in catalogue_.entries.values():
-        if entry.plural is None:
+        if entry.context is not None:
+            assert compiled.pgettext(entry.context, entry.msgid) == entry.msgstr
+        elif entry.plural is None:
             assert compiled.gettext(entry.msgid) == entry.msgstr
         else:
             for n, form in ((1, 0), (3, 1), (5, 2), (21, 0), (22, 1), (11, 2), (112, 2)):
@@ -157,11 +162,144 @@ def test_babel_extraction_sees_the_same_ids() -> None:
     with (ROOT / "babel.cfg").open(encoding="utf-8") as handle:
         method_map, options_map = parse_mapping_cfg(handle)  # type: ignore[no-untyped-call]
     seen: set[str] = set()
-    for _path, _line, message, _comments, _context in extract_from_dir(
+    for _path, _line, message, _comments, context in extract_from_dir(
         str(ROOT), method_map, options_map
     ):
-        seen.add(message if isinstance(message, str) else message[0])
+        seen.add(po_key(message if isinstance(message, str) else message[0], context))
     assert seen == set(extract())
+    assert po_key("timeout", "diagram") in seen  # a msgctxt entry, as Babel reads it
+
+
+# ---- msgctxt: the same English text translated another way in another place ------------------
+
+
+def _with_contexts() -> Catalogue:
+    header = Entry(
+        "",
+        "Language: ru\nContent-Type: text/plain; charset=UTF-8\n"
+        "Plural-Forms: nplurals=3; plural=(n%10==1 && n%100!=11 ? 0 "
+        ": n%10>=2 && n%10<=4 && (n%100<10 || n%100>=20) ? 1 : 2);\n",
+    )
+    entries = [
+        Entry("timeout", "таймаут"),
+        Entry("timeout", "по сроку", comments=["#. the edge label"], context="diagram"),
+        Entry("timeout", "истечение", context='a "quoted" context'),
+        Entry(
+            "{n} step",
+            plural="{n} steps",
+            plural_forms=["{n} шаг", "{n} шага", "{n} шагов"],
+            context="diagram",
+        ),
+    ]
+    return Catalogue(header, {e.key: e for e in entries})
+
+
+def test_po_round_trip_with_msgctxt() -> None:
+    catalogue_ = _with_contexts()
+    text = write_po(catalogue_)
+    assert 'msgctxt "diagram"\nmsgid "timeout"\nmsgstr "по сроку"\n' in text
+    assert '#. the edge label\nmsgctxt "diagram"\n' in text  # comments come before msgctxt
+    again = parse_po(text)
+    assert again == catalogue_
+    assert write_po(again) == text
+    assert list(again.entries) == sorted(again.entries)  # canonical: sorted by key
+    assert again.entries["diagram\x04timeout"].msgstr == "по сроку"
+    assert again.entries["timeout"].context is None
+    # A msgctxt that gettext tools wrap over several lines reads as one string.
+    wrapped = parse_po('msgctxt ""\n"dia"\n"gram"\nmsgid "next"\nmsgstr "далее"\n')
+    assert wrapped.entries[po_key("next", "diagram")].msgstr == "далее"
+    with pytest.raises(ValueError, match="duplicate msgid 'next' \\(msgctxt 'diagram'\\)"):
+        parse_po('msgctxt "diagram"\nmsgid "next"\nmsgstr "a"\n\n' * 2)
+
+
+def test_compiled_msgctxt_is_looked_up_by_stdlib_gettext() -> None:
+    compiled = gettext.GNUTranslations(io.BytesIO(compile_mo(_with_contexts())))
+    assert compiled.gettext("timeout") == "таймаут"
+    assert compiled.pgettext("diagram", "timeout") == "по сроку"
+    assert compiled.pgettext('a "quoted" context', "timeout") == "истечение"
+    assert compiled.pgettext("elsewhere", "timeout") == "timeout"  # no such context: English
+    assert compiled.npgettext("diagram", "{n} step", "{n} steps", 3) == "{n} шага"
+    # The catalogue itself, as the wheel's build hook compiles it (funnelc/_build.py).
+    from funnelc._build import compiled_catalogues
+
+    data = compiled_catalogues()["locale/ru/LC_MESSAGES/funnelc.mo"]
+    shipped = gettext.GNUTranslations(io.BytesIO(data))
+    assert shipped.pgettext("diagram", "timeout") == "по сроку"
+    assert shipped.gettext("timeout") == "таймаут"
+    assert shipped.gettext("diagram|timeout") == "diagram|timeout"  # the old id is gone
+
+
+def test_babel_reads_our_msgctxt_as_we_do() -> None:
+    """Babel reads the ``.po`` we write (contexts included) as we do, and we read Babel's."""
+    from babel.messages.pofile import read_po
+    from babel.messages.pofile import write_po as babel_write_po
+
+    for text in (write_po(_with_contexts()), PO.read_text(encoding="utf-8")):
+        ours = parse_po(text)
+        theirs = read_po(io.BytesIO(text.encode("utf-8")))
+        babel_ids = {
+            po_key(m.id if isinstance(m.id, str) else m.id[0], m.context): m.string
+            for m in theirs
+            if m.id
+        }
+        assert babel_ids == {
+            k: (tuple(e.plural_forms) if e.plural is not None else e.msgstr)
+            for k, e in ours.entries.items()
+        }
+        buffer = io.BytesIO()
+        babel_write_po(buffer, theirs, omit_header=True, width=0)
+        back = parse_po(buffer.getvalue().decode("utf-8"))
+        assert {k: e.msgstr for k, e in back.entries.items()} == {
+            k: e.msgstr for k, e in ours.entries.items()
+        }
+    in_context, plain = theirs.get("timeout", context="diagram"), theirs.get("timeout")
+    assert in_context is not None and in_context.string == "по сроку"
+    assert plain is not None and plain.string == "таймаут"
+
+
+def test_context_messages_render_late_in_any_language() -> None:
+    assert render(Msg("timeout", context="diagram"), "ru") == "по сроку"
+    assert render(Msg("timeout"), "ru") == "таймаут"
+    assert render(Msg("timeout", context="diagram"), "en") == "timeout"
+    assert pgettext_noop("diagram", "timeout") == Msg("timeout", context="diagram")
+    with using("ru"):
+        shown = pgettext("diagram", "timeout")
+        assert shown == "по сроку"
+    assert render(shown, "en") == "timeout"
+    filled = Msg("{n} step", plural="{n} steps", n=5, context="diagram").with_args(n=5)
+    assert filled.context == "diagram"
+    assert catalogue("ru")[po_key("timeout", "diagram")] == "по сроку"
+
+
+def test_check_and_update_know_msgctxt() -> None:
+    """``i18n_tools check`` names a missing or stale context; ``update`` adds it untranslated."""
+    from funnelc.i18n_tools import Extracted, update
+
+    extracted = {
+        po_key("next", "diagram"): Extracted("next", context="diagram"),
+        "next": Extracted("next"),
+    }
+    catalogue_ = Catalogue(
+        Entry("", "Plural-Forms: nplurals=3; plural=0;\n"),
+        {
+            "next": Entry("next", "далее"),
+            po_key("next", "table"): Entry("next", "следующий", context="table"),
+        },
+    )
+    assert problems(catalogue_, extracted, 3) == [
+        "missing: 'next' (msgctxt 'diagram')",
+        "stale: 'next' (msgctxt 'table')",
+    ]
+    updated = update(catalogue_, extracted)
+    assert set(updated.entries) == set(extracted)
+    added = updated.entries[po_key("next", "diagram")]
+    assert (added.context, added.msgid, added.msgstr) == ("diagram", "next", "")
+    assert 'msgctxt "diagram"\nmsgid "next"\nmsgstr ""' in write_po(updated)
+    # The extractor sees pgettext and pgettext_noop, context first.
+    from funnelc.i18n_tools import extract_source
+
+    found = list(extract_source('pgettext("diagram", "next")\npgettext_noop("c", "id")\n'))
+    assert found == [(1, "next", None, "diagram"), (2, "id", None, "c")]
 
 
 def test_merge_json_carries_a_json_era_catalogue_over() -> None:

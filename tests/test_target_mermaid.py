@@ -207,7 +207,7 @@ def test_a_russian_pipeline_page_has_no_english_word(source: str, pipeline_id: s
 
 def test_the_page_words_come_from_the_catalogue() -> None:
     """Every word of the page has a Russian translation, and the context that keeps a short
-    word apart from the same English word elsewhere (``diagram|won``) is never shown."""
+    word apart from the same English word elsewhere (``msgctxt "diagram"``) is never shown."""
     english = mermaid._words("en")
     russian = mermaid._words("ru")
     assert set(english) == set(russian) == set(mermaid._WORDS)
