@@ -79,6 +79,33 @@ def _stage(change: Change, q: Quote) -> str:
     return f"{q.ident(change.subject)} {q.name(change.name)}"
 
 
+_REKEYS = {
+    ChangeKind.PIPELINE_REKEYED: (
+        N_("pipeline {name} re-keyed: {before} → {after}, with {was}"),
+        N_("pipeline {name} re-keyed: {before} → {after}, without {was}"),
+    ),
+    ChangeKind.STAGE_REKEYED: (
+        N_("stage {name} re-keyed: {before} → {after}, with {was}"),
+        N_("stage {name} re-keyed: {before} → {after}, without {was}"),
+    ),
+}
+"""A re-key's line, with ``was`` stated and without."""
+_RENAMES = {
+    ChangeKind.STAGE_RENAMED: N_("stage {id} renamed: {before} → {after}"),
+    ChangeKind.REASON_RENAMED: N_("loss reason {id} renamed: {before} → {after}"),
+}
+
+
+def _attribute_change(template: str, attribute: str, change: Change, q: Quote, **where: str) -> str:
+    """``template`` (``{attribute} of … : {before} → {after}``) filled in for ``change``."""
+    return _(template).format(
+        attribute=_(_ATTRIBUTES[attribute]),
+        before=_value(attribute, change.before, q),
+        after=_value(attribute, change.after, q),
+        **where,
+    )
+
+
 def describe(change: Change, q: Quote = PLAIN) -> str:
     """One line that says what ``change`` is, in the current language."""
     k = change.kind
@@ -87,17 +114,19 @@ def describe(change: Change, q: Quote = PLAIN) -> str:
         return _("pipeline {pipeline} added").format(pipeline=stage)
     if k is ChangeKind.PIPELINE_REMOVED:
         return _("pipeline {pipeline} removed").format(pipeline=stage)
-    if k is ChangeKind.PIPELINE_REKEYED:
-        template = (
-            _("pipeline {name} re-keyed: {before} → {after}, with {was}")
-            if change.declared
-            else _("pipeline {name} re-keyed: {before} → {after}, without {was}")
-        )
-        return template.format(
+    if k in _REKEYS:
+        with_was, without_was = _REKEYS[k]
+        return _(with_was if change.declared else without_was).format(
             name=q.name(change.name),
             before=q.ident(change.was),
             after=q.ident(change.subject),
             was=q.ident("was"),
+        )
+    if k in _RENAMES:
+        return _(_RENAMES[k]).format(
+            id=q.ident(change.subject),
+            before=q.name(str(change.before)),
+            after=q.name(str(change.after)),
         )
     if k is ChangeKind.PIPELINE_RENAMED:
         return _("pipeline renamed: {before} → {after}").format(
@@ -113,24 +142,6 @@ def describe(change: Change, q: Quote = PLAIN) -> str:
         if change.stage_kind == "open":
             return _("stage {stage} removed").format(stage=stage)
         return _("{kind} {stage} removed").format(kind=_(_KINDS[change.stage_kind]), stage=stage)
-    if k is ChangeKind.STAGE_RENAMED:
-        return _("stage {id} renamed: {before} → {after}").format(
-            id=q.ident(change.subject),
-            before=q.name(str(change.before)),
-            after=q.name(str(change.after)),
-        )
-    if k is ChangeKind.STAGE_REKEYED:
-        template = (
-            _("stage {name} re-keyed: {before} → {after}, with {was}")
-            if change.declared
-            else _("stage {name} re-keyed: {before} → {after}, without {was}")
-        )
-        return template.format(
-            name=q.name(change.name),
-            before=q.ident(change.was),
-            after=q.ident(change.subject),
-            was=q.ident("was"),
-        )
     if k is ChangeKind.STAGE_REORDERED:
         return _("stage {stage} moved from place {before} to place {after} in its phase").format(
             stage=stage, before=change.before, after=change.after
@@ -144,12 +155,8 @@ def describe(change: Change, q: Quote = PLAIN) -> str:
             stage=stage, before=_(_KINDS[str(change.before)]), after=_(_KINDS[str(change.after)])
         )
     if k is ChangeKind.STAGE_CHANGED:
-        return _("{attribute} of stage {stage}: {before} → {after}").format(
-            attribute=_(_ATTRIBUTES[change.attribute]),
-            stage=stage,
-            before=_value(change.attribute, change.before, q),
-            after=_value(change.attribute, change.after, q),
-        )
+        template = N_("{attribute} of stage {stage}: {before} → {after}")
+        return _attribute_change(template, change.attribute, change, q, stage=stage)
     if k in (ChangeKind.EDGE_ADDED, ChangeKind.EDGE_REMOVED, ChangeKind.EDGE_CHANGED):
         edge_kind, _sep, detail = change.attribute.partition(":")
         edge = _("{kind} {source} → {target}").format(
@@ -161,12 +168,8 @@ def describe(change: Change, q: Quote = PLAIN) -> str:
             return _("{edge} added").format(edge=edge)
         if k is ChangeKind.EDGE_REMOVED:
             return _("{edge} removed").format(edge=edge)
-        return _("{attribute} of {edge}: {before} → {after}").format(
-            attribute=_(_ATTRIBUTES[detail]),
-            edge=edge,
-            before=_value(detail, change.before, q),
-            after=_value(detail, change.after, q),
-        )
+        template = N_("{attribute} of {edge}: {before} → {after}")
+        return _attribute_change(template, detail, change, q, edge=edge)
     if k is ChangeKind.FIELD_ADDED:
         return _("field {field} added ({type})").format(
             field=stage, type=q.ident(str(change.after))
@@ -174,21 +177,11 @@ def describe(change: Change, q: Quote = PLAIN) -> str:
     if k is ChangeKind.FIELD_REMOVED:
         return _("field {field} removed").format(field=stage)
     if k is ChangeKind.FIELD_CHANGED:
-        return _("{attribute} of field {field}: {before} → {after}").format(
-            attribute=_(_ATTRIBUTES[change.attribute]),
-            field=stage,
-            before=_value(change.attribute, change.before, q),
-            after=_value(change.attribute, change.after, q),
-        )
+        template = N_("{attribute} of field {field}: {before} → {after}")
+        return _attribute_change(template, change.attribute, change, q, field=stage)
     if k is ChangeKind.REASON_ADDED:
         return _("loss reason {reason} added").format(reason=stage)
-    if k is ChangeKind.REASON_REMOVED:
-        return _("loss reason {reason} removed").format(reason=stage)
-    return _("loss reason {id} renamed: {before} → {after}").format(
-        id=q.ident(change.subject),
-        before=q.name(str(change.before)),
-        after=q.name(str(change.after)),
-    )
+    return _("loss reason {reason} removed").format(reason=stage)
 
 
 _COUNTED: tuple[tuple[ChangeKind, tuple[str, str]], ...] = (
@@ -257,13 +250,9 @@ def summary(changes: Sequence[Change], breaking: int = 0, q: Quote = PLAIN) -> s
     attributes = [c for c in changes if c.kind is ChangeKind.STAGE_CHANGED]
     for change in attributes[:SHOWN_ATTRIBUTES]:
         if change.attribute in ("sla", "probability", "key"):
+            template = N_("{attribute} of {name} {before} → {after}")
             parts.append(
-                _("{attribute} of {name} {before} → {after}").format(
-                    attribute=_(_ATTRIBUTES[change.attribute]),
-                    name=q.name(change.name),
-                    before=_value(change.attribute, change.before, q),
-                    after=_value(change.attribute, change.after, q),
-                )
+                _attribute_change(template, change.attribute, change, q, name=q.name(change.name))
             )
         else:
             parts.append(

@@ -24,10 +24,13 @@ from __future__ import annotations
 
 import difflib
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from funnelc.model import Edge, EdgeKind, Phase, Pipeline, Project, Stage, StageKey
+
+_Item = TypeVar("_Item", Stage, Pipeline)
 
 Value = str | int | bool | tuple[str, ...] | None
 """A compared value: a text, a number, a flag, a list of texts, or nothing."""
@@ -158,44 +161,58 @@ def _attribute(stage: Stage, name: str) -> Value:
     return tuple(str(r) for r in stage.requires)
 
 
-def _match(
-    old: Pipeline, new: Pipeline, was: Mapping[StageKey, str]
+def _pair(
+    old: Sequence[_Item],
+    new: Sequence[_Item],
+    stated: Callable[[_Item], str | None],
+    alike: Callable[[_Item, _Item], bool],
 ) -> tuple[dict[str, str], set[str]]:
-    """new id → old id for every matched stage, and the new ids re-keyed with ``was``."""
-    pid = new.id.name
-    old_ids = {s.id.name for s in old.stages}
-    new_ids = {s.id.name for s in new.stages}
+    """new id → old id for every matched item (stage or pipeline), and the new ids re-keyed
+    with ``was``: an item that ``stated`` its old id, then the same id, then among the old
+    items left the first one ``alike`` (the same display name …)."""
+    old_ids = {o.id.name for o in old}
+    new_ids = {n.id.name for n in new}
     pairs: dict[str, str] = {}
     declared: set[str] = set()
     taken: set[str] = set()
-    for stage in new.stages:
-        nid = stage.id.name
-        previous = was.get(StageKey(pid, nid)) or declared_was(stage)
+    for item in new:
+        nid, previous = item.id.name, stated(item)
         if nid in pairs or previous is None or previous in taken:
             continue
         if previous in old_ids and previous not in new_ids:
             pairs[nid] = previous
             declared.add(nid)
             taken.add(previous)
-    for stage in new.stages:
-        nid = stage.id.name
+    for item in new:
+        nid = item.id.name
         if nid not in pairs and nid in old_ids and nid not in taken:
             pairs[nid] = nid
             taken.add(nid)
-    left_old = [s for s in old.stages if s.id.name not in taken and s.id.name not in new_ids]
-    for stage in new.stages:
-        nid = stage.id.name
+    left = [o for o in old if o.id.name not in taken and o.id.name not in new_ids]
+    for item in new:
+        nid = item.id.name
         if nid in pairs or nid in old_ids:
             continue
-        same = next(
-            (o for o in left_old if o.name.value == stage.name.value and o.kind is stage.kind),
-            None,
-        )
+        same = next((o for o in left if alike(o, item)), None)
         if same is not None:
             pairs[nid] = same.id.name
             taken.add(same.id.name)
-            left_old.remove(same)
+            left.remove(same)
     return pairs, declared
+
+
+def _match(
+    old: Pipeline, new: Pipeline, was: Mapping[StageKey, str]
+) -> tuple[dict[str, str], set[str]]:
+    """new id → old id for every matched stage, and the new ids re-keyed with ``was``; a
+    stage re-keyed without ``was`` has the same display name and the same kind."""
+    pid = new.id.name
+    return _pair(
+        old.stages,
+        new.stages,
+        lambda s: was.get(StageKey(pid, s.id.name)) or declared_was(s),
+        lambda o, n: o.name.value == n.name.value and o.kind is n.kind,
+    )
 
 
 def declared_pipeline_was(pipeline: Pipeline) -> str | None:
@@ -206,35 +223,12 @@ def declared_pipeline_was(pipeline: Pipeline) -> str | None:
 def _match_pipelines(old: Project, new: Project) -> tuple[dict[str, str], set[str]]:
     """new id → old id for every matched pipeline, and the new ids re-keyed with ``was``;
     matched as stages are: ``was``, then the same id, then the same display name."""
-    old_ids = {p.id.name for p in old.pipelines}
-    new_ids = {p.id.name for p in new.pipelines}
-    pairs: dict[str, str] = {}
-    declared: set[str] = set()
-    taken: set[str] = set()
-    for pipeline in new.pipelines:
-        pid, previous = pipeline.id.name, declared_pipeline_was(pipeline)
-        if pid in pairs or previous is None or previous in taken:
-            continue
-        if previous in old_ids and previous not in new_ids:
-            pairs[pid] = previous
-            declared.add(pid)
-            taken.add(previous)
-    for pipeline in new.pipelines:
-        pid = pipeline.id.name
-        if pid not in pairs and pid in old_ids and pid not in taken:
-            pairs[pid] = pid
-            taken.add(pid)
-    left = [p for p in old.pipelines if p.id.name not in taken and p.id.name not in new_ids]
-    for pipeline in new.pipelines:
-        pid = pipeline.id.name
-        if pid in pairs or pid in old_ids:
-            continue
-        same = next((o for o in left if o.name.value == pipeline.name.value), None)
-        if same is not None:
-            pairs[pid] = same.id.name
-            taken.add(same.id.name)
-            left.remove(same)
-    return pairs, declared
+    return _pair(
+        old.pipelines,
+        new.pipelines,
+        declared_pipeline_was,
+        lambda o, n: o.name.value == n.name.value,
+    )
 
 
 def _merged(old: Pipeline, new: Pipeline, pairs: Mapping[str, str]) -> tuple[Stage, ...]:
