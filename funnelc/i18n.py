@@ -314,6 +314,35 @@ class Texts(Mapping[str, str]):
         return len(self.english)
 
 
+class Translator:
+    """The messages of an artefact in a fixed language — the CRM targets' plans and manual
+    steps, which speak the pipeline's language rather than the user's.  Bound once,
+    ``t = texts_for(lang)``, and called with the English text, the message id, at its use site:
+    ``t("Goal: {text}").format(text=goal)`` or ``t("Goal: {text}", text=goal)``.  The message
+    extractor (:mod:`funnelc.i18n_tools`, ``babel.cfg``) reads the literals of calls to ``t``
+    as it reads those of ``_``."""
+
+    __slots__ = ("lang",)
+
+    def __init__(self, lang: str) -> None:
+        _check(lang)
+        self.lang = lang
+
+    def __call__(self, message: str, **args: object) -> str:
+        if args:
+            return render(Msg(message).with_args(**args), self.lang)
+        return render(Msg(message), self.lang)
+
+    def __repr__(self) -> str:
+        return f"texts_for({self.lang!r})"
+
+
+@functools.cache
+def texts_for(lang: str) -> Translator:
+    """The :class:`Translator` of ``lang`` (``en`` or ``ru``), bound as ``t``."""
+    return Translator(lang)
+
+
 def _(message: str) -> str:
     """``message`` in the current language (unchanged when there is no translation); the
     result is a :class:`Text`, so it can be rendered again in another language."""

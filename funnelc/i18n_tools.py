@@ -5,10 +5,11 @@
     python -m funnelc.i18n_tools pot               # the template, funnelc/locale/funnelc.pot
     python -m funnelc.i18n_tools merge-json PATH [LANG]   # carry a JSON-era ru.json over
 
-The ids are extracted from the code: every literal passed to ``_``, ``N_``, ``lazy`` (first
-argument), ``ngettext``/``ngettext_noop``/``counted`` (first two) and ``pgettext``/
-``pgettext_noop`` (the context, then the id: a ``msgctxt`` entry); the templates and
-summaries of the code catalogue; the rules' summaries, rationales and option docs; the targets'
+The ids are extracted from the code: every literal passed to ``_``, ``N_``, ``lazy`` and ``t``
+(a bound :func:`funnelc.i18n.texts_for`; first argument), ``ngettext``/``ngettext_noop``/
+``counted`` (first two) and ``pgettext``/``pgettext_noop`` (the context, then the id: a
+``msgctxt`` entry); the templates and summaries of the code catalogue; the rules' summaries,
+rationales and option docs; the targets'
 descriptions, capabilities and artefact texts; the CLI's help texts; the parser's catalogue of
 typical mistakes.  Babel can do the same (``babel.cfg``; ``pybabel extract -F babel.cfg -o
 funnelc.pot .``) through :func:`babel_extract`.
@@ -71,7 +72,7 @@ def extract_source(
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args):
             continue
         function = node.func.id
-        if function in ("_", "N_", "lazy"):
+        if function in ("_", "N_", "lazy", "t"):  # t: a bound ``i18n.texts_for(lang)``
             value = _literal(node.args[0])
             if value is not None:
                 yield node.lineno, value, None, None

@@ -779,3 +779,18 @@ def test_explain_rule_in_russian(rule: str) -> None:
     assert result.exit_code == 0
     assert "## Зачем" in result.stdout
     assert not english_runs(result.stdout), english_runs(result.stdout)
+
+
+def test_texts_for_is_a_language_bound_gettext_call_the_extractor_reads() -> None:
+    from funnelc.i18n import texts_for
+    from funnelc.i18n_tools import extract_source
+
+    t = texts_for("ru")
+    assert t("Goal: {text}") == "Цель: {text}"
+    assert t("Goal: {text}", text="встреча") == "Цель: встреча"
+    assert texts_for("en")("Goal: {text}", text="x") == "Goal: x"
+    assert t("no such message id") == "no such message id"
+    with pytest.raises(ValueError):
+        texts_for("de")
+    found = list(extract_source('t = texts_for(lang)\nt("Tasks:")\nt(name)\n'))
+    assert found == [(2, "Tasks:", None, None)]
