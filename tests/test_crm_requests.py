@@ -76,16 +76,12 @@ class AmoApply:
     def apply(self, desired: amo.Account) -> list[Any]:
         current = self.current()
         operations = amo_diff.diff(current, desired)
-        for op in operations:
-            for request in amo_requests.requests_for(op, current, desired, self.ids):
-                reply = self.call(request.method, request.path, request.body)
-                self.ids.update(amo_requests.bind(request, reply))
-                if isinstance(op, ops.Create) and isinstance(op.desired, amo.Pipeline):
-                    pid = self.ids[("pipeline", "", op.desired.key)]
-                    for more in amo_requests.after_pipeline_create(op, pid, self.ids):
-                        self.ids.update(
-                            amo_requests.bind(more, self.call(more.method, more.path, more.body))
-                        )
+        for request in amo_requests.build(operations, current, desired):
+            method, path, body = request.resolved(
+                lambda ref: self.ids[(ref.entity, ref.parent, ref.key)]
+            )
+            for ref, made in amo_requests.bind(request, self.call(method, path, body)).items():
+                self.ids[(ref.entity, ref.parent, ref.key)] = made
         return operations
 
 
@@ -135,7 +131,8 @@ def test_amocrm_rename_reorder_and_field_edit_in_place() -> None:
     operations = run.apply(changed)
     kinds = sorted(ops.kind(op) for op in operations)
     assert kinds == ["field-change", "rename", "reorder"], kinds
-    assert run.ids == ids_before  # nothing was re-created
+    assert {k: run.ids[k] for k in ids_before} == ids_before  # nothing was re-created
+    assert {k for k in run.ids if k[0] != "enum"} == {k for k in ids_before if k[0] != "enum"}
     assert amo_diff.diff(run.current(), changed) == []
     enums_now = next(f for f in run.current().fields if f.key == field.key).enums
     kept = {e.value: e.id for e in enums_now if e.value != "Новое значение"}

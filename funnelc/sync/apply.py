@@ -6,10 +6,12 @@ re-reads the account, so ``diff`` finds what exists (by the lock's keys, by ``ST
 Bitrix24, by name for a status amoCRM made before the lock heard of it) and plans only the
 rest.  Nothing is deleted that holds deals: each delete asks the CRM again right before it.
 
-amoCRM (crm-apis.md §0, §1): new pipelines in one ``POST`` of up to 50, each with its first
-status and 142/143 renamed; the other statuses in one ``POST .../statuses`` per pipeline with
-``request_id`` and descriptions (never mapped by ``sort``); edits of one status merged into one
-``PATCH``; order by the fewest moves; a field edit sends ``name`` and every enum with its id.
+amoCRM (crm-apis.md §0, §1): the steps of :func:`funnelc.targets.amocrm.requests.build`, the
+one builder of amoCRM requests, which the import plan serialises too — new pipelines in one
+``POST`` of up to 50, each with its first status and 142/143 renamed; the other statuses in one
+``POST .../statuses`` per pipeline with ``request_id`` and descriptions (never mapped by
+``sort``); edits of one status merged into one ``PATCH``; order by the fewest moves; a field
+edit sends ``name`` and every enum with its id.  This module only resolves, sends and binds.
 
 Bitrix24 (§0, §2): categories in batches, their seeded presets read back, renamed, re-sorted or
 deleted; every stage, field and delete command in full batches of 50 in an order the portal
@@ -79,6 +81,10 @@ def _by_type(ops: list[Any], *names: str) -> list[Any]:
 
 
 class _Amo:
+    """A thin driver over :func:`funnelc.targets.amocrm.requests.build`, the one builder of
+    amoCRM requests (the import plan is the same steps, serialised): each step's references
+    resolved from the lock, sent, its ids bound into the lock, the lock saved."""
+
     def __init__(self, session: Session, say: Progress) -> None:
         self.s = session
         self.c: AmoClient = session.client  # type: ignore[assignment]
@@ -91,307 +97,104 @@ class _Amo:
         self.done.steps += 1
         self.say(text)
 
-    def pid(self, key: str) -> int:
-        return int(self.pipes[key]["id"])
-
     def run(self, ops: list[Any]) -> Applied:
-        from funnelc.targets.crm_ops import Entity
+        from funnelc.targets.amocrm.requests import bind, build
 
-        creates = _by_type(ops, "Create")
-        self.create_pipelines([op for op in creates if op.ref.entity is Entity.PIPELINE])
-        stage_creates = [op for op in creates if op.ref.entity is Entity.STAGE]
-        self.create_statuses(stage_creates)
-        self.edits(_by_type(ops, "Rename", "Recolour", "Change"))
-        reorder = {op.ref.parent for op in ops if type(op).__name__ == "Reorder"}
-        reorder |= {op.ref.parent for op in stage_creates}
-        for parent in sorted(p for p in reorder if p):
-            self.order(parent)
-        self.fields(
-            [op for op in creates if op.ref.entity is Entity.FIELD],
-            _by_type(ops, "FieldChange"),
-        )
-        self.reasons([op for op in creates if op.ref.entity is Entity.LOSS_REASON])
-        self.deletes(_by_type(ops, "Delete"))
+        raw = self.s.raw_fields or {}
+        unmanaged = {fid: list(f.get("required_statuses") or ()) for fid, f in raw.items()}
+        for request in build(ops, self.s.current, self.s.desired, unmanaged_required=unmanaged):
+            if request.guard is not None and self.holds_leads(request):
+                self.done.refused.append(request.subject)
+                self.say(self.kept(request))
+                continue
+            method, path, body = request.resolved(self.id_of)
+            reply = self.c.call(method, path, body)
+            for ref, ident in bind(request, reply).items():
+                self.learn(ref, ident)
+            if request.forget is not None:
+                self.forget(request.forget)
+            self.step(self.said(request))
         return self.done
 
-    @staticmethod
-    def _status_body(status: Any, sort: int) -> dict[str, Any]:
-        body: dict[str, Any] = {"name": status.name, "sort": sort}
-        if status.color:
-            body["color"] = status.color
-        return body
+    def holds_leads(self, request: Any) -> bool:
+        """Asked right before the delete: the API would move the leads to the first stage
+        (crm-apis.md §0), so funnelc refuses itself."""
+        pipeline, status = request.guard
+        pid = self.id_of(pipeline) if not isinstance(pipeline, int) else pipeline
+        sid = status if status is None or isinstance(status, int) else self.id_of(status)
+        return bool(self.c.count_leads(pid, sid, pages=1))
 
-    def create_pipelines(self, ops: list[Any]) -> None:
-        for start in range(0, len(ops), 50):
-            chunk = ops[start : start + 50]
-            body = []
-            for i, op in enumerate(chunk):
-                p = op.desired
-                first = p.open[0]
-                embedded = [self._status_body(first, 10)]
-                embedded += [{"id": s.system_id, "name": s.name} for s in p.statuses if s.system]
-                body.append(
-                    {
-                        "name": p.name,
-                        "sort": p.sort,
-                        "is_main": False,
-                        "is_unsorted_on": p.is_unsorted_on,
-                        "request_id": str(i + 1),
-                        "_embedded": {"statuses": embedded},
-                    }
-                )
-            data = self.c.call("POST", "/api/v4/leads/pipelines", body)
-            replies = {r.get("request_id"): r for r in data["_embedded"]["pipelines"]}
-            for i, op in enumerate(chunk):
-                reply = replies.get(str(i + 1)) or data["_embedded"]["pipelines"][i]
-                p = op.desired
-                editable = [
-                    s
-                    for s in reply["_embedded"]["statuses"]
-                    if s.get("type", 0) == 0 and s["id"] not in (142, 143)
-                ]
-                # §0: the one editable status is the first one sent (by name and order).
-                stages = {"won": 142, "lost": 143, p.open[0].key: editable[0]["id"]}
-                self.pipes[p.key] = {"id": reply["id"], "stages": stages}
-            self.step(_("created {n} pipeline(s)").format(n=len(chunk)))
-        for op in ops:
-            p = op.desired
-            rest = list(p.open[1:])
-            self._post_statuses(p.key, rest, base=30)
-            first = p.open[0]
-            if first.descriptions:
-                sid = self.pipes[p.key]["stages"][first.key]
-                self.c.call(
-                    "PATCH",
-                    f"/api/v4/leads/pipelines/{self.pid(p.key)}/statuses/{sid}",
-                    {"descriptions": _descriptions(first)},
-                )
-                self.step(_("described stage {path}").format(path=f"{p.key}/{first.key}"))
-
-    def _post_statuses(self, pkey: str, statuses: list[Any], base: int) -> None:
-        stages = self.pipes[pkey].setdefault("stages", {})
-        todo = [s for s in statuses if s.key not in stages]
-        for start in range(0, len(todo), 50):
-            chunk = todo[start : start + 50]
-            body = []
-            for i, s in enumerate(chunk):
-                item = self._status_body(s, base + 10 * (start + i))
-                item["request_id"] = s.key
-                if s.descriptions:
-                    item["descriptions"] = _descriptions(s)
-                body.append(item)
-            data = self.c.call("POST", f"/api/v4/leads/pipelines/{self.pid(pkey)}/statuses", body)
-            for reply in data["_embedded"]["statuses"]:
-                stages[reply["request_id"]] = reply["id"]
-            self.step(_("created {n} stage(s) in {pipeline}").format(n=len(chunk), pipeline=pkey))
-
-    def create_statuses(self, ops: list[Any]) -> None:
-        by_pipe: dict[str, list[Any]] = {}
-        for op in ops:
-            by_pipe.setdefault(op.ref.parent, []).append(op.desired)
-        for pkey, statuses in by_pipe.items():
-            self._post_statuses(pkey, statuses, base=9000)  # placed by order() below
-
-    def edits(self, ops: list[Any]) -> None:
-        from funnelc.targets.crm_ops import Entity
-
-        bodies: dict[tuple[str, Any, str | None], dict[str, Any]] = {}
-        for op in ops:
-            kind = type(op).__name__
-            target = (op.ref.entity.value, op.ref.id, op.ref.parent)
-            body = bodies.setdefault(target, {})
-            if kind == "Rename":
-                body["name"] = op.after
-            elif kind == "Recolour":
-                body["color"] = op.after
-            elif op.attribute == "descriptions":
-                body["descriptions"] = [
-                    {"level": lv, "description": t}
-                    for lv, t in sorted(op.after, key=lambda d: _LEVELS.index(d[0]))
-                ]
-            else:
-                body[op.attribute] = op.after
-        for (entity, ident, parent), body in bodies.items():
-            if entity == Entity.PIPELINE.value:
-                self.c.call("PATCH", f"/api/v4/leads/pipelines/{ident}", body)
-            elif entity == Entity.STAGE.value:
-                pid = self.pid(parent or "")
-                self.c.call("PATCH", f"/api/v4/leads/pipelines/{pid}/statuses/{ident}", body)
-            elif entity == Entity.LOSS_REASON.value:
-                self.c.call("PATCH", f"/api/v4/leads/loss_reasons/{ident}", body)
-            self.step(_("updated {entity} {id}").format(entity=entity, id=ident))
-
-    def order(self, pkey: str) -> None:
-        """Put the open statuses of ``pkey`` in the desired order with the fewest moves: the
-        server renumbers 20, 30, … after every change (§0), so a status moved after ``x``
-        gets ``x``'s number + 5 and lands between ``x`` and the next."""
-        from funnelc.targets.crm_ops import moved
-
-        want = self.s.desired.pipeline(pkey)
-        if want is None:
-            return
-        pid = self.pid(pkey)
-        key_of = {v: k for k, v in self.pipes[pkey]["stages"].items()}
-        data = self.c.call("GET", f"/api/v4/leads/pipelines/{pid}/statuses") or {}
-        rows = [
-            s
-            for s in data.get("_embedded", {}).get("statuses", [])
-            if s.get("type", 0) == 0 and s["id"] not in (142, 143)
-        ]
-        rows.sort(key=lambda s: (s["sort"], s["id"]))
-        order = [key_of.get(s["id"], f"#{s['id']}") for s in rows]
-        desired = [s.key for s in want.open]
-        to_move = moved([k for k in order if k in set(desired)], desired)
-        if not to_move:
-            return
-        sorts = {key: int(s["sort"]) for key, s in zip(order, rows, strict=True)}
-        current = list(order)
-        for i, key in enumerate(desired):
-            if key not in to_move:
-                continue
-            before = desired[i - 1] if i else None
-            sort = sorts[before] + 5 if before in current else sorts[current[0]] - 5
-            current.remove(key)
-            at = current.index(before) + 1 if before in current else 0
-            current.insert(at, key)
-            sid = self.pipes[pkey]["stages"][key]
-            self.c.call("PATCH", f"/api/v4/leads/pipelines/{pid}/statuses/{sid}", {"sort": sort})
-            # §0: the server renumbers the editable statuses 20, 30, … after a change.
-            sorts = {k: 20 + 10 * n for n, k in enumerate(current)}
-            self.step(_("moved stage {path}").format(path=f"{pkey}/{key}"))
-
-    def _required(self, f: Any) -> list[dict[str, int]]:
-        out = []
-        for r in f.required:
-            p = self.pipes.get(r.pipeline)
-            sid = (p or {}).get("stages", {}).get(r.status)
-            if p is not None and sid is not None and sid not in (142, 143):
-                out.append({"pipeline_id": p["id"], "status_id": sid})
-        return out
-
-    def fields(self, creates: list[Any], changes: list[Any]) -> None:
-        locked = self.s.entry["fields"]
-        todo = [op for op in creates if op.ref.key not in locked]
-        for start in range(0, len(todo), 50):
-            chunk = todo[start : start + 50]
-            body = []
-            for op in chunk:
-                f = op.desired
-                item: dict[str, Any] = {
-                    "name": f.name,
-                    "type": f.type,
-                    "sort": f.sort,
-                    "request_id": f.key,
-                    "required_statuses": self._required(f),
-                }
-                if f.code:
-                    item["code"] = f.code
-                if f.enums:
-                    item["enums"] = [{"value": e.value, "sort": e.sort} for e in f.enums]
-                if f.currency:
-                    item["currency"] = f.currency
-                body.append(item)
-            data = self.c.call("POST", "/api/v4/leads/custom_fields", body)
-            for reply in data["_embedded"]["custom_fields"]:
-                locked[reply["request_id"]] = {
-                    "id": reply["id"],
-                    "enums": {str(e["value"]): e["id"] for e in reply.get("enums") or ()},
-                }
-            self.step(_("created {n} field(s)").format(n=len(chunk)))
-        body = []
-        for op in changes:
-            now, want = op.current, op.desired
-            current_ids = {e.value: e.id for e in now.enums}
-            item = {"id": now.id, "name": want.name, "sort": want.sort}
-            if want.enums or now.enums:
-                enums = [
-                    {"id": current_ids[e.value], "value": e.value, "sort": e.sort}
-                    if e.value in current_ids
-                    else {"value": e.value, "sort": e.sort}
-                    for e in want.enums
-                ]
-                wanted = {e.value for e in want.enums}
-                # A value the funnel dropped is kept: deleting it would wipe it from deals.
-                enums += [
-                    {"id": e.id, "value": e.value, "sort": e.sort}
-                    for e in now.enums
-                    if e.value not in wanted
-                ]
-                item["enums"] = enums
-            raw = (self.s.raw_fields or {}).get(now.id, {})
-            managed = self._required(want)
-            keep = [
-                {"pipeline_id": r["pipeline_id"], "status_id": r["status_id"]}
-                for r in raw.get("required_statuses") or ()
-                if r["pipeline_id"] not in {p["id"] for p in self.pipes.values()}
-            ]
-            item["required_statuses"] = managed + keep
-            body.append(item)
-        for start in range(0, len(body), 50):
-            data = self.c.call("PATCH", "/api/v4/leads/custom_fields", body[start : start + 50])
-            for reply in data["_embedded"]["custom_fields"]:
-                key = next((k for k, v in locked.items() if v["id"] == reply["id"]), None)
-                if key is not None:
-                    locked[key]["enums"] = {
-                        str(e["value"]): e["id"] for e in reply.get("enums") or ()
-                    }
-            self.step(_("updated {n} field(s)").format(n=len(body[start : start + 50])))
-
-    def reasons(self, creates: list[Any]) -> None:
-        locked = self.s.entry["loss_reasons"]
-        todo = [op.desired for op in creates if op.ref.key not in locked]
-        for start in range(0, len(todo), 50):
-            chunk = todo[start : start + 50]
-            body = [
-                {"name": r.name, "sort": r.sort, "request_id": str(start + i + 1)}
-                for i, r in enumerate(chunk)
-            ]
-            data = self.c.call("POST", "/api/v4/leads/loss_reasons", body)
-            by_rid = {r["request_id"]: r["id"] for r in data["_embedded"]["loss_reasons"]}
-            for i, r in enumerate(chunk):
-                locked[r.key] = by_rid[str(start + i + 1)]
-            self.step(_("created {n} loss reason(s)").format(n=len(chunk)))
-
-    def deletes(self, ops: list[Any]) -> None:
-        from funnelc.targets.crm_ops import Entity
-
-        for op in ops:
-            ref = op.ref
-            if ref.entity is Entity.STAGE:
-                pid = self.pid(ref.parent)
-                # The API would move the leads to the first stage (§0): ask right before.
-                if self.c.count_leads(pid, int(ref.id), pages=1):
-                    self.done.refused.append(ref.path)
-                    self.say(_("kept stage {path}: it holds deals now").format(path=ref.path))
-                    continue
-                self.c.call("DELETE", f"/api/v4/leads/pipelines/{pid}/statuses/{ref.id}")
+    def id_of(self, ref: Any) -> int:
+        """The CRM id of an object made earlier (this run or one before): from the lock."""
+        try:
+            if ref.entity == "pipeline":
+                return int(self.pipes[ref.key]["id"])
+            if ref.entity == "stage":
                 stages = self.pipes[ref.parent].get("stages", {})
-                for k in [k for k, v in stages.items() if v == ref.id]:
-                    del stages[k]
-            elif ref.entity is Entity.PIPELINE:
-                if self.c.count_leads(int(ref.id), pages=1):
-                    self.done.refused.append(ref.path)
-                    self.say(_("kept pipeline {path}: it holds deals now").format(path=ref.path))
-                    continue
-                self.c.call("DELETE", f"/api/v4/leads/pipelines/{ref.id}")
-                self.pipes.pop(ref.key, None)
-            elif ref.entity is Entity.FIELD:
-                self.c.call("DELETE", f"/api/v4/leads/custom_fields/{ref.id}")
-                self.s.entry["fields"].pop(ref.key, None)
-            else:
-                self.c.call("DELETE", f"/api/v4/leads/loss_reasons/{ref.id}")
-                self.s.entry["loss_reasons"].pop(ref.key, None)
-            self.step(_("deleted {what}").format(what=ref.path))
+                default = {"won": 142, "lost": 143}.get(ref.key)
+                return int(stages[ref.key] if ref.key in stages or default is None else default)
+            if ref.entity == "field":
+                return int(self.s.entry["fields"][ref.key]["id"])
+            if ref.entity == "enum":
+                return int(self.s.entry["fields"][ref.parent]["enums"][ref.key])
+            return int(self.s.entry["loss_reasons"][ref.key])
+        except KeyError:
+            raise SyncError(
+                _("no CRM id for {what}: the lock does not know it").format(what=ref.name)
+            ) from None
 
+    def learn(self, ref: Any, ident: int) -> None:
+        entry = self.s.entry
+        if ref.entity == "pipeline":
+            known = self.pipes.get(ref.key)
+            if known is None or known.get("id") != ident:
+                self.pipes[ref.key] = {"id": ident, "stages": {"won": 142, "lost": 143}}
+        elif ref.entity == "stage":
+            self.pipes[ref.parent].setdefault("stages", {})[ref.key] = ident
+        elif ref.entity == "field":
+            entry["fields"][ref.key] = {"id": ident, "enums": {}}  # its enums follow
+        elif ref.entity == "enum":
+            entry["fields"][ref.parent]["enums"][ref.key] = ident
+        else:
+            entry["loss_reasons"][ref.key] = ident
 
-_LEVELS = ("newbie", "candidate", "master")  # §1.3: one description per level, this order
+    def forget(self, ref: Any) -> None:
+        entry = self.s.entry
+        if ref.entity == "pipeline":
+            self.pipes.pop(ref.key, None)
+        elif ref.entity == "stage":
+            self.pipes.get(ref.parent, {}).get("stages", {}).pop(ref.key, None)
+        elif ref.entity == "field":
+            entry["fields"].pop(ref.key, None)
+        else:
+            entry["loss_reasons"].pop(ref.key, None)
 
+    @staticmethod
+    def kept(request: Any) -> str:
+        if request.guard[1] is None:
+            return _("kept pipeline {path}: it holds deals now").format(path=request.subject)
+        return _("kept stage {path}: it holds deals now").format(path=request.subject)
 
-def _descriptions(status: Any) -> list[dict[str, str]]:
-    return [
-        {"level": d.level, "description": d.text}
-        for d in sorted(status.descriptions, key=lambda d: _LEVELS.index(d.level))
-    ]
+    @staticmethod
+    def said(request: Any) -> str:
+        kind, n, what = request.kind, request.count, request.subject
+        if kind == "pipelines":
+            return _("created {n} pipeline(s)").format(n=n)
+        if kind == "statuses":
+            return _("created {n} stage(s) in {pipeline}").format(n=n, pipeline=what)
+        if kind == "describe":
+            return _("described stage {path}").format(path=what)
+        if kind == "status" and "sort" in request.body:
+            return _("moved stage {path}").format(path=what)
+        if kind in ("status", "pipeline", "loss_reason"):
+            return _("updated {entity} {id}").format(entity=kind, id=what)
+        if kind == "fields":
+            return _("created {n} field(s)").format(n=n)
+        if kind == "field_edits":
+            return _("updated {n} field(s)").format(n=n)
+        if kind == "loss_reasons":
+            return _("created {n} loss reason(s)").format(n=n)
+        return _("deleted {what}").format(what=what)
 
 
 # ---- Bitrix24 -------------------------------------------------------------------------------
