@@ -499,16 +499,18 @@ def test_amocrm_import_plans_create_exactly_what_the_diff_against_empty_creates(
             if request["method"] != "POST":
                 continue
             for item in request["body"]:
+                # request_ids are the builder's names: pipeline.<key>, status.<pipeline>.<key>
                 if request["path"] == "/api/v4/leads/pipelines":
-                    key = amo_desired.pipeline_key(funnel_id, item["request_id"])
+                    key = item["request_id"].removeprefix("pipeline.")
+                    assert key.split(".")[0] == funnel_id
                     made["pipeline"].add(key)
                     for s in item["_embedded"]["statuses"]:
                         if "request_id" in s:
-                            made["stage"].add((key, s["request_id"].removeprefix("status.")))
+                            made["stage"].add((key, s["request_id"].removeprefix(f"status.{key}.")))
                 elif request["path"].endswith("/statuses"):
                     ref = request["path"].split("{")[1].split(".id}")[0]
-                    key = amo_desired.pipeline_key(funnel_id, ref)
-                    made["stage"].add((key, item["request_id"].removeprefix("status.")))
+                    key = ref.removeprefix("pipeline.")
+                    made["stage"].add((key, item["request_id"].removeprefix(f"status.{key}.")))
                 elif request["path"] == "/api/v4/leads/custom_fields":
                     made["field"].add(item["request_id"].removeprefix("field."))
                 elif request["path"] == "/api/v4/leads/loss_reasons":

@@ -110,7 +110,7 @@ def test_every_plan_validates_against_the_schema(options: dict[str, Any]) -> Non
 
 def test_schema_is_strict_and_versioned() -> None:
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-    assert schema["$id"] == amocrm_module.SCHEMA_ID == "urn:funnelc:schema:amocrm-plan:v2"
+    assert schema["$id"] == amocrm_module.SCHEMA_ID == "urn:funnelc:schema:amocrm-plan:v3"
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["additionalProperties"] is False
     (plan,) = [p for n, p in plans(build(project_of(examples()))[0]).items() if n == "service"]
@@ -390,7 +390,7 @@ def test_statuses_after_the_first_go_in_batches_of_50() -> None:
     assert _validate(plan) == []
     extra = [r for r in plan["requests"] if r["id"].startswith("statuses.")]
     assert [len(r["body"]) for r in extra] == [50, 46]  # 97 = 1 embedded + 50 + 46
-    assert extra[0]["path"] == "/api/v4/leads/pipelines/{pipeline.id}/statuses"
+    assert extra[0]["path"] == "/api/v4/leads/pipelines/{pipeline.long.id}/statuses"
     account = Account()
     account.run_plan(plan)
     amo = account.pipeline_named("Длинная")

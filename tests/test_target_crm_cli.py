@@ -113,7 +113,10 @@ def test_target_options_per_target_and_per_pipeline(workdir: Path) -> None:
     assert plan["lead_funnel"]["mapping"] == "deal-stages"
     amo = json.loads((workdir / "crm/amocrm/b2b_inbound.json").read_text("utf-8"))
     (create,) = [r for r in amo["requests"] if r["id"] == "pipelines"]
-    assert [p["request_id"] for p in create["body"]] == ["pipeline.lead", "pipeline"]
+    assert [p["request_id"] for p in create["body"]] == [
+        "pipeline.b2b_inbound.lead",
+        "pipeline.b2b_inbound",
+    ]
 
 
 def test_the_single_lead_funnel_error_through_the_cli(workdir: Path) -> None:

@@ -71,8 +71,8 @@ from ..crm_common import (
 
 NAME = "amocrm"
 LABEL = "amoCRM"
-SCHEMA_ID = "urn:funnelc:schema:amocrm-plan:v2"
-FORMAT_VERSION = 2
+SCHEMA_ID = "urn:funnelc:schema:amocrm-plan:v3"
+FORMAT_VERSION = 3
 
 PALETTE: tuple[str, ...] = (
     "#fffeb2",
@@ -107,12 +107,6 @@ MAX_DESCRIPTION = 1000
 MAX_BATCH = 50
 """No cap is documented for pipeline, status, field or loss-reason batches [UNCONFIRMED]; the
 plan keeps every batch at 50 items, the cap documented for ``/leads/complex``."""
-EMBEDDED_STATUSES = 1
-"""Custom statuses sent inside the pipeline's own POST: one (v2 required at least one; whether
-v4 does is unconfirmed), with no ``descriptions`` and mapped back by name and order — neither
-``request_id`` nor ``descriptions`` is documented inside ``_embedded.statuses`` (crm-apis.md
-§0).  The others go to ``POST …/pipelines/{id}/statuses`` with ``request_id`` and
-descriptions (documented), and the first one's descriptions are set by a ``PATCH``."""
 WON_ID = 142
 LOST_ID = 143
 LEVELS = ("newbie", "candidate", "master")
@@ -743,39 +737,121 @@ def _place_text(
 # ---- the plan ------------------------------------------------------------------------------
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"{name}.id"}
-
-
-def _status_item(status: AmoStatus, *, embedded: bool = False) -> dict[str, Any]:
-    """A status as a pipeline create embeds it (``embedded``: no descriptions; its
-    ``request_id`` only names it for the pusher, which maps it by name and order) or as
-    ``POST …/statuses`` creates it."""
-    if status.system is not None:
-        return {"id": status.system, "name": status.name}
-    item: dict[str, Any] = {
-        "request_id": status.ref,
-        "name": status.name,
-        "sort": status.sort,
-        "color": status.color,
-    }
-    if status.descriptions and not embedded:
-        item["descriptions"] = [
-            {"level": level, "description": text} for level, text in status.descriptions
-        ]
-    return item
-
-
 def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)] or []
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
-    """The import plan of one pipeline (see ``docs/targets/amocrm.md`` and the schema)."""
-    pipeline = plan.pipeline
-    requests: list[dict[str, Any]] = []
+def plan_requests(plan: PipelinePlan) -> list[dict[str, Any]]:
+    """The requests of the import plan of one pipeline: the pre-flight checks, then the steps
+    of :func:`.requests.build` for ``diff(empty account, desired)`` — the one builder
+    ``funnelc apply`` walks too — serialised with the plan's reference notation, plus what an
+    import into an account that has things already needs: ``unless_exists`` on the
+    account-wide fields and loss reasons, and a ``merge`` of each field's required statuses
+    (a field another pipeline created is reused, and keeps that pipeline's requirements)."""
+    from .desired import desired_state
+    from .diff import diff
+    from .requests import IdRef, build, ref_name
+    from .state import EMPTY
+
+    desired = desired_state(CrmAnalysis({plan.pipeline.id.name: plan}, []))
+    steps = build(diff(EMPTY, desired), EMPTY, desired)
+    out = _checks(plan, desired.loss_reasons != ())
+    counts: dict[str, int] = {}
+    chunk_of: dict[str, int] = {}
+    totals: dict[str, int] = {}
+    for step in steps:
+        totals[step.kind] = totals.get(step.kind, 0) + 1
+
+    def numbered(kind: str, name: str) -> str:
+        counts[kind] = counts.get(kind, 0) + 1
+        return name + (f".{counts[kind]}" if totals[kind] > 1 else "")
+
+    names = {p.key: p.name for p in desired.pipelines}
+    required: list[dict[str, Any]] = []
+    for step in steps:
+        path, body = step.rendered()
+        item: dict[str, Any] = {"id": "", "purpose": ""}
+        if step.kind == "pipelines":
+            described = " and ".join(
+                f"«{a.name}» ({len(a.custom)} statuses" + (", inbox on)" if a.unsorted else ")")
+                for a in plan.amo
+            )
+            item["id"] = "pipelines"
+            item["purpose"] = f"Create {described}; rename the system statuses 142 and 143."
+        elif step.kind == "statuses":
+            chunk_of[step.subject] = chunk_of.get(step.subject, 0) + 1
+            item["id"] = f"statuses.{step.subject}.{chunk_of[step.subject]}"
+            item["purpose"] = (
+                f"Add the other statuses of «{names[step.subject]}», in order, with their "
+                "descriptions."
+            )
+        elif step.kind == "describe":
+            status = step.path[-1]
+            assert isinstance(status, IdRef)
+            item["id"] = f"descriptions.{ref_name(status)}"
+            item["purpose"] = (
+                f"Describe the status created with «{names[status.parent]}» (descriptions are "
+                "documented only outside a pipeline create)."
+            )
+        elif step.kind == "loss_reasons":
+            item["id"] = numbered(step.kind, "loss_reasons")
+            item["purpose"] = (
+                "Create the loss reasons the account does not have yet (account-wide; "
+                "undocumented write, see notes)."
+            )
+            item["unless_exists"] = {"from": "check.loss_reasons", "match": "name"}
+        elif step.kind == "fields":
+            item["id"] = numbered(step.kind, "custom_fields")
+            item["purpose"] = (
+                "Create the lead custom fields the account does not have yet (account-wide, "
+                "matched by code), each required in the statuses whose stage `requires` it."
+            )
+            item["unless_exists"] = {"from": "check.custom_fields", "match": "code"}
+            required += [_merge_item(f) for f in body if f.get("required_statuses")]
+        else:  # an import creates only; anything else is a bug of diff or build
+            raise AssertionError(f"unexpected {step.kind} step in an import plan")
+        item.update(method=step.method, path=path, body=body)
+        out.append(_ordered(item))
+    for n, chunk in enumerate(_chunks(required, MAX_BATCH), start=1):
+        out.append(
+            {
+                "id": "required_statuses" + (f".{n}" if len(required) > MAX_BATCH else ""),
+                "purpose": "Make each field required before a lead may enter the statuses "
+                "whose stage `requires` it, keeping other pipelines' requirements (a field "
+                "the account had already was not created above).",
+                "method": "PATCH",
+                "path": "/api/v4/leads/custom_fields",
+                "merge": "required_statuses",
+                "body": list(chunk),
+            }
+        )
+    return out
+
+
+def _ordered(item: dict[str, Any]) -> dict[str, Any]:
+    keys = ("id", "purpose", "method", "path", "unless_exists", "body")
+    return {k: item[k] for k in keys if k in item}
+
+
+def _merge_item(created: dict[str, Any]) -> dict[str, Any]:
+    """What every edit of a field must carry (crm-apis.md §0): its ``name``, and for a select
+    field its current enums *with their ids* — ``{"$current": "enums"}``, which the pusher
+    replaces by the enums it reads back (``GET …/custom_fields/{id}``) right before the edit;
+    enums sent without ids would delete the existing ones."""
+    edit: dict[str, Any] = {
+        "id": {"$ref": f"{created['request_id']}.id"},
+        "name": created["name"],
+    }
+    if created.get("enums"):
+        edit["enums"] = {"$current": "enums"}
+    edit["required_statuses"] = created["required_statuses"]
+    return edit
+
+
+def _checks(plan: PipelinePlan, create_reasons: bool) -> list[dict[str, Any]]:
+    """The plan's pre-flight reads (GET), before any write."""
     names = [a.name for a in plan.amo]
-    requests.append(
+    requests: list[dict[str, Any]] = [
         {
             "id": "check.pipelines",
             "purpose": "Read the account's pipelines: stop if adding this plan's pipelines would "
@@ -788,8 +864,7 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
                 "names_absent": names,
             },
         }
-    )
-    create_reasons = plan.reasons and plan.reasons_mode == "create"
+    ]
     if create_reasons:
         requests.append(
             {
@@ -824,125 +899,12 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
                 "paged": True,
             }
         )
-    body = []
-    overflow: list[tuple[AmoPipeline, list[AmoStatus]]] = []
-    for target in plan.amo:
-        custom = target.custom
-        embedded = [*custom[:EMBEDDED_STATUSES], *(s for s in target.statuses if s.system)]
-        embedded = [s for s in embedded if s.system is None or s.renamed]
-        if len(custom) > EMBEDDED_STATUSES:
-            overflow.append((target, custom[EMBEDDED_STATUSES:]))
-        body.append(
-            {
-                "request_id": target.ref,
-                "name": target.name,
-                "sort": target.sort,
-                "is_main": False,
-                "is_unsorted_on": target.unsorted,
-                "_embedded": {"statuses": [_status_item(s, embedded=True) for s in embedded]},
-            }
-        )
-    described = " and ".join(
-        f"«{a.name}» ({len(a.custom)} statuses" + (", inbox on)" if a.unsorted else ")")
-        for a in plan.amo
-    )
-    requests.append(
-        {
-            "id": "pipelines",
-            "purpose": f"Create {described}; rename the system statuses 142 and 143.",
-            "method": "POST",
-            "path": "/api/v4/leads/pipelines",
-            "body": body,
-        }
-    )
-    for target, rest in overflow:
-        for n, chunk in enumerate(_chunks(rest, MAX_BATCH), start=1):
-            requests.append(
-                {
-                    "id": f"statuses.{target.ref}.{n}",
-                    "purpose": f"Add the other statuses of «{target.name}», in order, with "
-                    "their descriptions.",
-                    "method": "POST",
-                    "path": f"/api/v4/leads/pipelines/{{{target.ref}.id}}/statuses",
-                    "body": [_status_item(s) for s in chunk],
-                }
-            )
-    for target in plan.amo:
-        first = target.custom[0] if target.custom else None
-        if first is not None and first.descriptions:
-            requests.append(
-                {
-                    "id": f"descriptions.{first.ref}",
-                    "purpose": f"Describe «{first.name}», the status created with the pipeline "
-                    "(descriptions are documented only outside a pipeline create).",
-                    "method": "PATCH",
-                    "path": f"/api/v4/leads/pipelines/{{{target.ref}.id}}/statuses/"
-                    f"{{{first.ref}.id}}",
-                    "body": {
-                        "name": first.name,
-                        "sort": first.sort,
-                        "descriptions": [
-                            {"level": level, "description": text}
-                            for level, text in first.descriptions
-                        ],
-                    },
-                }
-            )
-    if create_reasons:
-        for n, chunk in enumerate(_chunks(plan.reasons, MAX_BATCH), start=1):
-            requests.append(
-                {
-                    "id": "loss_reasons" + (f".{n}" if len(plan.reasons) > MAX_BATCH else ""),
-                    "purpose": "Create the loss reasons the account does not have yet "
-                    "(account-wide; undocumented write, see notes).",
-                    "method": "POST",
-                    "path": "/api/v4/leads/loss_reasons",
-                    "unless_exists": {"from": "check.loss_reasons", "match": "name"},
-                    "body": [
-                        {"request_id": ref, "name": name, "sort": 10 * (i + 1)}
-                        for i, (ref, name) in enumerate(chunk, start=(n - 1) * MAX_BATCH)
-                    ],
-                }
-            )
-    if plan.fields:
-        for n, chunk in enumerate(_chunks(plan.fields, MAX_BATCH), start=1):
-            requests.append(
-                {
-                    "id": "custom_fields" + (f".{n}" if len(plan.fields) > MAX_BATCH else ""),
-                    "purpose": "Create the lead custom fields the account does not have yet "
-                    "(account-wide, matched by code).",
-                    "method": "POST",
-                    "path": "/api/v4/leads/custom_fields",
-                    "unless_exists": {"from": "check.custom_fields", "match": "code"},
-                    "body": [
-                        _field_item(f, i, plan.currency)
-                        for i, f in enumerate(chunk, start=(n - 1) * 50)
-                    ],
-                }
-            )
-        required = [f for f in plan.fields if f.required]
-        for n, chunk in enumerate(_chunks(required, MAX_BATCH), start=1):
-            requests.append(
-                {
-                    "id": "required_statuses" + (f".{n}" if len(required) > MAX_BATCH else ""),
-                    "purpose": "Make each field required before a lead may enter the statuses "
-                    "whose stage `requires` it, keeping other pipelines' requirements.",
-                    "method": "PATCH",
-                    "path": "/api/v4/leads/custom_fields",
-                    "merge": "required_statuses",
-                    "body": [
-                        {
-                            "id": _ref(f.ref),
-                            **_edit_identity(f),
-                            "required_statuses": [
-                                {"pipeline_id": _ref(a.ref), "status_id": _ref(str(s.ref))}
-                                for a, s in f.required
-                            ],
-                        }
-                        for f in chunk
-                    ],
-                }
-            )
+    return requests
+
+
+def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
+    """The import plan of one pipeline (see ``docs/targets/amocrm.md`` and the schema)."""
+    pipeline = plan.pipeline
     return {
         **plan_header(
             SCHEMA_ID,
@@ -968,36 +930,8 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
         "options": plan.options,
         "notes": _notes(plan),
         "manual_steps": f"{pipeline.id.name}.md",
-        "requests": requests,
+        "requests": plan_requests(plan),
     }
-
-
-def _edit_identity(f: AmoField) -> dict[str, Any]:
-    """What every edit of a field must carry (crm-apis.md §0): its ``name``, and for a select
-    field its current enums *with their ids* — ``{"$current": "enums"}``, which the pusher
-    replaces by the enums it reads back (``GET …/custom_fields/{id}``) right before the edit;
-    enums sent without ids would delete the existing ones."""
-    edit: dict[str, Any] = {"name": f.source.name.value}
-    if f.source.type.options:
-        edit["enums"] = {"$current": "enums"}
-    return edit
-
-
-def _field_item(f: AmoField, index: int, currency: str | None = None) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "request_id": f.ref,
-        "name": f.source.name.value,
-        "type": f.type,
-        "code": f.code,
-        "sort": 500 + 10 * index,
-    }
-    if f.type == "monetary" and currency is not None:
-        item["currency"] = currency
-    if f.source.type.options:
-        item["enums"] = [
-            {"value": value, "sort": 10 * (i + 1)} for i, value in enumerate(f.source.type.options)
-        ]
-    return item
 
 
 def _notes(plan: PipelinePlan) -> list[str]:
@@ -1005,7 +939,10 @@ def _notes(plan: PipelinePlan) -> list[str]:
         "Send the requests in order, one at a time, at most 7 per second.",
         'References: {"$ref": "<request_id>.id"} in a body, and {<request_id>.id} in a path, '
         "stand for the id amoCRM returned for the item sent with that request_id in an "
-        "earlier reply (or bound by unless_exists).",
+        "earlier reply (or bound by unless_exists). A request_id names the object for good: "
+        "pipeline.<key>, status.<pipeline key>.<key>, field.<key>, loss_reason.<key>, with the "
+        "keys of funnel.lock.json; `funnelc apply` sends the same requests, resolved from the "
+        "lock file.",
         "GET requests with `expect` are checks: stop the plan if the reply does not meet them; "
         "`warn_unless` only warns (and the manual steps say what to do).",
         "paged: read every page (limit=250, follow _links.next) before using the reply. An "
@@ -1024,7 +961,8 @@ def _notes(plan: PipelinePlan) -> list[str]:
         "neither request_id nor descriptions is documented there (crm-apis.md §0). Map that "
         "status by name and order among the editable statuses of the reply, never by `sort`, "
         "which the server renumbers; the other statuses are created with POST …/statuses "
-        "(request_id and descriptions documented) and the first one is described by a PATCH.",
+        "(request_id and descriptions documented) and the first one is described by a PATCH "
+        "that sends only its descriptions.",
         "[UNCONFIRMED] No batch cap is documented for pipelines, statuses, fields or loss "
         "reasons; this plan sends at most 50 items per request.",
         "[UNCONFIRMED] No maximum length is documented for pipeline and status names; the "

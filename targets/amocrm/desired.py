@@ -96,7 +96,7 @@ def desired_state(analysis: Analysis, currency: str = DEFAULT_CURRENCY) -> Accou
                     enums=tuple(
                         Enum(value, value, 10 * (i + 1)) for i, value in enumerate(options)
                     ),
-                    currency=currency if f.type == "monetary" else None,
+                    currency=(plan.currency or currency) if f.type == "monetary" else None,
                 )
             wanted = required.setdefault(key, [])
             for amo, status in f.required:
