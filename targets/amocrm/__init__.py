@@ -26,7 +26,6 @@ compares two states into operations and ``requests.py`` turns operations into AP
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,8 +33,8 @@ from typing import Any, ClassVar
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Severity, sorted_diagnostics
-from funnelc.emit import Capabilities, EmitOptions
-from funnelc.i18n import Texts, _
+from funnelc.emit import NO_TEXTS, Capabilities, EmitOptions
+from funnelc.i18n import Translator, _, texts_for
 from funnelc.model import Field as FunnelField
 from funnelc.model import Phase, Pipeline, Project, Stage, StageKind
 from funnelc.source import Span
@@ -224,10 +223,10 @@ class PipelinePlan:
 Analysis = CrmAnalysis[PipelinePlan]
 
 
-@functools.cache
-def _texts(russian: bool) -> Mapping[str, str]:
-    """The artefact's texts in the pipeline's language, from the message catalogue."""
-    return Texts(_EN, "ru" if russian else "en")
+def _texts(russian: bool) -> Translator:
+    """The artefact's texts in the pipeline's language, from the message catalogue: called
+    as ``t("English message id")`` where each text is used."""
+    return texts_for("ru" if russian else "en")
 
 
 def analyse(project: Project, emit_options: EmitOptions) -> Analysis:
@@ -409,7 +408,7 @@ def _map_pipeline(
     if lead_mode == "pipeline":
         lead_amo = AmoPipeline(
             "pipeline.lead",
-            t["lead_pipeline"].format(name=pipeline.name.value),
+            t("{name}: leads").format(name=pipeline.name.value),
             sort + 10,
             inbox("lead"),
             "lead",
@@ -458,7 +457,7 @@ def _map_pipeline(
         if won:
             won_status = AmoStatus(None, WON_ID, won[0].name.value, 10000, stage=won[0])
         else:
-            won_status = AmoStatus(None, WON_ID, t["handoff_status"], 10000)
+            won_status = AmoStatus(None, WON_ID, t("Handed over to sales"), 10000)
         target.statuses.append(won_status)
         if won:
             places[won[0].id.name] = Place(target, won_status)
@@ -466,7 +465,7 @@ def _map_pipeline(
             lost_status = AmoStatus(None, LOST_ID, closer.name.value, 11000, stage=closer)
             places[closer.id.name] = Place(target, lost_status)
         else:
-            lost_status = AmoStatus(None, LOST_ID, t["lost_default"], 11000, renamed=False)
+            lost_status = AmoStatus(None, LOST_ID, t("Closed - lost"), 11000, renamed=False)
         target.statuses.append(lost_status)
         for stage in lost:
             if lost_modes[stage.id.name] == "reason":
@@ -544,7 +543,12 @@ def _map_pipeline(
                 f'{stage.id.name} = "status"`'
             )
         report = unsupported(emit_options, stage.color.span, target=LABEL, what=what, hint=hint)
-        dropped.append(t["dropped_colour"].format(stage=quoted(stage.name.value, russian)))
+        dropped.append(
+            t(
+                "The colour of the outcome {stage}: in amoCRM it has no status of its own, or "
+                "its colour cannot be changed (142/143)."
+            ).format(stage=quoted(stage.name.value, russian))
+        )
         if report is not None:
             diagnostics.append(report)
 
@@ -669,7 +673,7 @@ def _descriptions(
     pipeline: Pipeline,
     stage: Stage,
     places: Mapping[str, Place],
-    t: Mapping[str, str],
+    t: Translator,
     lead_open: Sequence[Stage],
 ) -> tuple[tuple[str, str], ...]:
     """The three descriptions of a status, one per amoCRM level (``lead_open``: the open
@@ -681,32 +685,43 @@ def _descriptions(
     and the exit criteria; ``master`` the exit criteria only.  A level with nothing to say is
     left out.
     """
-    goal = [t["goal"].format(text=one_line(stage.goal.value))] if stage.goal else []
-    exits = [t["exits"], *(f"— {one_line(e.value)}" for e in stage.exits)] if stage.exits else []
+    goal = [t("Goal: {text}").format(text=one_line(stage.goal.value))] if stage.goal else []
+    exits = (
+        [t("Exit criteria:"), *(f"— {one_line(e.value)}" for e in stage.exits)]
+        if stage.exits
+        else []
+    )
     extra: list[str] = []
     if stage.tasks:
-        extra += [t["tasks"], *(f"— {one_line(task.value)}" for task in stage.tasks)]
+        extra += [t("Tasks:"), *(f"— {one_line(task.value)}" for task in stage.tasks)]
     if stage.requires:
         names = [
-            t["q"].format(name=f.name.value)
+            t("“{name}”").format(name=f.name.value)
             for ref in stage.requires
             if (f := pipeline.field(ref.name)) is not None
         ]
-        extra.append(t["required"].format(names=", ".join(names)))
+        extra.append(t("Required fields: {names}").format(names=", ".join(names)))
     target = timeout_target(pipeline, stage)
     if stage.sla is not None:
         russian = t is _texts(True)
         where = _place_text(places, target, t) if target is not None else "—"
-        extra.append(t["sla"].format(sla=duration_text(stage.sla, russian), where=where))
+        extra.append(
+            t("Time in stage: {sla}, then to {where}").format(
+                sla=duration_text(stage.sla, russian), where=where
+            )
+        )
     if stage.probability is not None:
-        extra.append(t["probability"].format(value=stage.probability))
+        extra.append(t("Win probability: {value}%").format(value=stage.probability))
     if stage.key:
-        extra.append(t["key"])
+        extra.append(t("Key stage of the pipeline"))
     lead = pipeline.lead
     if lead is not None and lead_open and stage is lead_open[0] and lead.definition is not None:
-        extra.append(t["definition"].format(text=one_line(lead.definition.value)))
+        extra.append(t("What a lead is: {text}").format(text=one_line(lead.definition.value)))
     if lead is not None and lead_open and stage is lead_open[-1] and lead.accept:
-        extra += [t["accept"], *(f"— {one_line(a.value)}" for a in lead.accept)]
+        extra += [
+            t("Conditions for handing over to sales:"),
+            *(f"— {one_line(a.value)}" for a in lead.accept),
+        ]
     levels = [
         ("newbie", "\n".join(goal + exits + extra)),
         ("candidate", "\n".join(goal + exits)),
@@ -718,18 +733,18 @@ def _descriptions(
 def _place_text(
     places: Mapping[str, Place],
     stage: Stage,
-    t: Mapping[str, str],
+    t: Translator,
     escape: Callable[[str], str] = str,
 ) -> str:
     """Where a stage lives in amoCRM, in words.  ``escape`` is applied to every name: plain
     for a status description (amoCRM text), :func:`.markdown.inline` for the manual steps."""
     place = places.get(stage.id.name)
     if place is None:
-        return t["q"].format(name=escape(stage.name.value))
-    status = t["q"].format(name=escape(place.status.name))
+        return t("“{name}”").format(name=escape(stage.name.value))
+    status = t("“{name}”").format(name=escape(place.status.name))
     if place.reason is not None:
-        return t["closed_with_reason"].format(
-            status=status, reason=t["q"].format(name=escape(place.reason))
+        return t("{status} with the loss reason {reason}").format(
+            status=status, reason=t("“{name}”").format(name=escape(place.reason))
         )
     return status
 
@@ -1017,7 +1032,9 @@ class AmoCrmTarget(PlanTarget[Analysis]):
 
     @property
     def texts(self) -> Mapping[str, str]:
-        return _EN
+        """Empty: the plan's and manual steps' texts are written where they are used, as
+        ``t("…")`` calls the catalogue tools extract."""
+        return NO_TEXTS
 
     label: ClassVar[str] = LABEL
 
@@ -1030,115 +1047,6 @@ class AmoCrmTarget(PlanTarget[Analysis]):
 
 
 TARGET = AmoCrmTarget()
-
-
-# ---- texts -------------------------------------------------------------------------------------
-
-_EN: dict[str, str] = {
-    "q": "“{name}”",
-    "lead_pipeline": "{name}: leads",
-    "handoff_status": "Handed over to sales",
-    "lost_default": "Closed - lost",
-    "goal": "Goal: {text}",
-    "exits": "Exit criteria:",
-    "tasks": "Tasks:",
-    "required": "Required fields: {names}",
-    "sla": "Time in stage: {sla}, then to {where}",
-    "probability": "Win probability: {value}%",
-    "key": "Key stage of the pipeline",
-    "definition": "What a lead is: {text}",
-    "accept": "Conditions for handing over to sales:",
-    "closed_with_reason": "{status} with the loss reason {reason}",
-    "in_pipeline": " (pipeline {pipeline})",
-    "dropped_colour": "The colour of the outcome {stage}: in amoCRM it has no status of its own, "
-    "or its colour cannot be changed (142/143).",
-    "title": "amoCRM: manual steps for the pipeline {name}",
-    "and": " and ",
-    "created_pipeline": "the pipeline {name} ({count})",
-    "intro": "Pipeline {id} from {source}. The import plan {plan} creates in amoCRM {created}, "
-    "{fields} and {reasons}. Below is what the amoCRM API cannot set: "
-    "do these steps in amoCRM after running the plan, and tick each one.",
-    "segment": "Segment: {text}",
-    "h_before": "Before running the plan",
-    "before_admin": "Run the plan as an account administrator: only they can create "
-    "pipelines, statuses and fields.",
-    "before_rate": "At most 7 requests per second: above that amoCRM answers 429, and repeated "
-    "excess blocks the account (403 on every call).",
-    "before_reasons": "Loss reasons are created with POST /api/v4/leads/loss_reasons, which is "
-    "not documented [UNCONFIRMED]; if it fails, create them by hand (see “Loss reasons”).",
-    "h_outcomes": "How the outcomes are mapped",
-    "outcome_142": "{stage} is the system status 142 (“Closed - won”), renamed by the plan.",
-    "outcome_143": "{stage} is the system status 143 (“Closed - lost”), renamed by the plan.",
-    "outcome_reason": "{stage} has no status of its own: such deals are closed in {status} with "
-    "the loss reason {stage}. Tell the managers to choose exactly that reason.",
-    "outcome_status": "{stage} is an ordinary status at the end of the pipeline: deals in it "
-    "stay open. Leave it out of reports on active deals.",
-    "h_sla": "Stage SLAs and timeouts",
-    "sla_intro": "amoCRM statuses have no time limit. For each stage, add a Digital Pipeline "
-    "trigger on its status that moves the deal on after the given time if it is still there "
-    "(or a task for the owner with that due time). The SLA is also in the status description.",
-    "sla_item": "{stage}: {sla}, then to {where}.",
-    "sla_business": " The SLA is in business days: check how the trigger counts weekends and, "
-    "if needed, use a calendar time with a margin.",
-    "h_tasks": "Stage tasks",
-    "tasks_intro": "The tasks are in the status descriptions; to set them automatically, add a "
-    "Digital Pipeline “Add task” trigger on entering the status.",
-    "task_item": "{stage}: “{task}”.",
-    "h_probability": "Probability",
-    "probability_intro": "amoCRM statuses have no win probability, so amoCRM cannot weight "
-    "the pipeline by stage. The values are in the status descriptions; compute a weighted "
-    "forecast from an export if you need one.",
-    "probability_item": "{stage}: {value}%.",
-    "h_key": "Key stage",
-    "key_item": "{stage} is the key stage: use it as the reference point of conversion "
-    "reports (Analytics → Sales funnel) and watch it at the stand-ups.",
-    "h_lead": "Handing leads over to sales",
-    "definition_intro": "What a lead is: {text}",
-    "handoff_statuses": "Move a lead from {last} to {first} only if: {conditions}.",
-    "handoff_pipeline": "When the conditions hold ({conditions}), move the deal from {last} to "
-    "the sales pipeline: {first}. A Digital Pipeline trigger that changes the pipeline can do "
-    "it.",
-    "no_conditions": "no conditions given",
-    "inbox_item": "New requests arrive in the incoming-leads inbox; move accepted ones to {first}.",
-    "h_reasons": "Loss reasons",
-    "reasons_intro": "amoCRM's loss reasons belong to the whole account, not to a status: tell "
-    "the managers which ones fit each outcome.",
-    "reasons_item": "{stage}: {reasons}.",
-    "reasons_manual": "Create the loss reasons by hand (Settings → Leads → Loss reasons): "
-    "{reasons}.",
-    "reasons_enabled": "Check that loss reasons are on in the account (the plan's "
-    "check.account reads is_loss_reason_enabled, which no API can switch on): otherwise amoCRM "
-    "never asks for one when a deal is closed.",
-    "reasons_required": "Make choosing a loss reason mandatory when a deal is closed, if your "
-    "account offers it: the API has no switch for it [UNCONFIRMED].",
-    "h_revive": "Reviving deals",
-    "revive_intro": "amoCRM has no built-in revival of closed deals. Set up a Salesbot or a "
-    "Digital Pipeline trigger, or a recurring task for marketing; reviving means moving the "
-    "deal to the given status (PATCH /api/v4/leads with pipeline_id and status_id).",
-    "revive_item": "From {source}{after}, to {target}{label}.",
-    "after": " after {delay}",
-    "h_next": "The next deal",
-    "next_intro": "A won deal starts a new one in another pipeline. Create it with a Digital "
-    "Pipeline trigger or a Salesbot on the won status, or by hand.",
-    "next_item": "When a deal reaches {source}, create a new deal: {target}.",
-    "h_edges": "Moves outside the main order",
-    "edges_intro": "amoCRM does not restrict moves between statuses, so these work without any "
-    "setup; tell the managers about them.",
-    "edge_item": "{source} → {target}{label}.",
-    "then_item": "From {source} a deal goes to {target}, not to the next status.",
-    "h_fields": "Fields",
-    "field_text": "{name} is created as a text lead field: amoCRM leads have no {kind} type. "
-    "Keep it on the contact if you prefer.",
-    "field_monetary": "{name} is a monetary field, which needs the paid “Super fields” option.",
-    "h_dropped": "Not in the plan",
-    "h_after": "Check after running the plan",
-    "check_request_id": "The statuses were created in order and with their colours (match "
-    "them by name: amoCRM renumbers sort).",
-    "check_descriptions": "The status descriptions show at all three levels (newbie, "
-    "candidate, master).",
-    "check_required": "The fields are required for entering the right statuses (field "
-    "settings → “Required”).",
-}
 
 
 from .manual import manual_steps  # noqa: E402  (it reads this module's mapping and texts)
