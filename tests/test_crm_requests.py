@@ -139,6 +139,44 @@ def test_amocrm_rename_reorder_and_field_edit_in_place() -> None:
     assert kept == enums_before  # the edit kept every enum id (none deleted and re-made)
 
 
+def test_amocrm_many_moves_and_inserts_in_one_pipeline_follow_the_renumbering() -> None:
+    """The server renumbers 20, 30, … after every create or move (crm-apis.md §0): the builder
+    follows that through its steps, so reversing a pipeline and inserting statuses between the
+    moved ones ends in the desired order, with one POST for the new statuses and one PATCH per
+    moved status, each status edit merged into its move."""
+    account = AmoAccount()
+    run = AmoApply(account)
+    desired = amo_state()
+    run.apply(desired)
+    pipeline = max(desired.pipelines, key=lambda p: len(p.open))
+    assert len(pipeline.open) >= 4
+    reversed_open = list(reversed(pipeline.open))
+    new = [amo.Status(f"new{i}", f"Новый этап {i}", 0, "#fffeb2") for i in range(2)]
+    wanted = [reversed_open[0], new[0], *reversed_open[1:3], new[1], *reversed_open[3:]]
+    wanted[1 + 1] = replace(wanted[2], name=wanted[2].name + " (переименован)")
+    statuses = (
+        *(replace(s, sort=20 + 10 * i) for i, s in enumerate(wanted)),
+        *(s for s in pipeline.statuses if s.system),
+    )
+    changed = replace(
+        desired,
+        pipelines=tuple(
+            replace(p, statuses=statuses) if p.key == pipeline.key else p for p in desired.pipelines
+        ),
+    )
+    current = run.current()
+    steps = amo_requests.build(amo_diff.diff(current, changed), current, changed)
+    posts = [r for r in steps if r.method == "POST"]
+    assert len(posts) == 1 and len(posts[0].body) == 2
+    patches = [r for r in steps if r.method == "PATCH"]
+    assert all("sort" in r.body for r in patches)  # the rename rode along with a move
+    assert len(patches) < len(pipeline.open)
+    run.apply(changed)
+    assert amo_diff.diff(run.current(), changed) == []
+    now = next(p for p in run.current().pipelines if p.key == pipeline.key)
+    assert [s.key for s in now.open] == [s.key for s in wanted]
+
+
 # ---- Bitrix24 --------------------------------------------------------------------------------
 
 
