@@ -941,38 +941,75 @@ def field_keys(project: Project) -> list[FieldKey]:
 
 
 class Analysed(Protocol):
-    """What a CRM target's analysis of a build holds: every problem found."""
+    """What a CRM target's analysis of a build holds: every problem found, and each
+    pipeline's mapping (the target's own plan type) by pipeline id."""
 
     @property
     def diagnostics(self) -> list[Diagnostic]: ...
+
+    @property
+    def plans(self) -> Mapping[str, Any]: ...
 
 
 AnalysisT = TypeVar("AnalysisT", bound=Analysed)
 PlanT = TypeVar("PlanT")
 
 
+class TargetPackage(Protocol):
+    """What the package of a CRM target (``targets/<crm>/__init__.py``) defines, and
+    :class:`PlanTarget` uses: how each construct is expressed, the analysis of a build, and
+    per pipeline the plan document and the manual steps."""
+
+    CAPABILITIES: Mapping[str, str]
+
+    def analyse(self, project: Project, options: EmitOptions) -> Any: ...
+
+    def plan_document(self, project: Project, plan: Any) -> dict[str, Any]: ...
+
+    def manual_steps(self, project: Project, analysis: Any, plan: Any) -> bytes: ...
+
+
 class PlanTarget(Generic[AnalysisT]):
     """A CRM target: it analyses the whole build once per call, reports the limits the build
     breaks from :meth:`check`, and writes a plan and manual steps per pipeline from
     :meth:`emit`.  Both call :meth:`analyse`, so the plan always follows from exactly the
-    decisions the checks judged (the analysis is cheap: no I/O, linear in the build)."""
+    decisions the checks judged (the analysis is cheap: no I/O, linear in the build).
+
+    A subclass is defined in its target's package, which is a :class:`TargetPackage`: the
+    members below are the same for every CRM target and read the package's functions."""
 
     __slots__ = ()
 
     name: str
     description: str
-    capabilities: Capabilities
     label: ClassVar[str]
+
+    def _package(self) -> TargetPackage:
+        import sys
+
+        package: TargetPackage = sys.modules[type(self).__module__]
+        return package
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """Checks, an import plan and ``funnelc plan`` / ``apply``; the constructs as the
+        package's ``CAPABILITIES`` say."""
+        return Capabilities(
+            checks=True, plan=True, sync=True, constructs=dict(self._package().CAPABILITIES)
+        )
 
     @property
     def texts(self) -> Mapping[str, str]:
         raise NotImplementedError
 
     def analyse(self, project: Project, options: EmitOptions) -> AnalysisT:
-        raise NotImplementedError
+        analysis: AnalysisT = self._package().analyse(project, options)
+        return analysis
 
     def files(self, project: Project, analysis: AnalysisT, pipeline: Pipeline) -> PlanFiles:
-        raise NotImplementedError
+        package = self._package()
+        plan = analysis.plans[pipeline.id.name]
+        return package.plan_document(project, plan), package.manual_steps(project, analysis, plan)
 
     def analysis(self, project: Project, options: EmitOptions) -> AnalysisT:
         """:meth:`analyse`, computed once per build: within one :func:`funnelc.emit.sharing`

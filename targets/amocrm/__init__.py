@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Severity, sorted_diagnostics
-from funnelc.emit import NO_TEXTS, Capabilities, EmitOptions
+from funnelc.emit import NO_TEXTS, EmitOptions
 from funnelc.i18n import Translator, _, texts_for
 from funnelc.model import Field as FunnelField
 from funnelc.model import Phase, Pipeline, Project, Stage, StageKind
@@ -44,7 +44,6 @@ from ..crm_common import (
     FieldKey,
     Option,
     Options,
-    PlanFiles,
     PlanTarget,
     assign_codes,
     capabilities,
@@ -1024,11 +1023,6 @@ class AmoCrmTarget(PlanTarget[Analysis]):
 
     name: str = NAME
     description: str = "amoCRM (Kommo) API v4 import plan and manual steps per pipeline"
-    capabilities: Capabilities = field(
-        default_factory=lambda: Capabilities(
-            checks=True, plan=True, sync=True, constructs=dict(CAPABILITIES)
-        )
-    )
 
     @property
     def texts(self) -> Mapping[str, str]:
@@ -1038,15 +1032,8 @@ class AmoCrmTarget(PlanTarget[Analysis]):
 
     label: ClassVar[str] = LABEL
 
-    def analyse(self, project: Project, options: EmitOptions) -> Analysis:
-        return analyse(project, options)
-
-    def files(self, project: Project, analysis: Analysis, pipeline: Pipeline) -> PlanFiles:
-        plan = analysis.plans[pipeline.id.name]
-        return plan_document(project, plan), manual_steps(project, analysis, plan)
-
 
 TARGET = AmoCrmTarget()
 
 
-from .manual import manual_steps  # noqa: E402  (it reads this module's mapping and texts)
+from .manual import manual_steps  # noqa: E402, F401  (reads this module; PlanTarget uses it)

@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Label, sorted_diagnostics
-from funnelc.emit import Capabilities, EmitOptions
+from funnelc.emit import EmitOptions
 from funnelc.i18n import Texts, _
 from funnelc.model import Field as FunnelField
 from funnelc.model import LossReason, Phase, Pipeline, Project, Stage
@@ -47,7 +47,6 @@ from ..crm_common import (
     FieldKey,
     Option,
     Options,
-    PlanFiles,
     PlanTarget,
     assign_codes,
     bad_characters,
@@ -1351,24 +1350,12 @@ class Bitrix24Target(PlanTarget[Analysis]):
 
     name: str = NAME
     description: str = "Bitrix24 REST import plan (batch calls) and manual steps per pipeline"
-    capabilities: Capabilities = field(
-        default_factory=lambda: Capabilities(
-            checks=True, plan=True, sync=True, constructs=dict(CAPABILITIES)
-        )
-    )
 
     @property
     def texts(self) -> Mapping[str, str]:
         return _EN
 
     label: ClassVar[str] = LABEL
-
-    def analyse(self, project: Project, options: EmitOptions) -> Analysis:
-        return analyse(project, options)
-
-    def files(self, project: Project, analysis: Analysis, pipeline: Pipeline) -> PlanFiles:
-        plan = analysis.plans[pipeline.id.name]
-        return plan_document(project, plan), manual_steps(project, analysis, plan)
 
 
 TARGET = Bitrix24Target()
@@ -1492,4 +1479,4 @@ _EN: dict[str, str] = {
 }
 
 
-from .manual import manual_steps  # noqa: E402  (it reads this module's mapping and texts)
+from .manual import manual_steps  # noqa: E402, F401  (reads this module; PlanTarget uses it)
