@@ -735,16 +735,4 @@ def bind(request: Request, reply: Any) -> dict[IdRef, int]:
     return out
 
 
-def operations_of(requests: Sequence[Request]) -> list[Operation]:
-    """The operations the requests carry out, each once, in order (a check for callers)."""
-    seen: set[int] = set()
-    out: list[Operation] = []
-    for r in requests:
-        for op in r.operations:
-            if id(op) not in seen:
-                seen.add(id(op))
-                out.append(op)
-    return out
-
-
-__all__ = ["IdRef", "Request", "bind", "build", "operations_of", "ref_name"]
+__all__ = ["IdRef", "Request", "bind", "build", "ref_name"]
