@@ -181,8 +181,8 @@ def test_amocrm_many_moves_and_inserts_in_one_pipeline_follow_the_renumbering() 
 
 
 class B24Apply:
-    """The smallest apply loop for Bitrix24: read every page, diff, call, bind; after a
-    category create, read again and diff again (the portal seeds the presets)."""
+    """The smallest apply loop for Bitrix24: read every page, diff, build, call, bind (the
+    builder reads a new category's presets back itself)."""
 
     def __init__(self, portal: Any) -> None:
         self.url = SWITCH.serve(portal) + portal.webhook_path
@@ -224,23 +224,18 @@ class B24Apply:
         )
 
     def apply(self, desired: b24.Portal) -> list[Any]:
-        done: list[Any] = []
-        for _ in range(3):  # a category create seeds presets: read back and diff again
-            current = self.current()
-            operations = b24_diff.diff(current, desired)
-            if not operations:
-                break
-            for op in operations:
-                for call in b24_requests.calls_for(op, current, desired, self.ids):
-                    result = self.call(call.method, call.params)["result"]
-                    self.ids.update(b24_requests.bind(call, result))
-            done += operations
-            if not any(
-                isinstance(op, ops.Create) and isinstance(op.desired, b24.Category)
-                for op in operations
-            ):
-                break
-        return done
+        """One pass: the builder's batches in order (each command sent on its own here),
+        references resolved to the ids earlier replies bound."""
+        current = self.current()
+        operations = b24_diff.diff(current, desired)
+        for batch in b24_requests.build(operations, current, desired):
+            assert len(batch.commands) <= 50
+            for command in batch.commands:
+                params = command.resolved(self.ids)
+                result = self.call(command.method, params)["result"]
+                for bind in command.binds:
+                    self.ids[bind.key] = bind.value(result)
+        return operations
 
 
 def test_bitrix24_apply_from_empty_then_nothing_to_do() -> None:

@@ -321,8 +321,12 @@ def test_bitrix24_plans_find_fields_beyond_the_first_page(built: Path) -> None:
         fields = {"FIELD_NAME": f"OLD_{i}", "USER_TYPE_ID": "string", "LABEL": f"Старое {i}"}
         portal.uf_add("deal", {"fields": fields})
     first = plans(built, "bitrix24")[0]
-    batch = next(r for r in first["requests"] if r["id"] == "deal_fields")
-    made = batch["commands"][0]["params"]["fields"]
+    made = next(
+        c["params"]["fields"]
+        for r in first["requests"]
+        for c in r.get("commands", [])
+        if c["method"] == "crm.deal.userfield.add"
+    )
     portal.uf_add("deal", {"fields": made})
     for plan in plans(built, "bitrix24"):
         portal.run_plan(plan)

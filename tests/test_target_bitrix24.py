@@ -114,12 +114,12 @@ def test_every_plan_validates_and_replays(options: dict[str, Any]) -> None:
 
 def test_schema_is_strict_and_versioned() -> None:
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-    assert schema["$id"] == bitrix24_module.SCHEMA_ID == "urn:funnelc:schema:bitrix24-plan:v2"
+    assert schema["$id"] == bitrix24_module.SCHEMA_ID == "urn:funnelc:schema:bitrix24-plan:v3"
     assert schema["additionalProperties"] is False
     plan = plans(build(project_of(examples()))[0])["service"]
 
     def deal_commands(p: dict[str, Any]) -> list[Any]:
-        commands: list[Any] = next(r for r in p["requests"] if r["id"] == "deal")["commands"]
+        commands: list[Any] = next(r for r in p["requests"] if r["id"] == "changes")["commands"]
         return commands
 
     mutations: list[Callable[[dict[str, Any]], object]] = [
@@ -152,7 +152,7 @@ def test_plan_header_names_the_rate_limit_and_the_unconfirmed_assumptions() -> N
     assert plan["api"]["rate_limit"]["requests_per_second"] == 2
     assert plan["api"]["batch_max_commands"] == 50
     notes = " ".join(plan["notes"])
-    for topic in ("new deal category", "C99999:", "whole value", "{{<request>:<path>}}"):
+    for topic in ("new deal category", "C99999:", "same builder", "{{<request>:<path>}}"):
         assert topic in notes
     unconfirmed = " ".join(n for n in plan["notes"] if n.startswith("[UNCONFIRMED]"))
     assert "lead statuses" in unconfirmed
@@ -163,12 +163,10 @@ def test_plan_header_names_the_rate_limit_and_the_unconfirmed_assumptions() -> N
 
 def _stringify(value: Any) -> Any:
     """A command's readable parameters as the query string must carry them: every value a
-    string, a reference in the form it is written in (``$result[k][0][ID]`` for Bitrix24,
-    ``prefix{{category:category.id}}suffix`` for the pusher)."""
-    if isinstance(value, dict) and "$result" in value:
-        return f"$result[{value['$result']}]" + "".join(f"[{p}]" for p in value["path"])
+    string, a reference in the form the pusher substitutes (``prefix{{request:path}}suffix``:
+    the plan never asks Bitrix24 to substitute anything)."""
     if isinstance(value, dict) and "$reply" in value:
-        token = "{{" + value["$reply"] + ":" + ".".join(value["path"]) + "}}"
+        token = "{{" + value["$reply"] + ":" + ".".join(str(p) for p in value["path"]) + "}}"
         return value.get("prefix", "") + token + value.get("suffix", "")
     if isinstance(value, dict):
         return {k: _stringify(v) for k, v in value.items()}
@@ -212,11 +210,11 @@ def test_references_are_structural_and_whole_values() -> None:
     text = bitrix24_module.command_string(
         "crm.status.update",
         {
-            "id": bitrix24_module.BatchRef("find_won", (0, "ID")),
+            "id": bitrix24_module.ReplyRef("lookup", ("result", "find_won", 0, "ID")),
             "fields": {"NAME": "Оплата & счёт"},
         },
     )
-    assert text.startswith("crm.status.update?id=$result[find_won][0][ID]&fields[NAME]=")
+    assert text.startswith("crm.status.update?id={{lookup:result.find_won.0.ID}}&fields[NAME]=")
     assert "%26" in text and "Оплата" not in text
     # The same text as a user value is encoded in full: it is no reference.
     text = bitrix24_module.command_string(
@@ -441,7 +439,7 @@ def _resend(plan: dict[str, Any]) -> None:
         (
             lambda p: _command(p, "set_won").update(
                 method="crm.status.delete",
-                params={"id": {"$result": "find_won", "path": [0, "ID"]}},
+                params={"id": {"$reply": "lookup", "path": ["result", "find_won", 0, "ID"]}},
             ),
             "FORCED",
         ),
@@ -456,7 +454,7 @@ def _resend(plan: dict[str, Any]) -> None:
             "exists",
         ),
         (
-            lambda p: next(r for r in p["requests"] if r["id"] == "deal")["commands"].extend(
+            lambda p: next(r for r in p["requests"] if r["id"] == "changes")["commands"].extend(
                 {"key": f"x{i}", "method": "crm.category.list", "params": {"entityTypeId": 2}}
                 for i in range(40)
             ),
@@ -486,16 +484,17 @@ def test_a_category_id_longer_than_assumed_is_refused() -> None:
 
 
 def test_presets_other_than_assumed_stop_the_plan_before_any_stage_is_made() -> None:
-    """If a new category does not get the assumed presets, the `deal` batch halts at the first
-    lookup that finds nothing, before any stage is renamed or added."""
+    """If a new category does not get the assumed presets, the plan stops at the first command
+    whose lookup found nothing, before any stage is renamed or added."""
     without_apology = tuple(p for p in DEAL_PRESETS if p[0] != "APOLOGY")
     portal = Portal(deal_presets=without_apology)
     with pytest.raises(B24Error, match="del_apology"):
         portal.run_plan(_golden("service"))
     (cid,) = [c for c in portal.categories if c]
     left = portal.directory(f"DEAL_STAGE_{cid}")
-    assert [r.status_id for r in left] == [f"C{cid}:{c}" for c in ("NEW", "WON", "LOSE")]
-    assert [r.name for r in left] == ["New", "Won", "Lose"]
+    # Not even a preset was deleted: the lookups run in a batch of their own, before any write.
+    assert [r.status_id for r in left] == [f"C{cid}:{p[0]}" for p in without_apology]
+    assert "Won" in [r.name for r in left] and "Lose" in [r.name for r in left]
 
 
 # ---- long pipelines --------------------------------------------------------------------------
@@ -508,8 +507,8 @@ def test_more_than_fifty_commands_go_in_several_batches() -> None:
     files, _ = build(project)
     plan = plans(files)["long"]
     assert _validate(plan) == []
-    batches = [r for r in plan["requests"] if r["id"].startswith("deal")]
-    assert [r["id"] for r in batches] == ["deal", "deal.2"]
+    batches = [r for r in plan["requests"] if r["id"].startswith("changes")]
+    assert [r["id"] for r in batches] == ["changes", "changes.2"]
     assert all(len(r["commands"]) <= 50 for r in batches)
     for batch in batches:  # the category id is read back and sent literally in every batch
         assert "DEAL_STAGE_{{category:category.id}}" in json.dumps(batch["body"])

@@ -124,10 +124,8 @@ def _pairs(params: dict[str, Any], prefix: str = "") -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in params.items():
         name = f"{prefix}[{key}]" if prefix else key
-        if isinstance(value, dict) and "$result" in value:
-            out[name] = f"$result[{value['$result']}]" + "".join(f"[{p}]" for p in value["path"])
-        elif isinstance(value, dict) and "$reply" in value:
-            token = "{{" + value["$reply"] + ":" + ".".join(value["path"]) + "}}"
+        if isinstance(value, dict) and "$reply" in value:
+            token = "{{" + value["$reply"] + ":" + ".".join(str(p) for p in value["path"]) + "}}"
             out[name] = value.get("prefix", "") + token + value.get("suffix", "")
         elif isinstance(value, dict):
             out.update(_pairs(value, name))
@@ -199,7 +197,7 @@ def test_a_stage_name_that_would_add_a_parameter_adds_none() -> None:
     files, errors = _build(name, "bitrix24")
     assert not errors
     plan = json.loads(files["bitrix24/p.json"])
-    cmd = next(r for r in plan["requests"] if r["id"] == "deal")["body"]["cmd"]
+    cmd = next(r for r in plan["requests"] if r["id"] == "changes")["body"]["cmd"]
     query = cmd["add_d2"].partition("?")[2]
     pairs = urllib.parse.parse_qs(query, strict_parsing=True)
     assert sorted(pairs) == [

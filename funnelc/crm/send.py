@@ -368,16 +368,28 @@ class _B24Sender:
             def placeholder(match: re.Match[str]) -> str:
                 node: Any = replies[match.group(1)]["result"]
                 for part in match.group(2).split("."):
-                    node = node[part]
+                    node = node[int(part)] if isinstance(node, list) else node[part]
                 return urllib.parse.quote(str(node), safe="")
 
-            cmd = {k: _PLACEHOLDER.sub(placeholder, v) for k, v in cmd.items()}
+            optional = {c["key"] for c in request["commands"] if c.get("optional")}
+            resolved: dict[str, str] = {}
+            for key, text in cmd.items():
+                try:
+                    resolved[key] = _PLACEHOLDER.sub(placeholder, text)
+                except (LookupError, TypeError, ValueError):
+                    # A lookup of an earlier request found nothing (format 3).
+                    if key in optional:
+                        continue  # a delete of what the portal does not have: nothing to do
+                    raise SendError(rid, f"{key}: a reference finds nothing") from None
+            cmd = resolved
+            if not cmd:
+                continue
             halt = request["body"]["halt"]
             data = self._call(rid, "batch", {"halt": halt, "cmd": cmd})
             replies[rid] = data
             errors = data["result"].get("result_error") or {}
             if errors:
-                if halt:
+                if halt and not set(errors) <= optional:
                     raise SendError(rid, f"batch stopped: {errors}")
                 self.sent.tolerated.append(errors)
             self._expect(rid, request, data["result"]["result"])

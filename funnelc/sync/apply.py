@@ -13,14 +13,13 @@ one builder of amoCRM requests, which the import plan serialises too — new pip
 ``sort``); edits of one status merged into one ``PATCH``; order by the fewest moves; a field
 edit sends ``name`` and every enum with its id.  This module only resolves, sends and binds.
 
-Bitrix24 (§0, §2): categories in batches, their seeded presets read back, renamed, re-sorted or
-deleted; every stage, field and delete command in full batches of 50 in an order the portal
-accepts (success and failure stages placed before in-progress ones are added); literal values,
-never ``$result``; ``crm.status.update`` always with ``NAME`` and ``SORT``.
+Bitrix24 (§0, §2): the batches of :func:`funnelc.targets.bitrix24.requests.build` (which also
+writes the import plan), walked by :class:`_B24`: literal values, never ``$result``.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -201,12 +200,19 @@ class _Amo:
 
 
 class _B24:
+    """A thin driver over :func:`funnelc.targets.bitrix24.requests.build` (the one place that
+    knows Bitrix24 command shapes, the import plan's too): every batch in order, each
+    reference resolved to the literal id an earlier batch bound, the ids the replies give
+    written to the lock after each batch the portal confirmed.  Deletes of existing objects
+    are re-checked for deals right before the batch that holds them."""
+
     def __init__(self, session: Session, say: Progress) -> None:
         self.s = session
         self.c: B24Client = session.client  # type: ignore[assignment]
         self.say = say
         self.done = Applied()
         self.cats = session.entry["pipelines"]
+        self.ids: dict[tuple[str, str, str], int] = {}
 
     def step(self, text: str) -> None:
         self.s.lock.save()
@@ -214,337 +220,105 @@ class _B24:
         self.say(text)
 
     def run(self, ops: list[Any]) -> Applied:
-        from funnelc.targets.crm_ops import Entity
+        from funnelc.targets.bitrix24.requests import build
 
-        creates = _by_type(ops, "Create")
-        new_cats = [op for op in creates if op.ref.entity is Entity.PIPELINE]
-        presets = self.create_categories(new_cats)
-        commands: list[tuple[Command, Callable[[Any], None]]] = []
-        for op in new_cats:
-            commands += self.seeded_commands(op.desired, presets[op.desired.key])
-        commands += self.category_edits(_by_type(ops, "Rename", "Reorder"))
-        commands += self.stage_commands(ops)
-        commands += self.field_commands(ops)
-        self.send(commands)
-        self.deletes(_by_type(ops, "Delete"))
+        for batch in build(ops, self.s.current, self.s.desired):
+            self.send(batch)
         return self.done
 
-    def send(self, commands: list[tuple[Command, Callable[[Any], None]]]) -> None:
-        """Every command in full batches of 50, the lock saved after each batch."""
-        for start in range(0, len(commands), 50):
-            chunk = commands[start : start + 50]
-            results, errors, _totals = self.c.batch([c for c, _ in chunk])
-            for command, done in chunk:
-                if command.key in results:
-                    done(results[command.key])
-            self.step(_("sent {n} command(s)").format(n=len(chunk)))
-            if errors:
-                key, error = next(iter(errors.items()))
-                method = next(c.method for c, _ in chunk if c.key == key)
-                raise SyncError(f"{method}: {error.get('error_description', error)}")
+    def send(self, batch: Any) -> None:
+        from funnelc.targets.bitrix24.requests import MissingId
+        from funnelc.targets.crm_ops import Delete
 
-    def create_categories(self, ops: list[Any]) -> dict[str, list[dict[str, Any]]]:
-        todo = [op.desired for op in ops if op.desired.key not in self.cats]
-        commands = [
-            Command(
-                f"cat{i}",
-                "crm.category.add",
-                {"entityTypeId": 2, "fields": {"name": c.name, "sort": c.sort}},
-            )
-            for i, c in enumerate(todo)
+        commands = list(batch.commands)
+        checked = [
+            c.operation
+            for c in commands
+            if isinstance(c.operation, Delete) and c.operation.ref.id is not None
         ]
-        for start in range(0, len(commands), 50):
-            chunk = commands[start : start + 50]
-            results, errors, _t = self.c.batch(chunk)
-            for i, command in enumerate(chunk):
-                if command.key in results:
-                    cat = todo[start + i]
-                    self.cats[cat.key] = {
-                        "id": int(results[command.key]["category"]["id"]),
-                        "stages": {},
-                    }
-            self.step(_("created {n} pipeline(s)").format(n=len(results)))
-            if errors:
-                raise SyncError(f"crm.category.add: {next(iter(errors.values()))}")
-        # The presets the portal seeded each new category with (§0), read back by id.
-        lists = [
-            Command(
-                f"l{i}",
-                "crm.status.list",
-                {"filter": {"ENTITY_ID": f"DEAL_STAGE_{self.cats[op.desired.key]['id']}"}},
-            )
-            for i, op in enumerate(ops)
-        ]
-        results, errors, _t = self.c.batch(lists)
-        if errors:
-            raise SyncError(f"crm.status.list: {next(iter(errors.values()))}")
-        return {op.desired.key: list(results.get(f"l{i}") or []) for i, op in enumerate(ops)}
+        if checked:
+            # Ask again right before deleting (the portal refuses too, but say why).
+            from funnelc.sync.plan import count_deals
 
-    def _remember(self, parent: str, key: str) -> Callable[[Any], None]:
-        def done(result: Any) -> None:
-            if parent == "lead":
-                self.s.entry["lead_statuses"][key] = int(result)
-            else:
-                self.cats[parent]["stages"][key] = int(result)
-
-        return done
-
-    def _known(self, parent: str, key: str, row_id: int) -> Callable[[Any], None]:
-        return lambda result: self._remember(parent, key)(row_id)
-
-    def seeded_commands(
-        self, cat: Any, rows: list[dict[str, Any]]
-    ) -> list[tuple[Command, Callable[[Any], None]]]:
-        """A new category: rename / re-sort the presets the funnel keeps, delete the others
-        (a fresh category holds no deals, and the portal refuses otherwise), add the rest."""
-        cid = self.cats[cat.key]["id"]
-        prefix = f"C{cid}:"
-        by_code = {str(r["STATUS_ID"]).removeprefix(prefix): r for r in rows}
-        locked = self.cats[cat.key]["stages"]
-        first: list[tuple[Command, Callable[[Any], None]]] = []
-        later: list[tuple[Command, Callable[[Any], None]]] = []
-        adds: list[tuple[Command, Callable[[Any], None]]] = []
-        kept = set()
-        for s in cat.stages:
-            row = by_code.get(s.status_id)
-            if row is not None:
-                kept.add(s.status_id)
-                fields = {"NAME": s.name or row["NAME"], "SORT": s.sort}
-                if s.color:
-                    fields["COLOR"] = s.color
-                cmd = Command(
-                    f"u{cid}_{row['ID']}",
-                    "crm.status.update",
-                    {"id": int(row["ID"]), "fields": fields},
-                )
-                item = (cmd, self._known(cat.key, s.key, int(row["ID"])))
-                (first if s.semantics.value else later).append(item)
-            elif s.key not in locked:
-                adds.append(self._add(cat.key, f"DEAL_STAGE_{cid}", s, cid))
-        deletes = [
-            (
-                Command(f"d{cid}_{r['ID']}", "crm.status.delete", {"id": int(r["ID"])}),
-                lambda result: None,
-            )
-            for code, r in by_code.items()
-            if code not in kept and r.get("SYSTEM") != "Y"
-        ]
-        return [*deletes, *first, *later, *adds]
-
-    def _add(
-        self, parent: str, entity: str, s: Any, cid: int | None
-    ) -> tuple[Command, Callable[[Any], None]]:
-        fields: dict[str, Any] = {
-            "ENTITY_ID": entity,
-            "STATUS_ID": s.status_id,
-            "NAME": s.name or s.status_id,
-            "SORT": s.sort,
-        }
-        if s.semantics.value:
-            fields["SEMANTICS"] = s.semantics.value
-        if s.color:
-            fields["COLOR"] = s.color
-        key = f"a{cid if cid is not None else 'L'}_{s.key}"
-        return Command(key, "crm.status.add", {"fields": fields}), self._remember(parent, s.key)
-
-    def category_edits(self, ops: list[Any]) -> list[tuple[Command, Callable[[Any], None]]]:
-        from funnelc.targets.crm_ops import Entity
-
-        fields: dict[Any, dict[str, Any]] = {}
-        for op in ops:
-            if op.ref.entity is not Entity.PIPELINE:
-                continue
-            now = next(c for c in self.s.current.categories if c.id == op.ref.id)
-            body = fields.setdefault(op.ref.id, {"name": now.name, "sort": now.sort})
-            body["name" if type(op).__name__ == "Rename" else "sort"] = op.after
-        return [
-            (
-                Command(
-                    f"cu{cid}",
-                    "crm.category.update",
-                    {"entityTypeId": 2, "id": cid, "fields": body},
-                ),
-                lambda result: None,
-            )
-            for cid, body in fields.items()
-        ]
-
-    def stage_commands(self, ops: list[Any]) -> list[tuple[Command, Callable[[Any], None]]]:
-        from funnelc.sync.plan import _b24_stage
-        from funnelc.targets.crm_ops import Entity
-
-        updates: dict[Any, dict[str, Any]] = {}
-        semantics: dict[Any, str] = {}
-        keys: dict[Any, tuple[str, str]] = {}
-        for op in ops:
-            kind = type(op).__name__
-            if op.ref.entity is not Entity.STAGE or kind not in ("Rename", "Recolour", "Reorder"):
-                continue
-            now, _cid = _b24_stage(self.s.current, op.ref)
-            if now is None:
-                continue
-            body = updates.setdefault(now.id, {"NAME": now.name, "SORT": now.sort})
-            if now.color:
-                body.setdefault("COLOR", now.color)
-            semantics[now.id] = now.semantics.value
-            keys[now.id] = (op.ref.parent or "", op.ref.key)
-            if kind == "Rename":
-                body["NAME"] = op.after
-            elif kind == "Recolour":
-                body["COLOR"] = op.after
-            else:
-                body["SORT"] = op.after
-        # Success and failure stages first, so an in-progress stage never lands after one.
-        order = sorted(updates, key=lambda i: (semantics[i] == "", i))
-        out = [
-            (
-                Command(f"su{i}", "crm.status.update", {"id": i, "fields": updates[i]}),
-                self._known(*keys[i], i),
-            )
-            for i in order
-        ]
-        for op in ops:
-            if type(op).__name__ != "Create" or op.ref.entity is not Entity.STAGE:
-                continue
-            parent = op.ref.parent
-            if parent == "lead":
-                if op.ref.key in self.s.entry["lead_statuses"]:
-                    continue
-                out.append(self._add("lead", "STATUS", op.desired, None))
-            else:
-                cid = self.cats[parent]["id"]
-                if op.ref.key in self.cats[parent]["stages"]:
-                    continue
-                entity = "DEAL_STAGE" if cid == 0 else f"DEAL_STAGE_{cid}"
-                out.append(self._add(parent, entity, op.desired, cid))
-        return out
-
-    def field_commands(self, ops: list[Any]) -> list[tuple[Command, Callable[[Any], None]]]:
-        from funnelc.targets.crm_ops import Entity
-
-        locked = self.s.entry["fields"]
-        out: list[tuple[Command, Callable[[Any], None]]] = []
-        for op in ops:
-            if op.ref.entity is not Entity.FIELD:
-                continue
-            kind = type(op).__name__
-            if kind == "Create":
-                f = op.desired
-                path = f"{f.entity}/{f.key}"
-                if path in locked:
-                    continue
-                fields: dict[str, Any] = {
-                    "FIELD_NAME": f.field_name,
-                    "USER_TYPE_ID": f.user_type,
-                    "LABEL": f.label,
-                    "EDIT_FORM_LABEL": f.label,
-                    "MULTIPLE": "Y" if f.multiple else "N",
-                    "MANDATORY": "Y" if f.mandatory else "N",
-                    "SORT": f.sort,
-                }
-                if f.settings:
-                    fields["SETTINGS"] = dict(f.settings)
-                if f.values:
-                    fields["LIST"] = [{"VALUE": v.value, "SORT": v.sort} for v in f.values]
-
-                def done(result: Any, path: str = path) -> None:
-                    locked[path] = {"id": int(result), "enums": {}}
-
-                out.append(
-                    (
-                        Command(
-                            f"f_{f.entity}_{f.key}",
-                            f"crm.{f.entity}.userfield.add",
-                            {"fields": fields},
-                        ),
-                        done,
-                    )
-                )
-            elif kind == "FieldChange":
-                now, want = op.current, op.desired
-                have = {v.value for v in now.values}
-                body: dict[str, Any] = {
-                    "LABEL": want.label,
-                    "MANDATORY": "Y" if want.mandatory else "N",
-                }
-                extra = [
-                    {"VALUE": v.value, "SORT": v.sort} for v in want.values if v.value not in have
-                ]
-                if extra:
-                    body["LIST"] = extra  # values the funnel dropped are kept (deals use them)
-                out.append(
-                    (
-                        Command(
-                            f"fu_{now.entity}_{now.id}",
-                            f"crm.{now.entity}.userfield.update",
-                            {"id": now.id, "fields": body},
-                        ),
-                        lambda result: None,
-                    )
-                )
-        return out
-
-    def deletes(self, ops: list[Any]) -> None:
-        from funnelc.sync.plan import _b24_stage, count_deals
-        from funnelc.targets.crm_ops import Entity
-
-        if not ops:
+            deals = count_deals(self.s, checked)
+            refused = {op.ref.path for op in checked if deals.get(op.ref.path)}
+            for path in sorted(refused):
+                self.done.refused.append(path)
+                self.say(_("kept {path}: it holds deals now").format(path=path))
+            commands = [
+                c
+                for c in commands
+                if not (isinstance(c.operation, Delete) and c.operation.ref.path in refused)
+            ]
+        wire: list[Command] = []
+        sent = []
+        for c in commands:
+            try:
+                wire.append(Command(c.key, c.method, c.resolved(self.ids)))
+            except MissingId:
+                if isinstance(c.operation, Delete):
+                    continue  # its lookup found nothing: there is nothing to delete
+                raise SyncError(f"{c.method}: a preset the portal should have is missing") from None
+            sent.append(c)
+        if not wire:
             return
-        # Ask again right before deleting (the portal refuses too, but say why).
-        deals = count_deals(self.s, ops)
-        commands: list[tuple[Command, Callable[[Any], None]]] = []
-        for op in ops:
-            ref = op.ref
-            if deals.get(ref.path):
-                self.done.refused.append(ref.path)
-                self.say(_("kept {path}: it holds deals now").format(path=ref.path))
+        results, errors, _totals = self.c.batch(wire)
+        for c in sent:
+            if c.key not in results:
                 continue
-            if ref.entity is Entity.STAGE:
-                stage, _cid = _b24_stage(self.s.current, ref)
-                if stage is None or stage.system:
-                    continue
+            for b in c.binds:
+                # A lookup that found nothing binds nothing.
+                with contextlib.suppress(LookupError, TypeError, ValueError):
+                    self.learn(b.key, b.value(results[c.key]))
+            if isinstance(c.operation, Delete):
+                self.forget(c.operation.ref)
+        if batch.phase == "categories":
+            self.step(_("created {n} pipeline(s)").format(n=len(results)))
+        else:
+            self.step(_("sent {n} command(s)").format(n=len(wire)))
+        if errors:
+            key, error = next(iter(errors.items()))
+            method = next(c.method for c in wire if c.key == key)
+            raise SyncError(f"{method}: {error.get('error_description', error)}")
 
-                def forget(result: Any, ref: Any = ref) -> None:
-                    table = (
-                        self.s.entry["lead_statuses"]
-                        if ref.parent == "lead"
-                        else self.cats.get(ref.parent, {}).get("stages", {})
-                    )
-                    for k in [k for k, v in table.items() if v == ref.id]:
-                        del table[k]
+    def _desired_stages(self, parent: str) -> set[str]:
+        if parent == "lead":
+            return {s.key for s in self.s.desired.lead_statuses or ()}
+        category = self.s.desired.category(parent)
+        return {s.key for s in category.stages} if category is not None else set()
 
-                commands.append(
-                    (Command(f"del{ref.id}", "crm.status.delete", {"id": ref.id}), forget)
-                )
-            elif ref.entity is Entity.PIPELINE:
-                commands.append(
-                    (
-                        Command(
-                            f"delc{ref.id}",
-                            "crm.category.delete",
-                            {"entityTypeId": 2, "id": ref.id},
-                        ),
-                        self._forget_category(ref.key),
-                    )
-                )
-            elif ref.entity is Entity.FIELD:
-                commands.append(
-                    (
-                        Command(
-                            f"delf{ref.parent}{ref.id}",
-                            f"crm.{ref.parent}.userfield.delete",
-                            {"id": ref.id},
-                        ),
-                        self._forget_field(f"{ref.parent}/{ref.key}"),
-                    )
-                )
-        self.send(commands)
+    def learn(self, key: tuple[str, str, str], value: int) -> None:
+        """Remember an id: for the rest of this run, and in the lock when it names an object
+        of the funnels (a preset looked up only to be deleted is not)."""
+        self.ids[key] = value
+        entity, parent, name = key
+        if entity == "category":
+            entry = self.cats.setdefault(name, {"id": value, "stages": {}})
+            entry["id"] = value
+            entry.setdefault("stages", {})
+        elif entity == "stage" and name in self._desired_stages(parent):
+            if parent == "lead":
+                self.s.entry["lead_statuses"][name] = value
+            else:
+                self.cats[parent].setdefault("stages", {})[name] = value
+        elif entity == "field":
+            self.s.entry["fields"][f"{parent}/{name}"] = {"id": value, "enums": {}}
 
-    def _forget_category(self, key: str) -> Callable[[Any], None]:
-        return lambda result: self.cats.pop(key, None)
+    def forget(self, ref: Any) -> None:
+        from funnelc.targets.crm_ops import Entity
 
-    def _forget_field(self, path: str) -> Callable[[Any], None]:
-        return lambda result: self.s.entry["fields"].pop(path, None)
+        if ref.entity is Entity.STAGE:
+            table = (
+                self.s.entry["lead_statuses"]
+                if ref.parent == "lead"
+                else self.cats.get(ref.parent, {}).get("stages", {})
+            )
+            for k in [k for k, v in table.items() if v == ref.id]:
+                del table[k]
+        elif ref.entity is Entity.PIPELINE:
+            self.cats.pop(ref.key, None)
+        elif ref.entity is Entity.FIELD:
+            self.s.entry["fields"].pop(f"{ref.parent}/{ref.key}", None)
 
 
 __all__ = ["Applied", "apply_plan", "full_id"]

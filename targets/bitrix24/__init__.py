@@ -67,12 +67,14 @@ from ..crm_common import (
     won_outcomes,
 )
 from ..crm_common import Analysis as CrmAnalysis
-from .state import status_id_limit
+from ..crm_ops import Delete
+from . import requests
+from .state import LEAD, status_id_limit
 
 NAME = "bitrix24"
 LABEL = "Bitrix24"
-SCHEMA_ID = "urn:funnelc:schema:bitrix24-plan:v2"
-FORMAT_VERSION = 2
+SCHEMA_ID = "urn:funnelc:schema:bitrix24-plan:v3"
+FORMAT_VERSION = 3
 
 MAX_BATCH = 50
 DEAL_STATUS_ID_MAX = 22
@@ -102,14 +104,7 @@ DEAL_PRESETS = (
 )
 """The stages a new deal category is assumed to start with [UNCONFIRMED]: the documented set
 of the default deal directory.  NEW, WON and LOSE are system stages and are renamed; the others
-are deleted before anything is added."""
-DEAL_PRESETS_DELETED = (
-    "PREPARATION",
-    "PREPAYMENT_INVOICE",
-    "EXECUTING",
-    "FINAL_INVOICE",
-    "APOLOGY",
-)
+are deleted before anything is added (``requests.py`` builds the commands)."""
 LEAD_DEFAULTS = ("NEW", "IN_PROCESS", "PROCESSED", "CONVERTED", "JUNK")
 """The portal's default lead statuses (crm-apis.md §0, ``crm_status.php``
 ``GetDefaultLeadStatuses``; there is no ASSIGNED): NEW, CONVERTED (S) and JUNK (F) are system
@@ -847,37 +842,19 @@ def _explicit(stage: Stage) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class BatchRef:
-    r"""A reference to the reply of an earlier command of the same batch, which Bitrix24
-    substitutes itself: ``$result[key][0][ID]``.
-
-    It is only ever a *whole* value.  ``CRestUtil::processBatchElement``
-    (``modules/rest/classes/general/rest_util.php``, crm-apis.md §0) matches
-    ``/\$(result|next|total|time|error)([^\s]*)/i`` and replaces the whole match, so a
-    reference inside a longer value eats what follows it, and older cores skip a non-string
-    result inside a longer value altogether; as a whole value the reply's value is sent as it
-    is (an empty lookup sends ``[]``, which the method refuses)."""
-
-    key: str
-    path: tuple[str | int, ...]
-
-    def readable(self) -> dict[str, Any]:
-        return {"$result": self.key, "path": list(self.path)}
-
-    def encoded(self) -> str:
-        return f"$result[{self.key}]" + "".join(f"[{part}]" for part in self.path)
-
-
-@dataclass(frozen=True, slots=True)
 class ReplyRef:
-    """A reference to the reply of an earlier *request* of the plan (the new category's id),
-    which the pusher substitutes, as a literal, before it sends the batch:
-    ``prefix{{request:path}}suffix``.  Bitrix24 never sees it, so it may sit inside a value
-    (``DEAL_STAGE_{{category:category.id}}``, ``C{{category:category.id}}:NEW``): the id is read
-    back and sent literally, which works on every server version (crm-apis.md §0)."""
+    """A reference to the reply of an earlier *request* of the plan, which the pusher
+    substitutes, as a literal, before it sends the batch: ``prefix{{request:path}}suffix``.
+
+    This is how the plan writes a :class:`~.requests.IdRef` (an id the builder did not know):
+    the new category's id (``{{category:category.id}}``) or a row id a lookup of an earlier
+    batch found (``{{lookup:result.find_new.0.ID}}``).  Bitrix24 never sees it, so it may sit
+    inside a value (``DEAL_STAGE_{{category:category.id}}``): the id is read back and sent
+    literally, which works on every server version (crm-apis.md §0, where ``$result`` is
+    replaced greedily and older cores skip a non-string result inside a longer value)."""
 
     request: str
-    path: tuple[str, ...]
+    path: tuple[str | int, ...]
     prefix: str = ""
     suffix: str = ""
 
@@ -890,11 +867,8 @@ class ReplyRef:
         return item
 
     def encoded(self) -> str:
-        token = "{{" + self.request + ":" + ".".join(self.path) + "}}"
+        token = "{{" + self.request + ":" + ".".join(str(p) for p in self.path) + "}}"
         return _quote(self.prefix) + token + _quote(self.suffix)
-
-
-Reference = BatchRef | ReplyRef
 
 
 def category_ref(prefix: str = "", suffix: str = "") -> ReplyRef:
@@ -948,7 +922,7 @@ def _quote(value: str) -> str:
 
 
 def _encode(value: Any) -> str:
-    if isinstance(value, BatchRef | ReplyRef):
+    if isinstance(value, ReplyRef):
         return value.encoded()
     if isinstance(value, bool):
         raise TypeError("a bool in a Bitrix24 command")  # Y/N are written as strings
@@ -970,7 +944,7 @@ def command_string(method: str, params: Mapping[str, Any]) -> str:
 
 def readable(value: Any) -> Any:
     """A command's parameters as the plan shows them: references as typed objects."""
-    if isinstance(value, BatchRef | ReplyRef):
+    if isinstance(value, ReplyRef):
         return value.readable()
     if isinstance(value, Mapping):
         return {k: readable(v) for k, v in value.items()}
@@ -981,9 +955,7 @@ def readable(value: Any) -> Any:
 
 def typed(value: Any) -> Any:
     """The inverse of :func:`readable`: a plan's ``commands`` parameters with their reference
-    objects as :class:`BatchRef` / :class:`ReplyRef` again (what a pusher re-encodes)."""
-    if isinstance(value, Mapping) and "$result" in value:
-        return BatchRef(str(value["$result"]), tuple(value["path"]))
+    objects as :class:`ReplyRef` again (what a pusher re-encodes)."""
     if isinstance(value, Mapping) and "$reply" in value:
         return ReplyRef(
             str(value["$reply"]),
@@ -998,158 +970,117 @@ def typed(value: Any) -> Any:
     return value
 
 
-Command = dict[str, Any]
+def import_batches(plan: PipelinePlan) -> list[requests.Batch]:
+    """The import plan's commands: :func:`~.requests.build` of ``diff(EMPTY, desired)`` for
+    this pipeline (its category, the lead statuses when it owns the lead funnel, its user
+    fields) — the same builder ``funnelc apply`` walks."""
+    from .desired import pipeline_state
+    from .diff import diff
+    from .state import EMPTY
+
+    desired = pipeline_state(plan)
+    ops = diff(EMPTY, desired)
+    if not plan.lead_cleanup:  # keep the portal's other lead statuses
+        ops = [op for op in ops if not (isinstance(op, Delete) and op.ref.parent == LEAD)]
+    return requests.build(ops, EMPTY, desired)
 
 
-def _lookup(key: str, entity_id: str | ReplyRef, status_id: str | ReplyRef) -> Command:
-    return {
-        "key": key,
-        "method": "crm.status.list",
-        "params": {"filter": {"ENTITY_ID": entity_id, "STATUS_ID": status_id}},
-    }
+_PHASE_IDS = {"categories": "category", "lookups": "lookup", "changes": "changes"}
 
 
-def _batches(
-    request_id: str,
-    purpose: str,
-    groups: Sequence[Sequence[Command]],
-    halt: int,
-) -> list[dict[str, Any]]:
-    """Pack command groups (a lookup and the write that uses it stay together) into batches
-    of at most 50 commands, in order."""
-    batches: list[list[Command]] = []
-    for group in groups:
-        if not batches or len(batches[-1]) + len(group) > MAX_BATCH:
-            batches.append([])
-        batches[-1].extend(group)
-    requests = []
-    for n, commands in enumerate(batches, start=1):
-        request: dict[str, Any] = {
-            "id": request_id if n == 1 else f"{request_id}.{n}",
-            "purpose": purpose if n == 1 else f"{purpose} (continued)",
-            "method": "batch",
-            "halt": halt,
-            "commands": [readable(c) for c in commands],
-            "body": {
-                "halt": halt,
-                "cmd": {c["key"]: command_string(c["method"], c["params"]) for c in commands},
-            },
-        }
-        requests.append(request)
-    return requests
+def _plan_requests(plan: PipelinePlan, batches: list[requests.Batch]) -> list[dict[str, Any]]:
+    """The builder's batches as plan requests: each :class:`~.requests.IdRef` written as the
+    :class:`ReplyRef` of the request whose reply binds it, the user-field reads around them.
+    A batch of one ``crm.category.add`` is a plain call (JSON body, ``expect`` on its id)."""
+    where: dict[requests.IdKey, tuple[str, tuple[str | int, ...]]] = {}
 
+    def render(value: Any) -> Any:
+        if isinstance(value, requests.IdRef):
+            rid, path = where[value.key]
+            return ReplyRef(rid, path, value.prefix, value.suffix)
+        if isinstance(value, Mapping):
+            return {k: render(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [render(v) for v in value]
+        return value
 
-def _status_fields(directory: Directory, b: B24Stage, *, add: bool) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
-    if add:
-        fields["ENTITY_ID"] = (
-            category_ref("DEAL_STAGE_") if directory.entity == "deal" else "STATUS"
-        )
-        fields["STATUS_ID"] = b.code
-    if b.renamed:
-        fields["NAME"] = b.name
-    fields["SORT"] = b.sort
-    if b.color is not None:
-        fields["COLOR"] = b.color
-    if add and b.semantics:
-        fields["SEMANTICS"] = b.semantics
-    return fields
-
-
-def _directory_groups(directory: Directory) -> list[list[Command]]:
-    """Commands that turn the presets of a directory into the funnel's stages: rename the
-    preset failure stage, then the success stage, then the start stage (so the SORT order
-    in-progress < success < failure holds after every command), then add the rest."""
-    deal = directory.entity == "deal"
-    entity = category_ref("DEAL_STAGE_") if deal else "STATUS"
-    groups: list[list[Command]] = []
-    system = {b.code: b for b in directory.stages if b.system}
-    order = ("LOSE", "WON", "NEW") if deal else ("JUNK", "CONVERTED", "NEW")
-    for code in order:
-        b = system[code]
-        status_id = category_ref("C", f":{code}") if deal else code
-        key = code.lower()
-        groups.append(
-            [
-                _lookup(f"find_{key}", entity, status_id),
+    out: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    merge = {f.name for f in plan.fields if f.merge_list}
+    for batch in batches:
+        base = _PHASE_IDS[batch.phase]
+        seen[base] = seen.get(base, 0) + 1
+        rid = base if seen[base] == 1 else f"{base}.{seen[base]}"
+        if batch.phase == "categories" and len(batch.commands) == 1:
+            (command,) = batch.commands
+            for b in command.binds:
+                where[b.key] = (rid, b.path)
+            out.append(
                 {
-                    "key": f"set_{key}",
-                    "method": "crm.status.update",
-                    "params": {
-                        "id": BatchRef(f"find_{key}", (0, "ID")),
-                        "fields": _status_fields(directory, b, add=False),
-                    },
-                },
-            ]
-        )
-    for b in directory.stages:
-        if b.system:
-            continue
-        groups.append(
-            [
-                {
-                    "key": f"add_{b.key}",
-                    "method": "crm.status.add",
-                    "params": {"fields": _status_fields(directory, b, add=True)},
+                    "id": rid,
+                    "purpose": "Create the deal category; later requests use its id.",
+                    "method": command.method,
+                    "params": readable(render(command.params)),
+                    "expect": {"category.id": {"at_most": 10**plan.category_id_digits - 1}},
                 }
-            ]
-        )
-    return groups
-
-
-def _delete_groups(codes_: Sequence[str], deal: bool) -> list[list[Command]]:
-    entity = category_ref("DEAL_STAGE_") if deal else "STATUS"
-    groups = []
-    for code in codes_:
-        key = code.lower()
-        status_id = category_ref("C", f":{code}") if deal else code
-        groups.append(
-            [
-                _lookup(f"find_{key}", entity, status_id),
-                {
-                    "key": f"del_{key}",
-                    "method": "crm.status.delete",
-                    "params": {"id": BatchRef(f"find_{key}", (0, "ID")), "params": {"FORCED": "Y"}},
+            )
+            continue
+        commands: list[dict[str, Any]] = []
+        for command in batch.commands:
+            params = render(command.params)
+            item: dict[str, Any] = {
+                "key": command.key,
+                "method": command.method,
+                "params": params,
+            }
+            op = command.operation
+            if command.method.endswith(".userfield.add"):
+                entity = command.method.split(".")[1]
+                name = params["fields"]["FIELD_NAME"]
+                item["unless_exists"] = {
+                    "from": f"check.{entity}_fields",
+                    "match": {"FIELD_NAME": FIELD_PREFIX + name},
+                }
+                if name in merge:
+                    item["merge"] = "LIST"
+            if isinstance(op, Delete) and op.ref.parent == LEAD:
+                item["optional"] = True
+            commands.append(item)
+        for command in batch.commands:
+            for b in command.binds:
+                where[b.key] = (rid, ("result", command.key, *b.path))
+        first = seen[base] == 1
+        purpose = _PURPOSES[batch.phase] if first else f"{_PURPOSES[batch.phase]} (continued)"
+        out.append(
+            {
+                "id": rid,
+                "purpose": purpose,
+                "method": "batch",
+                "halt": 1,
+                "commands": [readable(c) for c in commands],
+                "body": {
+                    "halt": 1,
+                    "cmd": {c["key"]: command_string(c["method"], c["params"]) for c in commands},
                 },
-            ]
+            }
         )
-    return groups
+    return out
 
 
-def _field_command(f: B24Field, entity: str, index: int) -> Command:
-    fields: dict[str, Any] = {
-        "FIELD_NAME": f.name,
-        "USER_TYPE_ID": f.type,
-        "XML_ID": f.source.id.name if f.source is not None else "loss_reason",
-        "LABEL": f.label,
-        "SORT": 100 + 10 * index,
-        "MULTIPLE": "Y" if f.multiple else "N",
-        "MANDATORY": "N",
-    }
-    if f.values:
-        fields["LIST"] = [{"VALUE": v, "SORT": 10 * (i + 1)} for i, v in enumerate(f.values)]
-    if f.settings:
-        fields["SETTINGS"] = f.settings
-    command: Command = {
-        "key": f"field_{f.name.lower()}",
-        "method": f"crm.{entity}.userfield.add",
-        "params": {"fields": fields},
-        "unless_exists": {
-            "from": f"check.{entity}_fields",
-            "match": {"FIELD_NAME": FIELD_PREFIX + f.name},
-        },
-    }
-    if f.merge_list:
-        command["merge"] = "LIST"
-    return command
+_PURPOSES = {
+    "categories": "Create the deal categories; later requests use their ids.",
+    "lookups": "Find the row ids of the stages the plan renames, re-sorts or deletes: the "
+    "presets of the new category (and the portal's lead statuses); later requests use them.",
+    "changes": "Delete the new category's other presets, move the success and failure stages "
+    "to their sorts, add the other stages, rename the start stage (the lead statuses the "
+    "same way), and add the user fields the portal does not have yet.",
+}
 
 
 def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
     """The import plan of one pipeline (see ``docs/targets/bitrix24.md`` and the schema)."""
     pipeline = plan.pipeline
-    digits = plan.category_id_digits
-    category_sort = plan.options["category-sort"]
-    requests: list[dict[str, Any]] = [
+    requests_: list[dict[str, Any]] = [
         {
             "id": "check.categories",
             "purpose": "Read the portal's deal categories: stop if one already has this name.",
@@ -1159,10 +1090,8 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
             "expect": {"names_absent": [pipeline.name.value]},
         }
     ]
-    deal_fields = [f for f in plan.fields if "deal" in f.entities]
-    lead_fields = [f for f in plan.fields if "lead" in f.entities]
-    if deal_fields:
-        requests.append(
+    if any("deal" in f.entities for f in plan.fields):
+        requests_.append(
             {
                 "id": "check.deal_fields",
                 "purpose": "Read the portal's deal user fields, so that fields another pipeline "
@@ -1172,8 +1101,8 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
                 "paged": True,
             }
         )
-    if lead_fields:
-        requests.append(
+    if any("lead" in f.entities for f in plan.fields):
+        requests_.append(
             {
                 "id": "check.lead_fields",
                 "purpose": "Read the portal's lead user fields.",
@@ -1182,64 +1111,7 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
                 "paged": True,
             }
         )
-    # The category is a call of its own (a JSON body, outside any batch), so its id is read back
-    # and every later command refers to it by a literal value (crm-apis.md §0).
-    requests.append(
-        {
-            "id": "category",
-            "purpose": "Create the deal category; later requests use its id.",
-            "method": "crm.category.add",
-            "params": {
-                "entityTypeId": 2,
-                "fields": {"name": pipeline.name.value, "sort": category_sort},
-            },
-            "expect": {"category.id": {"at_most": 10**digits - 1}},
-        }
-    )
-    groups = [
-        *_delete_groups(DEAL_PRESETS_DELETED, True),
-        *_directory_groups(plan.deal),
-    ]
-    stage_count = len(plan.deal.stages)
-    requests += _batches(
-        "deal",
-        f"Delete the new category's preset stages {', '.join(DEAL_PRESETS_DELETED)}; rename "
-        f"NEW, WON and LOSE; add the other stages ({stage_count} stages in all).",
-        groups,
-        1,
-    )
-    if deal_fields:
-        requests += _batches(
-            "deal_fields",
-            "Add the deal user fields the portal does not have yet.",
-            [[_field_command(f, "deal", i)] for i, f in enumerate(deal_fields)],
-            1,
-        )
-    if plan.lead is not None:
-        requests += _batches(
-            "lead",
-            "Turn the portal's lead statuses into the lead phase: rename NEW, CONVERTED and "
-            "JUNK; add the other statuses.",
-            _directory_groups(plan.lead),
-            1,
-        )
-        if plan.lead_cleanup:
-            requests += _batches(
-                "lead_cleanup",
-                "Delete the default in-progress lead statuses "
-                f"{', '.join(LEAD_DEFAULTS_DELETED)} if they exist and are empty; errors here "
-                "are expected and harmless (see the manual steps).",
-                _delete_groups(LEAD_DEFAULTS_DELETED, False),
-                0,
-            )
-    if lead_fields:
-        requests += _batches(
-            "lead_fields",
-            "Add the lead user fields required by lead stages (same FIELD_NAME as on deals, so "
-            "conversion can carry the values over).",
-            [[_field_command(f, "lead", i)] for i, f in enumerate(lead_fields)],
-            1,
-        )
+    requests_ += _plan_requests(plan, import_batches(plan))
     return {
         **plan_header(
             SCHEMA_ID,
@@ -1269,7 +1141,7 @@ def plan_document(project: Project, plan: PipelinePlan) -> dict[str, Any]:
         "stages": _stage_table(plan),
         "notes": _notes(plan),
         "manual_steps": f"{pipeline.id.name}.md",
-        "requests": requests,
+        "requests": requests_,
     }
 
 
@@ -1302,12 +1174,17 @@ def _notes(plan: PipelinePlan) -> list[str]:
     digits = plan.category_id_digits
     notes = [
         "Send the requests in order, at most 2 per second (a batch counts as one request).",
+        "The requests are the commands `funnelc apply` sends from an empty portal, made by the "
+        "same builder: the deal categories, then lookups of the row ids of the stages the plan "
+        "changes, then every change, in full batches of at most 50.",
         "References are typed objects in `commands`, never text inside a value: "
-        '{"$result": key, "path": [...]} is the reply of an earlier command of the same batch; '
-        "Bitrix24 substitutes it, and it is always a whole value ($result[key][0][ID] in `body`). "
-        '{"$reply": request, "path": [...], "prefix", "suffix"} is the reply of an earlier '
-        "request (the new category's id): the pusher substitutes the literal value for "
-        "{{<request>:<path>}} in `body` before sending.",
+        '{"$reply": request, "path": [...], "prefix", "suffix"} is a value from the reply of an '
+        "earlier request (the new category's id, or a row id a lookup found): the pusher "
+        "substitutes the literal value for {{<request>:<path>}} in `body` before sending "
+        "(a number in the path indexes a list). Bitrix24 never sees a reference, so no "
+        "$result substitution is involved (crm-apis.md §0). If a reference finds nothing, stop, "
+        "except for a command marked `optional` (a default lead status the portal may not have "
+        "or may still use: drop it if its lookup finds nothing, carry on if it is refused).",
         "Each batch is given twice: `commands` (readable) and `body` (what is sent: every value "
         "percent-encoded, references written as above). They say the same thing.",
         "`expect` lists checks on a reply: stop the plan if one fails.",
@@ -1319,8 +1196,8 @@ def _notes(plan: PipelinePlan) -> list[str]:
         "share them). merge: LIST — if the field exists, add the list values it lacks with "
         "crm.deal.userfield.update instead.",
         "A new deal category starts with the stages of the default deal directory "
-        f"({', '.join(DEAL_PRESETS)}; crm-apis.md §0); the `deal` batch halts at the first "
-        "preset it cannot find, before anything but the empty category is created.",
+        f"({', '.join(DEAL_PRESETS)}; crm-apis.md §0); the plan stops at the first preset "
+        "its lookups cannot find, before anything but the empty category is created.",
         f"STATUS_IDs fit 22 characters with the prefix of a category id of up to {digits} "
         f"digits (C{'9' * digits}:); the `category` request expects such an id.",
         "A directory has one success stage (crm-apis.md §0); the plan has exactly one.",

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from funnelc.emit import EmitOptions
     from funnelc.model import Project
 
-    from . import Analysis, B24Field, B24Stage, Directory
+    from . import Analysis, B24Field, B24Stage, Directory, PipelinePlan
 
 
 def stage_key(b: B24Stage) -> str:
@@ -120,3 +120,23 @@ def of_project(project: Project, options: EmitOptions) -> tuple[Portal, list[Dia
 
     analysis = TARGET.analysis(project, options)
     return desired_state(analysis), analysis.diagnostics
+
+
+def pipeline_state(plan: PipelinePlan) -> Portal:
+    """The part of the desired portal one pipeline's import plan makes: its category, the
+    lead statuses when it owns the lead funnel, and its user fields (sorted 100, 110, … in
+    the order the pipeline declares them, per entity)."""
+    from dataclasses import replace
+
+    lead = _stages(plan.lead) if plan.lead is not None and plan.lead_mode == "statuses" else None
+    fields: list[UserField] = []
+    for entity in ("deal", "lead"):
+        mine = [f for f in plan.fields if entity in f.entities]
+        fields += [replace(_field(f, entity), sort=100 + 10 * i) for i, f in enumerate(mine)]
+    category = Category(
+        key=plan.pipeline.id.name,
+        name=plan.pipeline.name.value,
+        sort=int(str(plan.options["category-sort"])),
+        stages=_stages(plan.deal),
+    )
+    return Portal(categories=(category,), lead_statuses=lead, fields=tuple(fields))
