@@ -104,7 +104,19 @@ def desired_state(analysis: Analysis) -> Portal:
                         ),
                     )
                     fields[(entity, user_field.key)] = _replace_values(old, values)
-    return Portal(categories=tuple(categories), lead_statuses=lead, fields=tuple(fields.values()))
+    # Deal fields, then lead fields, each sorted 100, 110, … in the order they first appear
+    # (as each pipeline's import plan sorts its own).
+    ordered: list[UserField] = []
+    for entity in ("deal", "lead"):
+        mine = [f for (e, _k), f in fields.items() if e == entity]
+        ordered += [_replace_sort(f, 100 + 10 * i) for i, f in enumerate(mine)]
+    return Portal(categories=tuple(categories), lead_statuses=lead, fields=tuple(ordered))
+
+
+def _replace_sort(f: UserField, sort: int) -> UserField:
+    from dataclasses import replace
+
+    return replace(f, sort=sort)
 
 
 def _replace_values(f: UserField, values: tuple[EnumValue, ...]) -> UserField:
