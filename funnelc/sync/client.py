@@ -118,6 +118,59 @@ class Bucket:
         return max(0.0, (requests - size) / rate)
 
 
+B24_METHOD_BUDGET = 480.0  # seconds of execution one method may use in a window (§0, §2.1)
+
+
+class TimeBudget:
+    """Bitrix24's per-method time budget, kept by the client before the portal refuses.
+
+    Source: crm-apis.md §0 and §2.1 (Bitrix24 ``limits.md``): a method whose execution time on
+    a portal adds up to more than 480 s in 10 minutes is blocked (429 ``OPERATION_TIME_LIMIT``),
+    and every reply carries ``time.operating`` (the seconds that method has used in the
+    window, this call included) and ``time.operating_reset_at`` (when that count resets), in
+    the portal's clock — so the wait is measured from the reply's own ``time.finish`` and
+    converted to ours; ``fast_bitrix24`` (``srh.py``) keeps the same count.  Before a call,
+    if the method's last reported ``operating`` plus the most one call of it has cost so far
+    would reach the budget, the client sleeps until the reported reset; the fake
+    (``funnelc.fakes.bitrix24``, ``_limit``) refuses a call once the sum reaches 480 s."""
+
+    def __init__(self, clock: Clock, sleep: Sleep, budget: float = B24_METHOD_BUDGET) -> None:
+        self.clock, self.sleep, self.budget = clock, sleep, budget
+        self.operating: dict[str, tuple[float, float]] = {}  # method → (used, reset on our clock)
+        self.cost: dict[str, float] = {}  # method → the most one call of it added
+        self.waited = 0.0
+
+    def wait(self, method: str) -> None:
+        seen = self.operating.get(method)
+        if seen is None:
+            return
+        spent, reset = seen
+        now = self.clock()
+        if now >= reset:
+            del self.operating[method]
+            return
+        if spent + self.cost.get(method, 0.0) >= self.budget:
+            self.sleep(reset - now)
+            self.waited += reset - now
+            del self.operating[method]
+
+    def seen(self, method: str, block: Any) -> None:
+        """Take the ``time`` block of a reply to ``method``."""
+        if not isinstance(block, dict) or "operating" not in block:
+            return
+        try:
+            spent = float(block["operating"])
+            reset_at = float(block["operating_reset_at"])
+            finish = float(block.get("finish", reset_at))
+            own = float(block.get("duration") or 0.0)
+        except (KeyError, TypeError, ValueError):
+            return
+        before = self.operating.get(method)
+        grew = spent - before[0] if before is not None else spent
+        self.cost[method] = max(self.cost.get(method, 0.0), own, grew)
+        self.operating[method] = (spent, self.clock() + max(0.0, reset_at - finish))
+
+
 @dataclass
 class Stats:
     requests: int = 0  # HTTP requests sent, retries included
@@ -374,6 +427,7 @@ class B24Client:
             sleep=sleep,
             trace=trace,
         )
+        self.budget = TimeBudget(clock, sleep)
 
     @property
     def stats(self) -> Stats:
@@ -383,8 +437,10 @@ class B24Client:
         self.http.close()
 
     def call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        """One method (JSON body, no ``$result`` substitution); the whole reply."""
+        """One method (JSON body, no ``$result`` substitution); the whole reply.  Waits first
+        when the method's time budget would run out (:class:`TimeBudget`)."""
         write = not method.endswith((".list", ".get", ".fields"))
+        self.budget.wait(method)
         reply = self.http.send(
             "POST", f"{self.webhook}{method}.json", method, write=write, json=params
         )
@@ -400,6 +456,7 @@ class B24Client:
         if write:
             self.stats.commands += 1
         data: dict[str, Any] = reply.json()
+        self.budget.seen(method, data.get("time"))
         return data
 
     def list_all(self, method: str, params: dict[str, Any]) -> list[dict[str, Any]]:
