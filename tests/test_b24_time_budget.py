@@ -95,7 +95,12 @@ def test_the_reset_is_read_on_the_portals_clock() -> None:
     (reset − finish) on the client's own clock, whatever the two clocks say."""
     clock = ManualClock(5.0)
     slept: list[float] = []
-    budget = TimeBudget(clock, lambda s: (slept.append(s), clock.advance(s)), budget=480.0)
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.advance(seconds)
+
+    budget = TimeBudget(clock, sleep, budget=480.0)
     portal_now = 1_700_000_000.0
     block = {"finish": portal_now, "duration": 0.1, "operating": 470.0}
     budget.seen("m", {**block, "operating_reset_at": portal_now + 300.0})
