@@ -27,7 +27,6 @@ compares two states into operations and ``requests.py`` turns operations into AP
 
 from __future__ import annotations
 
-import functools
 import re
 import urllib.parse
 from collections.abc import Mapping, Sequence
@@ -36,8 +35,8 @@ from typing import Any, ClassVar
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Label, sorted_diagnostics
-from funnelc.emit import EmitOptions
-from funnelc.i18n import Texts, _
+from funnelc.emit import NO_TEXTS, EmitOptions
+from funnelc.i18n import Translator, _, texts_for
 from funnelc.model import Field as FunnelField
 from funnelc.model import LossReason, Phase, Pipeline, Project, Stage
 from funnelc.source import Span
@@ -213,10 +212,10 @@ class PipelinePlan:
 Analysis = CrmAnalysis[PipelinePlan]
 
 
-@functools.cache
-def _texts(russian: bool) -> Mapping[str, str]:
-    """The artefact's texts in the pipeline's language, from the message catalogue."""
-    return Texts(_EN, "ru" if russian else "en")
+def _texts(russian: bool) -> Translator:
+    """The artefact's texts in the pipeline's language, from the message catalogue: called
+    as ``t("English message id")`` where each text is used."""
+    return texts_for("ru" if russian else "en")
 
 
 def _error(diagnostics: list[Diagnostic], reason: str, hint: str = "") -> None:
@@ -267,8 +266,12 @@ def analyse(project: Project, emit_options: EmitOptions) -> Analysis:
         plan = plans[pipeline.id.name]
         mode, owner = lead_modes[pipeline.id.name]
         if mode == "unmapped" and pipeline.lead is not None:
+            t = _texts(plan.russian)
             plan.dropped.append(
-                _texts(plan.russian)["dropped_lead"].format(owner=code_span(str(owner)))
+                t(
+                    "The lead phase of this pipeline: a portal has one lead funnel, and "
+                    "{owner} has it (see “Leads”)."
+                ).format(owner=code_span(str(owner)))
             )
     for plan in plans.values():
         _check_texts(plan, diagnostics)
@@ -674,7 +677,7 @@ def _map_pipeline(
             fields.append(
                 B24Field(
                     name=opts.text("loss-reason-field").removeprefix(FIELD_PREFIX),
-                    label=t["reason_field"],
+                    label=t("Loss reason"),
                     type="enumeration",
                     multiple=False,
                     values=values,
@@ -766,7 +769,7 @@ def _fill(
     pipeline: Pipeline,
     reasons_mode: str,
     presets: tuple[str, str, str],
-    t: Mapping[str, str],
+    t: Translator,
     places: dict[str, tuple[Directory, B24Stage]],
     reason_places: dict[tuple[str, str], tuple[Directory, B24Stage]],
 ) -> None:
@@ -796,7 +799,7 @@ def _fill(
         )
         places[success.id.name] = (directory, b)
     else:
-        b = B24Stage(won_code, t["converted"], SUCCESS_SORT, "S", None, True)
+        b = B24Stage(won_code, t("Handed over to sales"), SUCCESS_SORT, "S", None, True)
     directory.stages.append(b)
 
     sort = FAILURE_SORT
@@ -1230,130 +1233,14 @@ class Bitrix24Target(PlanTarget[Analysis]):
 
     @property
     def texts(self) -> Mapping[str, str]:
-        return _EN
+        """Empty: the plan's and manual steps' texts are written where they are used, as
+        ``t("…")`` calls the message extractor reads (the one catalogue)."""
+        return NO_TEXTS
 
     label: ClassVar[str] = LABEL
 
 
 TARGET = Bitrix24Target()
-
-
-# ---- texts -------------------------------------------------------------------------------------
-
-_EN: dict[str, str] = {
-    "converted": "Handed over to sales",
-    "reason_field": "Loss reason",
-    "dropped_lead": "The lead phase of this pipeline: a portal has one lead funnel, and {owner} "
-    "has it (see “Leads”).",
-    "unmapped_stage": "{name} (not in Bitrix24)",
-    "deal_stage": "{name} ({code})",
-    "lead_status": "{name} (lead status {code})",
-    "deal_P": "an in-progress stage",
-    "deal_S": "the success stage",
-    "deal_F": "a failure stage",
-    "lead_P": "an in-progress lead status",
-    "lead_S": "the lead success status",
-    "lead_F": "a lead failure status",
-    "in_category": " of the category {category}",
-    "title": "Bitrix24: manual steps for the pipeline {name}",
-    "intro": "Pipeline {id} from {source}. The import plan {plan} creates in Bitrix24 the deal "
-    "category {category} ({stages}){lead} and {fields}. Below is what the Bitrix24 REST API "
-    "cannot set: do these steps in Bitrix24 after running the plan, and tick each one. "
-    "`{{id}}` in stage codes is the id of the new category.",
-    "intro_lead": ", the portal's lead statuses ({count})",
-    "segment": "Segment: {text}",
-    "h_before": "Before running the plan",
-    "before_admin": "Run the plan as a CRM administrator: only they can create categories, "
-    "stages and user fields.",
-    "before_rate": "At most 2 requests per second (a batch is one request; burst 50, on "
-    "Enterprise 5 per second and 250): above that Bitrix24 answers 503 QUERY_LIMIT_EXCEEDED.",
-    "before_presets": "A new category starts with the default stages (NEW, PREPARATION, "
-    "PREPAYMENT_INVOICE, EXECUTING, FINAL_INVOICE, WON, LOSE, APOLOGY); if the `deal` batch "
-    "stops at looking one up, delete the empty category and report it.",
-    "before_lead": "Lead statuses belong to the whole portal: the plan renames NEW, CONVERTED "
-    "and JUNK and adds statuses. Warn everyone who works with leads.",
-    "before_shared": "The lead statuses are set by the plan of {owner} (same lead phase): run "
-    "it first.",
-    "h_outcomes": "How the outcomes are mapped",
-    "outcomes_intro": "Success (S) and failure (F) stages close a deal. When a deal is closed, "
-    "Bitrix24 asks which failure stage it goes to: loss reasons became such stages.",
-    "outcome": "{stage} is {kind} {code}.",
-    "reason_stages": "The reasons of {stage} are failure stages of their own: {reasons}.",
-    "h_required": "Required fields per stage",
-    "required_intro": "The REST API cannot make a field required at a stage. Open the field's "
-    "settings (Deals → Settings → Custom fields), turn on “Required” → “At stages” for this "
-    "category and tick the stages: the field must be filled to enter the stage.",
-    "required_item": "{field} ({name}): {stages}.",
-    "h_sla": "Stage SLAs and timeouts",
-    "sla_intro": "Bitrix24 stages have no time limit. On each stage below, add a “Change stage” "
-    "automation rule (Deals → Automation, this category) delayed by the SLA, with the condition "
-    "that the deal is still in the stage.",
-    "sla_item": "{stage}: {sla}, then to {where}.",
-    "sla_business": " The SLA is in business days: make the delay count working time only.",
-    "sla_cross": " A rule cannot move a lead to a deal stage: let it close the lead in the "
-    "failure status {junk} (or convert it and move the deal).",
-    "h_tasks": "Stage tasks",
-    "tasks_intro": "Add a “Task” automation rule that sets the task for the owner on entering "
-    "the stage.",
-    "task_item": "{stage}: “{task}”.",
-    "h_rules": "Stage rules",
-    "rules_intro": "Bitrix24 stages have no description: publish the goals and exit criteria "
-    "where the managers will see them (knowledge base, sales playbook).",
-    "goal": "goal: {text}.",
-    "exits": "Exit: {text}.",
-    "h_probability": "Probability",
-    "probability_intro": "The probability is the deal's “Probability” field, not a stage "
-    "property. Add an automation rule that sets it on entering the stage.",
-    "probability_item": "{stage}: {value}%.",
-    "h_key": "Key stage",
-    "key_item": "{stage} is the key stage: use it as the reference point of conversion "
-    "reports (Analytics → Sales funnel).",
-    "h_lead": "Leads",
-    "definition_intro": "What a lead is: {text}",
-    "convert": "Set up lead conversion (CRM → Settings → Conversion): the deal is created in "
-    "{first}. Convert only if: {conditions}. REST cannot convert a lead: it can only move the "
-    "lead to its success status, which creates no deal.",
-    "lead_leftovers": "Check that the portal has no other lead statuses: the plan tries to "
-    "delete {defaults} if they are empty; delete the others or move their leads by hand.",
-    "handoff_deal": "The lead phase became the first stages of the category: move a deal from "
-    "{last} to {first} only if: {conditions}.",
-    "lead_unmapped": "The lead phase of this pipeline ({names}) is not mapped: a portal has one "
-    "lead funnel, and {owner} has it. Work these stages outside Bitrix24, or set "
-    '`lead-phase = "deal-stages"` for this pipeline to make them the first stages of the '
-    "category. Handover to sales: {first}, if: {conditions}.",
-    "lead_skipped": "The lead phase of this pipeline ({names}) is not mapped "
-    '(`lead-phase = "skip"`). Handover to sales: {first}, if: {conditions}.',
-    "no_conditions": "no conditions given",
-    "h_reasons": "Loss reasons",
-    "reasons_field_intro": "The loss reasons are the values of the “Loss reason” field. Make "
-    "the field required at the failure stages, and tell the managers which reasons fit each "
-    "outcome.",
-    "reason_field_item": "{stage}: {reasons}.",
-    "h_revive": "Reviving deals",
-    "revive_intro": "Revival is an automation rule on the failure stage: after the given time "
-    "it moves the deal (or creates a new lead) to the given stage. If rules on final stages do "
-    "not run on your portal, set a recurring task for marketing instead.",
-    "revive_item": "From {source}{after}, to {target}{label}.",
-    "after": " after {delay}",
-    "h_next": "The next deal",
-    "next_intro": "A won deal starts a new one in another category: add a “Create deal” "
-    "automation rule with that category and stage on the success stage.",
-    "next_item": "When a deal reaches {source}, create a deal: {target}.",
-    "h_edges": "Moves outside the main order",
-    "edges_intro": "Bitrix24 does not restrict moves between stages, so these work without any "
-    "setup; tell the managers about them.",
-    "edge_item": "{source} → {target}{label}.",
-    "then_item": "From {source} a deal goes to {target}, not to the next stage.",
-    "h_fields": "Fields",
-    "field_text": "{name} is created as a string: deals have no {kind} type (phones and e-mails "
-    "belong to contacts).",
-    "h_dropped": "Not in the plan",
-    "h_after": "Check after running the plan",
-    "check_stages": "The category's stages are in order, with their colours and semantics (one "
-    "success stage, the failure stages last).",
-    "check_presets": "No default stage is left in the category except the renamed NEW, WON and "
-    "LOSE.",
-}
 
 
 from .manual import manual_steps  # noqa: E402, F401  (reads this module; PlanTarget uses it)
