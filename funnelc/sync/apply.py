@@ -14,7 +14,7 @@ one builder of amoCRM requests, which the import plan serialises too — new pip
 edit sends ``name`` and every enum with its id.  This module only resolves, sends and binds.
 
 Bitrix24 (§0, §2): the batches of :func:`funnelc.targets.bitrix24.requests.build` (which also
-writes the import plan), walked by :class:`_B24`: literal values, never ``$result``.
+writes the import plan), walked by :class:`_B24Driver`: literal values, never ``$result``.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def apply_plan(session: Session, plan: Plan, progress: Progress | None = None) -
         session.lock.save()
     if isinstance(session.client, AmoClient):
         return _Amo(session, say).run(plan.operations)
-    return _B24(session, say).run(plan.operations)
+    return _B24Driver(session, say).run(plan.operations)
 
 
 def remember(session: Session) -> bool:
@@ -199,7 +199,7 @@ class _Amo:
 # ---- Bitrix24 -------------------------------------------------------------------------------
 
 
-class _B24:
+class _B24Driver:
     """A thin driver over :func:`funnelc.targets.bitrix24.requests.build` (the one place that
     knows Bitrix24 command shapes, the import plan's too): every batch in order, each
     reference resolved to the literal id an earlier batch bound, the ids the replies give

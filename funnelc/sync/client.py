@@ -4,8 +4,9 @@
   timeouts retried with doubling backoff a bounded number of times, and a 403 (the account
   blocked after overruns, §1.1 amo-err) stops at once with an explanation.
 - Bitrix24: the leaky bucket (:class:`Bucket`: drains 2 a second, holds 50; §2.1 limits.md),
-  ``batch`` of at most 50 commands (one request against the bucket), 503
-  ``QUERY_LIMIT_EXCEEDED`` / 429 ``OPERATION_TIME_LIMIT`` (the per-method time budget) /
+  ``batch`` of at most 50 commands (one request against the bucket), the per-method time
+  budget kept before the portal refuses (:class:`TimeBudget`: each reply's
+  ``time.operating``), 503 ``QUERY_LIMIT_EXCEEDED`` / 429 ``OPERATION_TIME_LIMIT`` /
   timeouts retried with backoff.  Values are sent literally (never ``$result`` references,
   §0), and a command whose values contain ``$result`` is sent on its own, outside any batch,
   so the portal cannot substitute into user text.
