@@ -68,7 +68,6 @@ class Capabilities:
 
 
 NO_CAPABILITIES = Capabilities()
-NO_TEXTS: Mapping[str, str] = {}
 
 
 class Target(Protocol):
@@ -83,12 +82,6 @@ class Target(Protocol):
 
     @property
     def capabilities(self) -> Capabilities: ...
-
-    @property
-    def texts(self) -> Mapping[str, str]:
-        """The English texts of the target's artefacts by key (their ids in the message
-        catalogue), for the catalogue tools; empty for a target whose texts are literals."""
-        ...
 
     def check(self, project: Project, options: EmitOptions) -> list[Diagnostic]:
         """The problems the target finds in the whole project (``capabilities.checks``);

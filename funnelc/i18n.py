@@ -294,26 +294,6 @@ def join(sep: str, items: Iterable[object]) -> Text:
     return Text(Seq(tuple(as_fragment(item) for item in items), sep))
 
 
-class Texts(Mapping[str, str]):
-    """An artefact's texts by key, written in English (the message ids) and shown in
-    ``lang`` — the CRM targets' manual steps and plans, which speak the pipeline's language
-    rather than the user's."""
-
-    def __init__(self, english: Mapping[str, str], lang: str) -> None:
-        _check(lang)
-        self.english = english
-        self.lang = lang
-
-    def __getitem__(self, key: str) -> str:
-        return render(Msg(self.english[key]), self.lang)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.english)
-
-    def __len__(self) -> int:
-        return len(self.english)
-
-
 class Translator:
     """The messages of an artefact in a fixed language — the CRM targets' plans and manual
     steps, which speak the pipeline's language rather than the user's.  Bound once,

@@ -106,9 +106,6 @@ def _runtime_ids() -> Iterator[tuple[str, str]]:
     for name in REGISTRY:
         target = get_target(name)
         yield target.description, f"target {name}"
-        # The texts of a CRM target's plan and manual steps (`Texts(_EN, lang)`).
-        for key, text in target.texts.items():
-            yield text, f"target {name}: {key}"
         for construct in target.capabilities.constructs:
             yield construct, f"target {name}"
     yield from _help_texts()

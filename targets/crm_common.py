@@ -998,10 +998,6 @@ class PlanTarget(Generic[AnalysisT]):
             checks=True, plan=True, sync=True, constructs=dict(self._package().CAPABILITIES)
         )
 
-    @property
-    def texts(self) -> Mapping[str, str]:
-        raise NotImplementedError
-
     def analyse(self, project: Project, options: EmitOptions) -> AnalysisT:
         analysis: AnalysisT = self._package().analyse(project, options)
         return analysis

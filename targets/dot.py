@@ -59,7 +59,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from funnelc.diagnostics import Diagnostic
-from funnelc.emit import NO_CAPABILITIES, NO_TEXTS, Capabilities, EmitOptions, Emitted, shared
+from funnelc.emit import NO_CAPABILITIES, Capabilities, EmitOptions, Emitted, shared
 from funnelc.i18n import N_, Msg, ngettext_noop, pgettext_noop, render
 from funnelc.model import (
     Duration,
@@ -876,10 +876,6 @@ class DotTarget:
     description: str = "Graphviz DOT source of each pipeline's diagram"
 
     capabilities: ClassVar[Capabilities] = NO_CAPABILITIES
-
-    @property
-    def texts(self) -> Mapping[str, str]:
-        return NO_TEXTS
 
     def check(self, project: Project, options: EmitOptions) -> list[Diagnostic]:
         return []

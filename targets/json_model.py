@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from funnelc.diagnostics import Diagnostic
-from funnelc.emit import NO_CAPABILITIES, NO_TEXTS, Capabilities, EmitOptions, Emitted, Target
+from funnelc.emit import NO_CAPABILITIES, Capabilities, EmitOptions, Emitted, Target
 from funnelc.model import (
     Duration,
     Edge,
@@ -173,10 +173,6 @@ class JsonModelTarget:
     description: str = "the compiled model of each pipeline as JSON, described by a JSON Schema"
 
     capabilities: ClassVar[Capabilities] = NO_CAPABILITIES
-
-    @property
-    def texts(self) -> Mapping[str, str]:
-        return NO_TEXTS
 
     def check(self, project: Project, options: EmitOptions) -> list[Diagnostic]:
         return []

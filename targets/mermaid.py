@@ -66,7 +66,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic
-from funnelc.emit import NO_CAPABILITIES, NO_TEXTS, Capabilities, EmitOptions, Emitted
+from funnelc.emit import NO_CAPABILITIES, Capabilities, EmitOptions, Emitted
 from funnelc.i18n import N_, Msg, lazy, pgettext_noop, render
 from funnelc.language import pipeline_language
 from funnelc.model import (
@@ -660,10 +660,6 @@ class MermaidTarget:
         "Markdown page per pipeline: a Mermaid flowchart (GitHub draws it) and a stage table"
     )
     capabilities: ClassVar[Capabilities] = NO_CAPABILITIES
-
-    @property
-    def texts(self) -> Mapping[str, str]:
-        return NO_TEXTS
 
     def check(self, project: Project, options: EmitOptions) -> list[Diagnostic]:
         return []

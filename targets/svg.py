@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextvars
 import os
-from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, ClassVar
 
@@ -25,7 +24,6 @@ from funnelc import codes
 from funnelc.diagnostics import Diagnostic
 from funnelc.emit import (
     NO_CAPABILITIES,
-    NO_TEXTS,
     Capabilities,
     EmitOptions,
     Emitted,
@@ -80,10 +78,6 @@ class SvgTarget:
     description: str = "SVG diagram of each pipeline, laid out by Graphviz"
 
     capabilities: ClassVar[Capabilities] = NO_CAPABILITIES
-
-    @property
-    def texts(self) -> Mapping[str, str]:
-        return NO_TEXTS
 
     def check(self, project: Project, options: EmitOptions) -> list[Diagnostic]:
         return []

@@ -25,7 +25,7 @@ import funnelc
 from funnelc import codes
 from funnelc.build import MANIFEST, BuildResult, build, emit_all, read_manifest, write_outputs
 from funnelc.diagnostics import Diagnostic
-from funnelc.emit import NO_CAPABILITIES, NO_TEXTS, REGISTRY, EmitOptions, Emitted, get_target
+from funnelc.emit import NO_CAPABILITIES, REGISTRY, EmitOptions, Emitted, get_target
 from funnelc.model import Pipeline, Project
 
 # --- the sample project --------------------------------------------------------------------
@@ -328,10 +328,9 @@ def test_source_error_leaves_output_untouched(project: Path) -> None:
 
 
 class _FakeTarget:
-    """What every target declares (funnelc.emit.Target): no checks, no texts of its own."""
+    """What every target declares (funnelc.emit.Target): no checks."""
 
     capabilities = NO_CAPABILITIES
-    texts = NO_TEXTS
 
     def check(self, project: Project, options: EmitOptions) -> list[Diagnostic]:
         return []

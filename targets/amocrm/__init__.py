@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Severity, sorted_diagnostics
-from funnelc.emit import NO_TEXTS, EmitOptions
+from funnelc.emit import EmitOptions
 from funnelc.i18n import Translator, _, texts_for
 from funnelc.model import Field as FunnelField
 from funnelc.model import Phase, Pipeline, Project, Stage, StageKind
@@ -1023,12 +1023,6 @@ class AmoCrmTarget(PlanTarget[Analysis]):
 
     name: str = NAME
     description: str = "amoCRM (Kommo) API v4 import plan and manual steps per pipeline"
-
-    @property
-    def texts(self) -> Mapping[str, str]:
-        """Empty: the plan's and manual steps' texts are written where they are used, as
-        ``t("…")`` calls the catalogue tools extract."""
-        return NO_TEXTS
 
     label: ClassVar[str] = LABEL
 

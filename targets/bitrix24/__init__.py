@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Label, sorted_diagnostics
-from funnelc.emit import NO_TEXTS, EmitOptions
+from funnelc.emit import EmitOptions
 from funnelc.i18n import Translator, _, texts_for
 from funnelc.model import Field as FunnelField
 from funnelc.model import LossReason, Phase, Pipeline, Project, Stage
@@ -1230,12 +1230,6 @@ class Bitrix24Target(PlanTarget[Analysis]):
 
     name: str = NAME
     description: str = "Bitrix24 REST import plan (batch calls) and manual steps per pipeline"
-
-    @property
-    def texts(self) -> Mapping[str, str]:
-        """Empty: the plan's and manual steps' texts are written where they are used, as
-        ``t("…")`` calls the message extractor reads (the one catalogue)."""
-        return NO_TEXTS
 
     label: ClassVar[str] = LABEL
 
