@@ -1,7 +1,12 @@
 """Pass 1, parse: source text → Lark tree, or syntax diagnostics.
 
-The grammar is compiled once per process and cached on disk by Lark (keyed by the grammar's
-hash), which keeps a cold ``funnelc check`` close to the cost of importing Lark itself.
+The grammar is compiled once per process.  Building the LALR tables takes tens of
+milliseconds, so a serialised parser (``Lark.save``) ships next to the grammar
+(``funnel.parser.pickle``) and is loaded instead whenever it was made from this very grammar, with
+these options and this version of Lark (:func:`parser_key`, written in its first line; a test
+fails when it is stale, ``python -m funnelc.parse`` rewrites it).  Otherwise the parser is built
+in memory; only a session with ``persist`` (the CLI's) may then keep a copy in the user's cache
+directory (:func:`prepare_parser`).  A library call never writes anything to disk.
 
 Syntax errors are turned into friendly messages by matching them against a catalogue of
 typical mistakes (Lark's ``match_examples``), and the parser recovers after an error so that
@@ -11,10 +16,17 @@ and reports at most one error per line.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
+import io
+import os
 import re
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
+import lark
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
@@ -33,17 +45,112 @@ so recovery stops here: whatever the input, the parse does a bounded amount of w
 lexing it."""
 
 
-@functools.cache
+_OPTIONS: dict[str, object] = {
+    "parser": "lalr",
+    "lexer": "contextual",
+    "propagate_positions": True,
+    "maybe_placeholders": False,
+}
+_MAGIC = b"funnelc-parser"
+_PROCESS: dict[str, Lark] = {}
+"""The parser of this process once it exists (immutable once built, like a ``functools.cache``;
+:func:`prepare_parser` may be the one that builds it)."""
+
+
+def parser_key(grammar: str) -> str:
+    """What a serialised parser must have been made from: this grammar text, these options
+    and this version of Lark (whose format of ``Lark.save`` may change between versions)."""
+    digest = hashlib.sha256(f"lark {lark.__version__}\n{sorted(_OPTIONS.items())!r}\n".encode())
+    digest.update(grammar.encode("utf-8"))
+    return digest.hexdigest()
+
+
+def prebuilt_path() -> Path:
+    """The serialised parser that ships next to the grammar."""
+    return grammar_path().with_name("funnel.parser.pickle")
+
+
+def serialise(built: Lark, key: str) -> bytes:
+    """A serialised parser: the line ``funnelc-parser <key> lark <version>``, then ``Lark.save``."""
+    body = io.BytesIO()
+    built.save(body)
+    header = b" ".join([_MAGIC, key.encode(), b"lark", lark.__version__.encode()])
+    return header + b"\n" + body.getvalue()
+
+
+def read_serialised(path: Path, key: str) -> Lark | None:
+    """The parser stored at ``path`` if it was made for ``key``; ``None`` when the file is
+    missing, unreadable, stale or damaged (the caller then builds one)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    header, newline, body = data.partition(b"\n")
+    if not newline or header.split(b" ")[:2] != [_MAGIC, key.encode()]:
+        return None
+    try:
+        loaded = Lark.load(io.BytesIO(body))
+    except Exception:  # a truncated or damaged file: whatever unpickling raised, build instead
+        return None
+    return loaded if isinstance(loaded, Lark) else None
+
+
+def _write_serialised(path: Path, built: Lark, key: str) -> None:
+    """Keep ``built`` at ``path`` atomically; a read-only or missing directory is no error."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".parser.", dir=path.parent)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(serialise(built, key))
+            Path(temporary).replace(path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                Path(temporary).unlink()
+            raise
+
+
+def build_parser(grammar: str | None = None) -> Lark:
+    """A parser built from the grammar (no serialised copy read or written)."""
+    if grammar is None:
+        grammar = grammar_path().read_text(encoding="utf-8")
+    return Lark(grammar, **_OPTIONS)
+
+
+def _load_parser(store: Path | None) -> Lark:
+    grammar = grammar_path().read_text(encoding="utf-8")
+    key = parser_key(grammar)
+    built = read_serialised(prebuilt_path(), key)
+    if built is not None:
+        return built
+    stored = store / f"parser-{key[:20]}.pickle" if store is not None else None
+    if stored is not None:
+        built = read_serialised(stored, key)
+        if built is not None:
+            return built
+    built = build_parser(grammar)
+    if stored is not None:
+        _write_serialised(stored, built, key)
+    return built
+
+
 def parser() -> Lark:
-    """The LALR parser for ``.funnel`` files, built once per process."""
-    return Lark(
-        grammar_path().read_text(encoding="utf-8"),
-        parser="lalr",
-        lexer="contextual",
-        propagate_positions=True,
-        maybe_placeholders=False,
-        cache=True,
-    )
+    """The LALR parser for ``.funnel`` files, made once per process (see the module's text)."""
+    built = _PROCESS.get("parser")
+    if built is None:
+        built = _PROCESS.setdefault("parser", _load_parser(None))
+    return built
+
+
+def prepare_parser(store: Path | None) -> Lark:
+    """:func:`parser`, for a process that allows a cache on disk (the CLI's session): when the
+    shipped parser does not fit the installed Lark, one built here is kept in ``store`` (a
+    directory) and read from there by the next process.  Nothing is written when the shipped
+    one fits, when ``store`` is ``None`` or when the parser already exists."""
+    built = _PROCESS.get("parser")
+    if built is None:
+        built = _PROCESS.setdefault("parser", _load_parser(store))
+    return built
 
 
 @dataclass(frozen=True, slots=True)
@@ -716,3 +823,9 @@ def parse(source: SourceFile) -> ParseResult:
             # What was reported follows from the extra `}`: report that one instead.
             diagnostics = [extra]
     return ParseResult(tree, tuple(diagnostics), scan_comments(source) if tree else ())
+
+
+if __name__ == "__main__":  # python -m funnelc.parse: rewrite the shipped serialised parser
+    _text = grammar_path().read_text(encoding="utf-8")
+    prebuilt_path().write_bytes(serialise(build_parser(), parser_key(_text)))
+    print(f"wrote {prebuilt_path()}")

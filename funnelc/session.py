@@ -16,8 +16,10 @@ compiled Lark parser and its table of typical mistakes (``functools.cache`` in
 (:mod:`funnelc.schema`) and pymorphy3's analyzer together with the classifier's per-word
 ``lru_cache`` s (bounded, :mod:`funnelc.lint.names`).  Per-project memos of the lint rules (edge
 indexes, pipeline facts) live only for one lint run (:class:`funnelc.lint.rule.LintContext`).
-(Lark itself keeps the compiled grammar in a file of the temporary directory, ``cache=True`` in
-:mod:`funnelc.parse`: written once per grammar version, by Lark, whatever the session.)
+The parser is loaded from the serialised copy that ships with the grammar; only when that copy
+does not fit the installed Lark is it built, and then a ``persist`` session keeps one in the
+user's cache directory for the next process (:func:`funnelc.parse.prepare_parser`).  Nothing
+else ever writes it.
 
     session = Session()
     for text in edits:
@@ -54,7 +56,13 @@ class Session:
 
     @contextlib.contextmanager
     def active(self) -> Iterator[None]:
-        """The session's language for the duration of one compilation."""
+        """The session's language for the duration of one compilation (and, with
+        ``persist``, the parser, from or into the user's cache directory if need be)."""
+        if self.persist:
+            from funnelc.lint.name_cache import cache_dir, disk_enabled
+            from funnelc.parse import prepare_parser
+
+            prepare_parser(cache_dir() if disk_enabled() else None)
         if self.language is None:
             yield
             return

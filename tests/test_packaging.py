@@ -59,6 +59,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_contents(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "funnelc/grammar/funnel.lark" in names
+    assert "funnelc/grammar/funnel.parser.pickle" in names
     assert "funnelc/targets/__init__.py" in names
     assert "funnelc/codes_docs/F101.md" in names
     assert "funnelc/codes_docs/ru/F101.md" in names
