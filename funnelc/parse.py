@@ -35,6 +35,7 @@ from funnelc.diagnostics import Diagnostic, Label, did_you_mean
 from funnelc.i18n import N_, _, join
 from funnelc.model import Comment
 from funnelc.resources import grammar_path
+from funnelc.shared_lexer import install
 from funnelc.source import SourceFile
 
 MAX_SYNTAX_ERRORS = 20
@@ -135,10 +136,11 @@ def _load_parser(store: Path | None) -> Lark:
 
 
 def parser() -> Lark:
-    """The LALR parser for ``.funnel`` files, made once per process (see the module's text)."""
+    """The LALR parser for ``.funnel`` files, made once per process (see the module's text),
+    with :mod:`funnelc.shared_lexer`'s lexer (Lark's contextual lexer, compiled once)."""
     built = _PROCESS.get("parser")
     if built is None:
-        built = _PROCESS.setdefault("parser", _load_parser(None))
+        built = _PROCESS.setdefault("parser", install(_load_parser(None)))
     return built
 
 
@@ -149,7 +151,7 @@ def prepare_parser(store: Path | None) -> Lark:
     one fits, when ``store`` is ``None`` or when the parser already exists."""
     built = _PROCESS.get("parser")
     if built is None:
-        built = _PROCESS.setdefault("parser", _load_parser(store))
+        built = _PROCESS.setdefault("parser", install(_load_parser(store)))
     return built
 
 

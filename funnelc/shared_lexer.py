@@ -1,0 +1,205 @@
+"""Lark's contextual lexer, with one compiled regular expression instead of one per state.
+
+Lark's contextual lexer gives each parser state a lexer of its own, which knows only the
+terminals that state accepts (so that ``stage`` is a keyword where a keyword may come and an id
+where only an id may), and compiles that lexer's regular expression the first time the state
+is reached.  Python's regex compiler is slow: a ``funnelc check`` of the examples reached 27
+states and spent about 4 ms compiling, more than a tenth of its own work.
+
+:class:`SharedScannerLexer` produces exactly the tokens of Lark's contextual lexer (the same
+types, values and positions, and the same errors) with the root lexer's expression, which
+knows every terminal, plus, per state and per terminal matched, a short *plan* worked out once:
+
+* a state's expression lists its terminals in the same order as the root one (Lark sorts them
+  by one key), minus those it does not accept, plus the literals (keywords) that the root
+  expression folds into a regex terminal such as ``ID`` while the state, which does not accept
+  ``ID``, keeps them as alternatives of their own;
+* where the root expression's first match is terminal ``T``, the state's first match is
+  therefore ``T`` itself, unless one of the state's own literals listed before ``T`` matches
+  there (a ``startswith``), or — when the state does not accept ``T`` — the first of its later
+  alternatives that matches (each tried with its own expression, compiled once per terminal);
+* the keyword a state gives an ``ID`` it accepts is looked up in that state's keywords only.
+
+Whenever a plan cannot say (no match at all, a state that accepts nothing there, or a grammar
+with flags, callbacks or bytes that the plans do not model), the state's own Lark lexer is
+asked instead, so errors and recovery are exactly Lark's.  ``tests/test_shared_lexer.py``
+compares the two lexers token for token.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from lark import Lark, Token
+from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+from lark.lexer import BasicLexer, ContextualLexer, LexerState, PatternStr, TerminalDef
+
+_Step = tuple[
+    str, Any, str
+]  # ("literal", text, name), ("regex", pattern, name), ("root", None, name)
+_Plan = tuple[tuple[_Step, ...], dict[str, dict[str, str]]]
+_NONE: dict[str, str] = {}
+
+
+class SharedScannerLexer(ContextualLexer):
+    """A drop-in for a :class:`lark.lexer.ContextualLexer` (see the module's text)."""
+
+    def __init__(self, base: ContextualLexer) -> None:  # not ContextualLexer's: adopts ``base``
+        self.lexers = base.lexers
+        self.root_lexer = base.root_lexer
+        root = base.root_lexer
+        assert isinstance(root, BasicLexer)
+        self._root: BasicLexer = root
+        self._order = {t.name: i for i, t in enumerate(root.terminals)}
+        self._absorbers = _absorbers(list(root.terminals))
+        self._plans: dict[tuple[int, str], _Plan | None] = {}
+        self._patterns: dict[str, re.Pattern[str]] = {}
+
+    def lex(self, lexer_state: LexerState, parser_state: Any) -> Iterator[Token]:
+        # ContextualLexer.lex, with next_token replaced.
+        try:
+            while True:
+                lexer = self.lexers[parser_state.position]
+                yield self._next_token(lexer, lexer_state, parser_state)
+        except EOFError:
+            pass
+        except UnexpectedCharacters as e:
+            try:
+                last_token = lexer_state.last_token
+                token = self.root_lexer.next_token(lexer_state, parser_state)
+                raise UnexpectedToken(  # type: ignore[no-untyped-call]
+                    token,
+                    e.allowed,
+                    state=parser_state,
+                    token_history=[last_token],
+                    terminals_by_name=self.root_lexer.terminals_by_name,
+                )
+            except UnexpectedCharacters:
+                raise e  # noqa: B904 (re-raised as Lark does)
+
+    def _next_token(self, lexer: Any, lex_state: LexerState, parser_state: Any) -> Token:
+        root = self._root
+        line_ctr = lex_state.line_ctr
+        text = lex_state.text
+        while line_ctr.char_pos < text.end:
+            pos = line_ctr.char_pos
+            found = root.scanner.match(text, pos)
+            if found is None:
+                return lexer.next_token(lex_state, parser_state)  # type: ignore[no-any-return]
+            value, type_ = found
+            plan = self._plan(lexer, type_)
+            if plan is None:
+                return lexer.next_token(lex_state, parser_state)  # type: ignore[no-any-return]
+            steps, keywords = plan
+            for kind, what, name in steps:
+                if kind == "literal":
+                    if text.text.startswith(what, pos, text.end):
+                        value, type_ = what, name
+                        break
+                elif kind == "regex":
+                    match = what.match(text.text, pos, text.end)
+                    if match:
+                        value, type_ = match.group(0), name
+                        break
+                else:
+                    type_ = name
+                    break
+            else:
+                return lexer.next_token(lex_state, parser_state)  # type: ignore[no-any-return]
+            ignored = type_ in root.ignore_types
+            token = None
+            if not ignored:
+                token = Token(type_, value, pos, line_ctr.line, line_ctr.column)
+            line_ctr.feed(value, type_ in root.newline_types)
+            if token is not None:
+                token.end_line = line_ctr.line
+                token.end_column = line_ctr.column
+                token.end_pos = line_ctr.char_pos
+                keyword = keywords.get(type_, _NONE).get(value)
+                if keyword is not None:
+                    token.type = keyword
+                lex_state.last_token = token
+                return token
+        raise EOFError(self)
+
+    def _plan(self, lexer: Any, matched: str) -> _Plan | None:
+        key = (id(lexer), matched)
+        try:
+            return self._plans[key]
+        except KeyError:
+            plan = self._plans[key] = self._make_plan(lexer, matched)
+            return plan
+
+    def _make_plan(self, lexer: Any, matched: str) -> _Plan | None:
+        accepted = {t.name for t in lexer.terminals}
+        # The state's alternatives, in its (and the root's) order.
+        alternatives = [
+            t for t in lexer.terminals if not (self._absorbers.get(t.name, set()) & accepted)
+        ]
+        matched_at = self._order[matched]
+        steps: list[_Step] = []
+        for terminal in alternatives:
+            own_literal = terminal.name in self._absorbers  # folded into a regex at the root
+            if terminal.name == matched:
+                steps.append(("root", None, matched))
+                break
+            if own_literal:
+                steps.append(("literal", terminal.pattern.value, terminal.name))
+            elif self._order[terminal.name] > matched_at:
+                steps.append(("regex", self._pattern(terminal), terminal.name))
+            # else: listed before the root's first match, so it does not match here
+        # The keywords that the state's regex terminals fold into themselves (Lark's
+        # UnlessCallback): ``stage`` read as ``ID`` is ``STAGE`` where ``STAGE`` is accepted.
+        keywords: dict[str, dict[str, str]] = {}
+        for terminal in lexer.terminals:
+            for regex in self._absorbers.get(terminal.name, set()) & accepted:
+                keywords.setdefault(regex, {})[terminal.pattern.value] = terminal.name
+        return tuple(steps), keywords
+
+    def _pattern(self, terminal: TerminalDef) -> re.Pattern[str]:
+        pattern = self._patterns.get(terminal.name)
+        if pattern is None:
+            pattern = self._patterns[terminal.name] = re.compile(terminal.pattern.to_regexp())
+        return pattern
+
+
+def _absorbers(terminals: list[TerminalDef]) -> dict[str, set[str]]:
+    """For each literal that a regex terminal of the same priority matches whole (a keyword
+    that ``ID`` matches), the regex terminals that fold it into themselves (Lark's
+    ``_create_unless``)."""
+    literals = [t for t in terminals if isinstance(t.pattern, PatternStr)]
+    regexes = [t for t in terminals if not isinstance(t.pattern, PatternStr)]
+    found: dict[str, set[str]] = {}
+    for literal in literals:
+        for regex in regexes:
+            if regex.priority != literal.priority:
+                continue
+            text = literal.pattern.value
+            match = re.match(regex.pattern.to_regexp(), text)
+            if match and match.group(0) == text:
+                found.setdefault(literal.name, set()).add(regex.name)
+    return found
+
+
+def install(parser: Lark) -> Lark:
+    """Give ``parser`` the shared-scanner lexer when its grammar is one the plans model (no
+    flags on literals, callbacks or bytes); otherwise leave it as it is.  Returns ``parser``."""
+    frontend = getattr(parser, "parser", None)
+    lexer = getattr(frontend, "lexer", None)
+    if type(lexer) is not ContextualLexer or not isinstance(lexer.root_lexer, BasicLexer):
+        return parser
+    root = lexer.root_lexer
+    conf = parser.lexer_conf
+    if (
+        conf.callbacks
+        or conf.g_regex_flags
+        or conf.use_bytes
+        or conf.re_module is not re
+        or conf.postlex is not None
+        or any(t.pattern.flags for t in root.terminals if isinstance(t.pattern, PatternStr))
+    ):
+        return parser
+    frontend.lexer = SharedScannerLexer(lexer)  # type: ignore[union-attr]
+    return parser
