@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from funnelc import codes, fixes
+from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Fix, Label, did_you_mean, suggest
 from funnelc.i18n import N_, _
 from funnelc.model import (
@@ -513,6 +513,8 @@ def _rename_fix(span: Span, name: str, candidates: Iterable[str]) -> Fix | None:
     guess = did_you_mean(name, pool)
     if guess is None:
         return None
+    from funnelc import fixes  # only for a typo: a clean check does not import it
+
     return fixes.replacement(
         span,
         guess,
