@@ -29,18 +29,19 @@ compares the two lexers token for token.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 from lark.lexer import BasicLexer, ContextualLexer, LexerState, PatternStr, TerminalDef
 
-_Step = tuple[
-    str, Any, str
-]  # ("literal", text, name), ("regex", pattern, name), ("root", None, name)
-_Plan = tuple[tuple[_Step, ...], dict[str, dict[str, str]]]
-_NONE: dict[str, str] = {}
+_Step = tuple[str, Any, str]
+"""``("literal", text, name)``, ``("regex", pattern, name)``, ``("root", None, name)`` (the
+root's match) or ``("ask", None, "")`` (the state's own lexer)."""
+_Plan = tuple[tuple[_Step, ...] | None, dict[str, dict[str, str]]]
+"""The steps to try in order (``None``: take the root's match as it is), and the keywords the
+state's regex terminals stand for (by terminal, then by text)."""
 
 
 class SharedScannerLexer(ContextualLexer):
@@ -54,7 +55,13 @@ class SharedScannerLexer(ContextualLexer):
         self._root: BasicLexer = root
         self._order = {t.name: i for i, t in enumerate(root.terminals)}
         self._absorbers = _absorbers(list(root.terminals))
-        self._plans: dict[tuple[int, str], _Plan | None] = {}
+        self._plans: dict[Any, dict[str, _Plan]] = {}
+        self._ignore = root.ignore_types
+        self._newline = root.newline_types
+        mres = root.scanner._mres
+        self._match: Callable[[str, int, int], re.Match[str] | None] = (
+            mres[0].match if len(mres) == 1 else _first_match(mres)
+        )
         self._patterns: dict[str, re.Pattern[str]] = {}
 
     def lex(self, lexer_state: LexerState, parser_state: Any) -> Iterator[Token]:
@@ -80,59 +87,61 @@ class SharedScannerLexer(ContextualLexer):
                 raise e  # noqa: B904 (re-raised as Lark does)
 
     def _next_token(self, lexer: Any, lex_state: LexerState, parser_state: Any) -> Token:
-        root = self._root
+        # BasicLexer.next_token, with the root's expression and the state's plan.
+        plans = self._plans.get(lexer)
+        if plans is None:
+            plans = self._plans[lexer] = {}
         line_ctr = lex_state.line_ctr
         text = lex_state.text
-        while line_ctr.char_pos < text.end:
+        source, end = text.text, text.end
+        match = self._match
+        ignore = self._ignore
+        newline = self._newline
+        while line_ctr.char_pos < end:
             pos = line_ctr.char_pos
-            found = root.scanner.match(text, pos)
+            found = match(source, pos, end)
             if found is None:
                 return lexer.next_token(lex_state, parser_state)  # type: ignore[no-any-return]
-            value, type_ = found
-            plan = self._plan(lexer, type_)
+            value: str = found.group(0)
+            type_: str = found.lastgroup  # type: ignore[assignment]
+            plan = plans.get(type_)
             if plan is None:
-                return lexer.next_token(lex_state, parser_state)  # type: ignore[no-any-return]
+                plan = plans[type_] = self._make_plan(lexer, type_)
             steps, keywords = plan
-            for kind, what, name in steps:
-                if kind == "literal":
-                    if text.text.startswith(what, pos, text.end):
-                        value, type_ = what, name
+            if steps is not None:
+                for kind, what, name in steps:
+                    if kind == "literal":
+                        if source.startswith(what, pos, end):
+                            value, type_ = what, name
+                            break
+                    elif kind == "regex":
+                        other = what.match(source, pos, end)
+                        if other:
+                            value, type_ = other.group(0), name
+                            break
+                    elif kind == "root":
                         break
-                elif kind == "regex":
-                    match = what.match(text.text, pos, text.end)
-                    if match:
-                        value, type_ = match.group(0), name
-                        break
+                    else:
+                        return lexer.next_token(lex_state, parser_state)  # type: ignore[no-any-return]
                 else:
-                    type_ = name
-                    break
-            else:
-                return lexer.next_token(lex_state, parser_state)  # type: ignore[no-any-return]
-            ignored = type_ in root.ignore_types
-            token = None
-            if not ignored:
-                token = Token(type_, value, pos, line_ctr.line, line_ctr.column)
-            line_ctr.feed(value, type_ in root.newline_types)
-            if token is not None:
-                token.end_line = line_ctr.line
-                token.end_column = line_ctr.column
-                token.end_pos = line_ctr.char_pos
-                keyword = keywords.get(type_, _NONE).get(value)
+                    return lexer.next_token(lex_state, parser_state)  # type: ignore[no-any-return]
+            if type_ in ignore:
+                line_ctr.feed(value, type_ in newline)
+                continue
+            token = Token(type_, value, pos, line_ctr.line, line_ctr.column)
+            line_ctr.feed(value, type_ in newline)
+            token.end_line = line_ctr.line
+            token.end_column = line_ctr.column
+            token.end_pos = line_ctr.char_pos
+            if keywords:
+                keyword = keywords.get(type_, _NO_KEYWORDS).get(value)
                 if keyword is not None:
                     token.type = keyword
-                lex_state.last_token = token
-                return token
+            lex_state.last_token = token
+            return token
         raise EOFError(self)
 
-    def _plan(self, lexer: Any, matched: str) -> _Plan | None:
-        key = (id(lexer), matched)
-        try:
-            return self._plans[key]
-        except KeyError:
-            plan = self._plans[key] = self._make_plan(lexer, matched)
-            return plan
-
-    def _make_plan(self, lexer: Any, matched: str) -> _Plan | None:
+    def _make_plan(self, lexer: Any, matched: str) -> _Plan:
         accepted = {t.name for t in lexer.terminals}
         # The state's alternatives, in its (and the root's) order.
         alternatives = [
@@ -140,10 +149,12 @@ class SharedScannerLexer(ContextualLexer):
         ]
         matched_at = self._order[matched]
         steps: list[_Step] = []
+        decided = False
         for terminal in alternatives:
             own_literal = terminal.name in self._absorbers  # folded into a regex at the root
             if terminal.name == matched:
                 steps.append(("root", None, matched))
+                decided = True
                 break
             if own_literal:
                 steps.append(("literal", terminal.pattern.value, terminal.name))
@@ -156,6 +167,10 @@ class SharedScannerLexer(ContextualLexer):
         for terminal in lexer.terminals:
             for regex in self._absorbers.get(terminal.name, set()) & accepted:
                 keywords.setdefault(regex, {})[terminal.pattern.value] = terminal.name
+        if not decided:
+            steps.append(("ask", None, ""))
+        if steps == [("root", None, matched)]:
+            return None, keywords
         return tuple(steps), keywords
 
     def _pattern(self, terminal: TerminalDef) -> re.Pattern[str]:
@@ -163,6 +178,24 @@ class SharedScannerLexer(ContextualLexer):
         if pattern is None:
             pattern = self._patterns[terminal.name] = re.compile(terminal.pattern.to_regexp())
         return pattern
+
+
+_NO_KEYWORDS: dict[str, str] = {}
+
+
+def _first_match(
+    patterns: list[re.Pattern[str]],
+) -> Callable[[str, int, int], re.Match[str] | None]:
+    """Lark's Scanner.match over several expressions (a grammar of more than 100 terminals)."""
+
+    def match(source: str, pos: int, end: int) -> re.Match[str] | None:
+        for pattern in patterns:
+            found = pattern.match(source, pos, end)
+            if found:
+                return found
+        return None
+
+    return match
 
 
 def _absorbers(terminals: list[TerminalDef]) -> dict[str, set[str]]:
