@@ -21,11 +21,11 @@ from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Label, Severity, suggest
 from funnelc.i18n import N_, Fragment, Msg, Text, _, as_fragment, lazy
 from funnelc.lint.rule import Finding, LintContext, Rule
-from funnelc.lint.suppress import Suppression, covers, parse_suppressions
 from funnelc.model import Project
 
 if TYPE_CHECKING:
     from funnelc.lint.name_cache import NameCache
+    from funnelc.lint.suppress import Suppression
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,9 +212,23 @@ def lint(
     return _apply_suppressions(project, raw, config, {r.name for r in rules})
 
 
+def _may_have_pragmas(project: Project) -> bool:
+    """Whether a comment could be a ``# funnelc: allow`` pragma (it names funnelc); without
+    one, :mod:`funnelc.lint.suppress` is not even imported."""
+    return any(
+        "funnelc" in comment.text.lower()
+        for module in project.modules
+        for comment in module.comments
+    )
+
+
 def _apply_suppressions(
     project: Project, raw: Iterable[tuple[Rule, Diagnostic]], config: LintConfig, enabled: set[str]
 ) -> list[Diagnostic]:
+    if not _may_have_pragmas(project):
+        return [diagnostic for _rule, diagnostic in raw]  # nothing suppressed, nothing to report
+    from funnelc.lint.suppress import covers, parse_suppressions
+
     suppressions = parse_suppressions(project, project.sources)
     used: set[int] = set()
     kept: list[Diagnostic] = []

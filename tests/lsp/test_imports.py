@@ -41,6 +41,7 @@ LAZY = (
     "funnelc.fmt",
     "funnelc.watch",
     "funnelc.fixes",
+    "funnelc.lint.suppress",
     "funnelc.lint.docs",
     "funnelc.crm.send",
     "funnelc.diff.model_diff",
