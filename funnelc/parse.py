@@ -21,6 +21,7 @@ import functools
 import hashlib
 import io
 import os
+import pickle
 import re
 import tempfile
 from dataclasses import dataclass
@@ -29,6 +30,9 @@ from pathlib import Path
 import lark
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.grammar import Rule
+from lark.lexer import TerminalDef
+from lark.utils import SerializeMemoizer
 
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Label, did_you_mean
@@ -53,6 +57,9 @@ _OPTIONS: dict[str, object] = {
     "maybe_placeholders": False,
 }
 _MAGIC = b"funnelc-parser"
+_FORMAT = 2
+"""Of the pickle after the header line: ``Lark.save``'s dictionary, its memo (the rules and
+terminals) already made into objects, which saves Lark's generic deserialisation of them."""
 _PROCESS: dict[str, Lark] = {}
 """The parser of this process once it exists (immutable once built, like a ``functools.cache``;
 :func:`prepare_parser` may be the one that builds it)."""
@@ -61,7 +68,9 @@ _PROCESS: dict[str, Lark] = {}
 def parser_key(grammar: str) -> str:
     """What a serialised parser must have been made from: this grammar text, these options
     and this version of Lark (whose format of ``Lark.save`` may change between versions)."""
-    digest = hashlib.sha256(f"lark {lark.__version__}\n{sorted(_OPTIONS.items())!r}\n".encode())
+    digest = hashlib.sha256(
+        f"format {_FORMAT}\nlark {lark.__version__}\n{sorted(_OPTIONS.items())!r}\n".encode()
+    )
     digest.update(grammar.encode("utf-8"))
     return digest.hexdigest()
 
@@ -72,11 +81,16 @@ def prebuilt_path() -> Path:
 
 
 def serialise(built: Lark, key: str) -> bytes:
-    """A serialised parser: the line ``funnelc-parser <key> lark <version>``, then ``Lark.save``."""
+    """A serialised parser: the line ``funnelc-parser <key> lark <version>``, then the pickle of
+    what ``Lark.save`` writes, with its memo deserialised (:data:`_FORMAT`)."""
     body = io.BytesIO()
     built.save(body)
+    saved = pickle.loads(body.getvalue())
+    saved["memo"] = SerializeMemoizer.deserialize(
+        saved["memo"], {"Rule": Rule, "TerminalDef": TerminalDef}, {}
+    )
     header = b" ".join([_MAGIC, key.encode(), b"lark", lark.__version__.encode()])
-    return header + b"\n" + body.getvalue()
+    return header + b"\n" + pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def read_serialised(path: Path, key: str) -> Lark | None:
@@ -90,7 +104,14 @@ def read_serialised(path: Path, key: str) -> Lark | None:
     if not newline or header.split(b" ")[:2] != [_MAGIC, key.encode()]:
         return None
     try:
-        loaded = Lark.load(io.BytesIO(body))
+        saved = pickle.loads(body)
+        memo = saved["memo"]
+        for made in memo.values():
+            if isinstance(made, Rule):
+                made._deserialize()  # type: ignore[no-untyped-call]  # its hash, as Lark does
+            elif not isinstance(made, TerminalDef):
+                return None
+        loaded = Lark.load(saved)
     except Exception:  # a truncated or damaged file: whatever unpickling raised, build instead
         return None
     return loaded if isinstance(loaded, Lark) else None
