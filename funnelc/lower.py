@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import textwrap
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from lark import Token, Tree
@@ -136,9 +137,10 @@ class _Lowerer:
             return Ref(parts[1], self.span(node), pipeline=parts[0])
         return Ref(parts[0], self.span(node))
 
-    def text(self, node: Tree[Token] | Token, blank: str | None = None) -> Text:
+    def text(self, node: Tree[Token] | Token, blank: str | Callable[[], str] | None = None) -> Text:
         """The decoded value of a string.  ``blank`` names what the string is (``the name of
-        stage `a```) when it must not be blank: a blank one is then reported (F006)."""
+        stage `a```) when it must not be blank: a blank one is then reported (F006).  It may be
+        a function, called only then (a message made for every stage costs a check time)."""
         token = node if isinstance(node, Token) else node.children[0]
         assert isinstance(token, Token)
         raw = str(token)
@@ -158,9 +160,10 @@ class _Lowerer:
             self.check_blank(value, span, blank)
         return Text(value, span)
 
-    def check_blank(self, value: str, span: Span, what: str) -> None:
+    def check_blank(self, value: str, span: Span, what: str | Callable[[], str]) -> None:
         if not value.strip():
-            self.diagnostics.append(codes.make("F006", span, what=what))
+            named = what if isinstance(what, str) else what()
+            self.diagnostics.append(codes.make("F006", span, what=named))
 
     def check_escapes(self, body: str, base: int, *, long: bool) -> None:
         """Report every escape sequence the language does not have (F004), and the first
@@ -292,9 +295,15 @@ class _Lowerer:
         )
 
     # ---- stages ------------------------------------------------------------------------------
-    def once(self, seen: dict[str, Span], attr: str, node: Tree[Token], owner: str) -> None:
+    def once(
+        self, seen: dict[str, Span], attr: str, node: Tree[Token], owner: str | Callable[[], str]
+    ) -> None:
+        """Report a second ``attr`` of ``owner`` (F107); ``owner`` may be a function, called
+        only then."""
         span = self.span(node)
         if attr in seen:
+            if not isinstance(owner, str):
+                owner = owner()
             self.diagnostics.append(
                 codes.make(
                     "F107",
@@ -352,7 +361,7 @@ class _Lowerer:
                         seen,
                         "timeout" if name == "stage_timeout" else name,
                         attr,
-                        (
+                        lambda: (
                             _("stage `{id}`") if kind is StageKind.OPEN else _("outcome `{id}`")
                         ).format(id=ident.name),
                     )
@@ -374,7 +383,7 @@ class _Lowerer:
             id=ident,
             name=self.text(
                 name_node,
-                (
+                lambda: (
                     _("the name of stage `{id}`")
                     if kind is StageKind.OPEN
                     else _("the name of outcome `{id}`")
