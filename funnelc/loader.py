@@ -19,7 +19,7 @@ import codecs
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from funnelc import codes
@@ -237,14 +237,18 @@ def read_source(
     return SourceFile(shown, _lines(text), root_path), None
 
 
-@dataclass
 class _Loader:
-    project_root: Path | None = None
-    sources: dict[str, SourceFile] = field(default_factory=dict)
-    modules: dict[str, Module] = field(default_factory=dict)
-    imports: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    order: list[str] = field(default_factory=list)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
+    # A plain class, not a dataclass: making one costs a third of a millisecond at import,
+    # which every `funnelc check` pays (see bench/run.py's start-up figure).
+    __slots__ = ("diagnostics", "imports", "modules", "order", "project_root", "sources")
+
+    def __init__(self, project_root: Path | None = None) -> None:
+        self.project_root = project_root
+        self.sources: dict[str, SourceFile] = {}
+        self.modules: dict[str, Module] = {}
+        self.imports: dict[str, tuple[str, ...]] = {}
+        self.order: list[str] = []
+        self.diagnostics: list[Diagnostic] = []
 
     def load_text(self, source: SourceFile) -> Module | None:
         self.sources[source.path] = source
