@@ -447,15 +447,21 @@ def _pos(error: UnexpectedInput) -> int:
     return int(error.pos_in_stream or 0)
 
 
-_WORD = re.compile(r"\w+%?")
-_NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)?\w*%?")
-_FRACTION = re.compile(r"([0-9]+)[.,]([0-9]+)(min|bd|h|d|w)")
+def _pattern(source: tuple[str, int]) -> re.Pattern[str]:
+    """The compiled expression (``re`` keeps it cached).  The patterns below are for syntax
+    errors only, compiled on first use rather than at import: a clean check never needs them."""
+    return re.compile(*source)
+
+
+_WORD = (r"\w+%?", 0)
+_NUMBER = (r"[0-9]+(?:[.,][0-9]+)?\w*%?", 0)
+_FRACTION = (r"([0-9]+)[.,]([0-9]+)(min|bd|h|d|w)", 0)
 _UNIT_MINUTES = (("w", 7 * 24 * 60), ("d", 24 * 60), ("h", 60), ("min", 1))
 
 
 def _whole_duration(word: str) -> str | None:
     """``1.5d`` → ``36h``: the same duration as a whole number of a smaller unit, if any."""
-    match = _FRACTION.fullmatch(word)
+    match = _pattern(_FRACTION).fullmatch(word)
     if match is None or match.group(3) == "bd" or len(word) > 20:
         return None
     whole, fraction, unit = match.groups()
@@ -470,7 +476,7 @@ def _whole_duration(word: str) -> str | None:
     return None
 
 
-_UNIT_WORD = re.compile(r"([0-9]+)([^\W\d_]+)")
+_UNIT_WORD = (r"([0-9]+)([^\W\d_]+)", 0)
 
 
 def _char_error(source: SourceFile, error: UnexpectedCharacters) -> Diagnostic:
@@ -495,11 +501,11 @@ def _char_error(source: SourceFile, error: UnexpectedCharacters) -> Diagnostic:
     detail = _("unexpected character `{char}`").format(char=shown)
     hint = ""
     if char.isdigit():
-        match = _NUMBER.match(text, pos)
+        match = _pattern(_NUMBER).match(text, pos)
         end = pos + len(match.group(0)) if match else pos + 1
         word = text[pos:end]
-        unit = _UNIT_WORD.fullmatch(word)
-        if "DURATION" in allowed and _FRACTION.fullmatch(word):
+        unit = _pattern(_UNIT_WORD).fullmatch(word)
+        if "DURATION" in allowed and _pattern(_FRACTION).fullmatch(word):
             detail = _("`{word}` is not a whole number").format(word=word)
             whole = _whole_duration(word)
             hint = (
@@ -537,7 +543,7 @@ def _char_error(source: SourceFile, error: UnexpectedCharacters) -> Diagnostic:
         word_start = pos
         while word_start > 0 and (text[word_start - 1].isalnum() or text[word_start - 1] == "_"):
             word_start -= 1
-        match = _WORD.match(text, pos)
+        match = _pattern(_WORD).match(text, pos)
         start, end = word_start, pos + (len(match.group(0)) if match else 1)
         detail = _("`{text}` is not a valid id").format(text=text[start:end])
         hint = _(
@@ -581,7 +587,7 @@ def _skip_bad_text(source: SourceFile, error: UnexpectedCharacters) -> None:
     elif char in _QUOTES and text.find(_QUOTES[char], position + 1, line_end) != -1:
         skip_to, stands_for = text.find(_QUOTES[char], position + 1, line_end) + 1, "STRING"
     elif char.isdigit() or (char.isalpha() and not char.isascii()):
-        match = (_NUMBER if char.isdigit() else _WORD).match(text, position)
+        match = _pattern(_NUMBER if char.isdigit() else _WORD).match(text, position)
         skip_to = position + (len(match.group(0)) if match else 1)
         stands_for = "DURATION" if char.isdigit() else "ID"
     state = error.interactive_parser.lexer_thread.state
@@ -661,7 +667,7 @@ def _skip_space_back(text: str, end: int) -> int:
     return start
 
 
-_LINE_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_LINE_STRING = (r'"(?:[^"\\\n]|\\.)*"', 0)
 
 
 def _unclosed_quote(source: SourceFile, start: int) -> Diagnostic | None:
@@ -678,7 +684,7 @@ def _unclosed_quote(source: SourceFile, start: int) -> Diagnostic | None:
     if line_end - line_start > 10_000:
         return None
     opening = None
-    for match in _LINE_STRING.finditer(text, line_start, line_end):
+    for match in _pattern(_LINE_STRING).finditer(text, line_start, line_end):
         if match.end() == start:
             opening = match.start()
             break
@@ -702,8 +708,8 @@ def _unclosed_quote(source: SourceFile, start: int) -> Diagnostic | None:
     )
 
 
-_INDENT = re.compile(r"[ \t]*")
-_BRACES = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}]', re.S)
+_INDENT = (r"[ \t]*", 0)
+_BRACES = (r'"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}]', re.S)
 
 
 def _extra_brace(source: SourceFile, before: int) -> Diagnostic | None:
@@ -716,7 +722,7 @@ def _extra_brace(source: SourceFile, before: int) -> Diagnostic | None:
     opened: list[int] = []
     suspects: list[tuple[int, int]] = []  # (offset of the `}`, offset of the `{` it closes)
     last_close_same_line = -1
-    for match in _BRACES.finditer(text, 0, len(text)):
+    for match in _pattern(_BRACES).finditer(text, 0, len(text)):
         char = match.group(0)
         if char == "{":
             opened.append(match.start())
@@ -736,7 +742,7 @@ def _extra_brace(source: SourceFile, before: int) -> Diagnostic | None:
         opener_line = opener - source.position(opener).column + 1
         first_on_line = _skip_space_back(text, at) <= line_start
         if opener_line != line_start:
-            indent = _INDENT.match(text, opener_line).end() - opener_line  # type: ignore[union-attr]
+            indent = _pattern(_INDENT).match(text, opener_line).end() - opener_line  # type: ignore[union-attr]
             misaligned = first_on_line and at - line_start != indent
             second_on_line = not first_on_line and last_close_same_line == line_start
             if misaligned or second_on_line:
