@@ -34,7 +34,14 @@ from typing import Any
 
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedToken
-from lark.lexer import BasicLexer, ContextualLexer, LexerState, PatternStr, TerminalDef
+from lark.lexer import (
+    BasicLexer,
+    ContextualLexer,
+    LexerState,
+    PatternStr,
+    Scanner,
+    TerminalDef,
+)
 
 _Step = tuple[str, Any, str]
 """``("literal", text, name)``, ``("regex", pattern, name)``, ``("root", None, name)`` (the
@@ -58,7 +65,12 @@ class SharedScannerLexer(ContextualLexer):
         self._plans: dict[Any, dict[str, _Plan]] = {}
         self._ignore = root.ignore_types
         self._newline = root.newline_types
-        mres = root.scanner._mres
+        # The root lexer's expression, as its scanner would build it (without the keywords'
+        # own expression, which Lark's UnlessCallback needs and the plans do not).
+        scanner = Scanner(  # type: ignore[no-untyped-call]
+            [t for t in root.terminals if t.name not in self._absorbers], 0, re, use_bytes=False
+        )
+        mres = scanner._mres
         self._match: Callable[[str, int, int], re.Match[str] | None] = (
             mres[0].match if len(mres) == 1 else _first_match(mres)
         )

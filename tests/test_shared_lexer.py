@@ -149,6 +149,13 @@ def test_the_process_parser_has_the_shared_lexer() -> None:
     assert type(STOCK.parser.lexer) is ContextualLexer
 
 
+def test_its_expression_is_the_root_lexers() -> None:
+    shared = install(stock()).parser.lexer
+    assert isinstance(shared, SharedScannerLexer)
+    root = STOCK.parser.lexer.root_lexer
+    assert shared._match.__self__.pattern == root.scanner._mres[0].pattern  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize("text", texts(), ids=lambda t: str(len(t)))
 def test_files_read_the_same(text: str) -> None:
     assert funnelc_parse(SHARED, text) == funnelc_parse(STOCK, text)
