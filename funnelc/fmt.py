@@ -217,7 +217,9 @@ _COLLECTING = threading.Lock()  # the callback writes to one list: one parse at 
 @functools.cache
 def _comment_parser() -> Lark:
     """The compiler's parser, configured identically, plus a lexer callback that collects the
-    comments the grammar ignores."""
+    comments the grammar ignores.  Built in memory once per process (tens of milliseconds):
+    Lark's ``cache=True`` would write a file into the temporary directory on a library call,
+    and the shipped serialised parser (:mod:`funnelc.parse`) has no callbacks."""
     from lark import Lark
 
     from funnelc.resources import grammar_path
@@ -232,7 +234,6 @@ def _comment_parser() -> Lark:
         lexer="contextual",
         propagate_positions=True,
         maybe_placeholders=False,
-        cache=True,
         lexer_callbacks={"COMMENT": collect},
     )
 

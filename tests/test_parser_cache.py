@@ -212,12 +212,15 @@ result = funnelc.compile(sys.argv[1], lint=True)
 assert result.ok, result.diagnostics
 result = Session().compile(sys.argv[1], lint=True)
 assert result.ok, result.diagnostics
+from funnelc.fmt import format_text
+for path in sorted(Path(sys.argv[1]).rglob("*.funnel")):
+    assert format_text(path.read_text(encoding="utf-8"), str(path)).text
 """
 
 
 def test_a_library_compile_writes_nothing_anywhere(tmp_path: Path) -> None:
     """Neither the temporary directory (where Lark's own ``cache=True`` would write) nor the
-    cache directory gets a file from :func:`funnelc.compile`."""
+    cache directory gets a file from :func:`funnelc.compile` or from the formatter."""
     temporary, cache, home = (tmp_path / name for name in ("tmp", "cache", "home"))
     for directory in (temporary, cache, home):
         directory.mkdir()
