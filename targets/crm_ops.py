@@ -32,12 +32,17 @@ class Entity(StrEnum):
     """A custom field (amoCRM) or user field (Bitrix24)."""
     LOSS_REASON = "loss_reason"
     """An amoCRM loss reason (account-wide)."""
+    ENUM = "enum"
+    """A value of a choice / multichoice field (amoCRM enum, Bitrix24 ``LIST`` item); its
+    ``parent`` names the field (``field key`` on amoCRM, ``entity/field key`` on Bitrix24),
+    its ``key`` is the value.  Only ever deleted: a new value is part of a field change."""
 
 
 @dataclass(frozen=True, slots=True)
 class Ref:
     """An object of the account: its ``entity``, its ``key`` (lock-file identity), the key of
-    the pipeline it belongs to (``parent``, for stages; ``"lead"`` for Bitrix24 lead statuses),
+    the pipeline it belongs to (``parent``, for stages; ``"lead"`` for Bitrix24 lead statuses;
+    the field, for enum values),
     and its CRM ``id`` when it exists already (``None`` for one that is created)."""
 
     entity: Entity
@@ -121,8 +126,9 @@ class FieldChange:
 @dataclass(frozen=True, slots=True)
 class Delete:
     """Delete an object the funnels no longer have.  ``system`` objects are never deleted
-    (diff renames them instead, so it never emits this for one).  Whether a stage holds deals
-    is not part of a state: ``funnelc plan`` asks the CRM and refuses the delete."""
+    (diff renames them instead, so it never emits this for one).  Whether a stage (or an enum
+    value) holds deals is not part of a state: ``funnelc plan`` asks the CRM and refuses the
+    delete."""
 
     ref: Ref
     name: str

@@ -199,6 +199,9 @@ class AmoCRM:
         self.fields: dict[int, CustomField] = {}
         self.reasons: dict[int, LossReason] = {}
         self.leads: defaultdict[tuple[int, int], int] = defaultdict(int)
+        # Leads holding an enum value of a select field: (field id, enum id) → count.  They
+        # are separate from ``leads`` (the fake keeps counts, not lead records).
+        self.enum_leads: defaultdict[tuple[int, int], int] = defaultdict(int)
         self._window: deque[float] = deque()
         self._refused = 0
         self.blocked = False
@@ -209,6 +212,11 @@ class AmoCRM:
         self._renumber(main)
 
     # ---- plain data for tests -----------------------------------------------------------------
+    def set_field_leads(self, field_id: int, enum_id: int, count: int) -> None:
+        """Say that ``count`` leads hold the value ``enum_id`` of the select field ``field_id``."""
+        with self.lock:
+            self.enum_leads[(field_id, enum_id)] = count
+
     def set_leads(self, pipeline_id: int, status_id: int, count: int) -> None:
         with self.lock:
             self.leads[(pipeline_id, status_id)] = count
@@ -236,6 +244,7 @@ class AmoCRM:
                 "custom_fields": [f.public() for f in self.fields.values()],
                 "loss_reasons": [r.public() for r in self.reasons.values()],
                 "leads": {f"{p} {s}": n for (p, s), n in sorted(self.leads.items()) if n},
+                "enum_leads": {f"{f} {e}": n for (f, e), n in sorted(self.enum_leads.items()) if n},
             }
 
     # ---- the model ----------------------------------------------------------------------------
@@ -547,6 +556,11 @@ class AmoCRM:
             if "required_statuses" in item
             else f.required_statuses
         )
+        # An enum deleted by the edit is gone from the leads that held it (the value, not the
+        # lead: custom-fields.md, "предыдущие ID будут удалены"); the API does not refuse.
+        kept = {e["id"] for e in enums}
+        for gone in [k for k in self.enum_leads if k[0] == f.id and k[1] not in kept]:
+            del self.enum_leads[gone]
         f.name, f.enum_items, f.required_statuses = item["name"], enums, required
         if "sort" in item:
             f.sort = int(item["sort"])
@@ -738,15 +752,28 @@ class AmoCRM:
     def _leads(self, query: dict[str, list[str]]) -> Reply:
         """§0 "Is a stage empty?": ``GET /api/v4/leads?filter[statuses][0][pipeline_id]=P&
         filter[statuses][0][status_id]=S&limit=1`` — 204 when empty.  The fake's leads are
-        only the counts set by :meth:`set_leads`."""
+        only the counts set by :meth:`set_leads`.  ``filter[custom_fields_values][F][]=E``
+        (``filters-api.md``: for select, multiselect and radiobutton fields the filter takes
+        the enum id) lists the leads :meth:`set_field_leads` says hold enum E of field F."""
         pid = query.get("filter[statuses][0][pipeline_id]", [None])[0]
         sid = query.get("filter[statuses][0][status_id]", [None])[0]
         limit = min(int(query.get("limit", ["50"])[0]), LEADS_PAGE_MAX)
         page = int(query.get("page", ["1"])[0])
-        rows = []
-        for (p, s), n in sorted(self.leads.items()):
-            if (pid is None or int(pid) == p) and (sid is None or int(sid) == s):
-                rows += [{"pipeline_id": p, "status_id": s} for _ in range(n)]
+        by_field = [
+            (int(k.split("[")[2].rstrip("]")), int(v))
+            for k, values in sorted(query.items())
+            if k.startswith("filter[custom_fields_values][")
+            for v in values
+        ]
+        rows: list[dict[str, Any]] = []
+        if by_field:
+            for (f, e), n in sorted(self.enum_leads.items()):
+                if (f, e) in by_field:
+                    rows += [{"custom_field": f, "enum_id": e} for _ in range(n)]
+        else:
+            for (p, s), n in sorted(self.leads.items()):
+                if (pid is None or int(pid) == p) and (sid is None or int(sid) == s):
+                    rows += [{"pipeline_id": p, "status_id": s} for _ in range(n)]
         chunk = [
             {"id": (page - 1) * limit + i + 1, **r}
             for i, r in enumerate(rows[(page - 1) * limit : page * limit])

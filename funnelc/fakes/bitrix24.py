@@ -314,6 +314,9 @@ class Bitrix24:
         self.rows: list[Row] = []
         self.fields: dict[str, dict[str, UserField]] = {"deal": {}, "lead": {}}
         self.items: defaultdict[tuple[str, str], int] = defaultdict(int)
+        # Deals (leads) holding a LIST item of a user field: (entity, FIELD_NAME, item ID) →
+        # count, apart from ``items`` (the fake keeps counts, not deal records).
+        self.field_items: defaultdict[tuple[str, str, int], int] = defaultdict(int)
         self._bucket = 0.0
         self._bucket_at: float | None = None
         self._spent: defaultdict[str, list[tuple[float, float]]] = defaultdict(list)
@@ -331,6 +334,12 @@ class Bitrix24:
         """Say that ``count`` deals (or leads) sit in a stage, e.g. ``("DEAL_STAGE_7", "C7:X")``."""
         with self.lock:
             self.items[(entity_id, status_id)] = count
+
+    def set_field_items(self, entity: str, field_name: str, item_id: int, count: int) -> None:
+        """Say that ``count`` deals (``entity`` ``"deal"``) or leads hold the LIST item
+        ``item_id`` of the enumeration user field ``field_name`` (``UF_CRM_…``)."""
+        with self.lock:
+            self.field_items[(entity, field_name, item_id)] = count
 
     def directory(self, entity_id: str) -> list[Row]:
         return sorted(
@@ -632,8 +641,17 @@ class Bitrix24:
         ``crm.lead.list`` with ``filter[STATUS_ID]``), read ``total``.  The fake's items are
         only the counts set by :meth:`set_items`; each is listed as ``{"ID": …}``."""
         key = "STAGE_ID" if entity == "deal" else "STATUS_ID"
-        wanted = (params.get("filter") or {}).get(key)
+        filt = params.get("filter") or {}
+        wanted = filt.get(key)
         rows: list[dict[str, Any]] = []
+        by_field = {k: v for k, v in filt.items() if str(k).startswith("UF_CRM_")}
+        if by_field:
+            # A filter on an enumeration user field takes the LIST item's ID
+            # (crm-deal-list.md: user fields can be filtered on).
+            for (e, name, item), count in sorted(self.field_items.items()):
+                if e == entity and name in by_field and str(by_field[name]) == str(item):
+                    rows += [{"ID": str(len(rows) + i + 1), name: str(item)} for i in range(count)]
+            return self._page(rows, params)
         for (entity_id, status_id), count in sorted(self.items.items()):
             if (entity_id == "STATUS") != (entity == "lead"):
                 continue
@@ -675,7 +693,9 @@ class Bitrix24:
                 if found is None:
                     raise B24Error(f"No LIST item {number}.")
                 if _y_n(item.get("DEL")) == "Y":
+                    # The portal does not refuse: the value is gone from the deals that held it.
                     uf.items.remove(found)
+                    self.field_items.pop((uf.entity, uf.field_name, number), None)
                     continue
                 for key in ("VALUE", "SORT", "DEF", "XML_ID"):
                     if key in item:

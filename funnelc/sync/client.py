@@ -367,6 +367,21 @@ class AmoClient:
                 break
         return total
 
+    def count_enum_leads(self, field_id: int, enum_id: int, pages: int = 4) -> int:
+        """How many leads hold the value ``enum_id`` of the select field ``field_id``:
+        ``filter[custom_fields_values][F][]=E`` (``filters-api.md``: select, multiselect and
+        radiobutton fields are filtered by enum id); counted up to ``pages`` × 250."""
+        params: dict[str, Any] = {f"filter[custom_fields_values][{field_id}][]": enum_id}
+        params["limit"] = 250
+        total = 0
+        for page in range(1, pages + 1):
+            data = self.call("GET", "/api/v4/leads", params={**params, "page": page})
+            rows = (data or {}).get("_embedded", {}).get("leads", [])
+            total += len(rows)
+            if len(rows) < 250:
+                break
+        return total
+
 
 def http_build_query(params: dict[str, Any]) -> str:
     """PHP's ``http_build_query``: nested keys in brackets, values percent-encoded."""

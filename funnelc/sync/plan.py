@@ -2,9 +2,10 @@
 
 :func:`make_plan` reads the account (through a client, keys from the lock file, ``was``
 clauses applied), computes the target's ``diff``, and then, for every delete and conflict,
-asks the CRM how many deals the stage (or pipeline) holds.  A delete is *held* — listed, never
-applied — when ``--allow-delete`` was not given, or when the object holds deals (amoCRM's API
-would move them to the first stage without a word, crm-apis.md §0: funnelc refuses itself).
+asks the CRM how many deals the stage (pipeline, enum value of a field) holds.  A delete is
+*held* — listed, never applied — when ``--allow-delete`` was not given, or when the object
+holds deals (amoCRM's API would move them to the first stage without a word, crm-apis.md §0:
+funnelc refuses itself).
 A :class:`~funnelc.targets.crm_ops.Conflict` (an immutable property) is never applied.
 
 The plan records a fingerprint of the account state it was computed from; ``apply`` of a saved
@@ -231,13 +232,17 @@ def count_deals(session: Session, ops: list[Operation]) -> dict[str, int]:
     from funnelc.targets.crm_ops import Entity
 
     out: dict[str, int] = {}
-    wanted = [op for op in ops if op.ref.entity in (Entity.STAGE, Entity.PIPELINE)]
+    wanted = [op for op in ops if op.ref.entity in (Entity.STAGE, Entity.PIPELINE, Entity.ENUM)]
     if not wanted:
         return out
     if isinstance(session.client, AmoClient):
         pipes = {p.key: p for p in session.current.pipelines if p.key}
         for op in wanted:
-            if op.ref.entity is Entity.PIPELINE:
+            if op.ref.entity is Entity.ENUM:
+                owner = _owner(session.current, op.ref.id)
+                if owner is not None and owner.id is not None and op.ref.id is not None:
+                    out[op.ref.path] = session.client.count_enum_leads(owner.id, int(op.ref.id))
+            elif op.ref.entity is Entity.PIPELINE:
                 out[op.ref.path] = session.client.count_leads(int(op.ref.id or 0))
             else:
                 pipe = pipes.get(op.ref.parent or "")
@@ -249,6 +254,17 @@ def count_deals(session: Session, ops: list[Operation]) -> dict[str, int]:
     paths: dict[str, list[str]] = {}
     for op in wanted:
         stages: list[tuple[str, Any]] = []
+        if op.ref.entity is Entity.ENUM:
+            owner = _owner(session.current, op.ref.id)
+            if owner is None:
+                continue
+            key = f"c{len(commands)}"
+            filt = {f"UF_CRM_{owner.field_name}": op.ref.id}
+            commands.append(
+                Command(key, f"crm.{owner.entity}.list", {"filter": filt, "select": ["ID"]})
+            )
+            paths.setdefault(op.ref.path, []).append(key)
+            continue
         if op.ref.entity is Entity.PIPELINE:
             cat = next(c for c in session.current.categories if c.id == op.ref.id)
             stages = [(full_id(s.status_id, cat.id), cat.id) for s in cat.stages]
@@ -276,6 +292,18 @@ def count_deals(session: Session, ops: list[Operation]) -> dict[str, int]:
     for path, keys in paths.items():
         out[path] = sum(int(totals.get(k) or 0) for k in keys)
     return out
+
+
+def _owner(state: Any, enum_id: object) -> Any:
+    """The field of ``state`` (amoCRM account or Bitrix24 portal) that has the enum value
+    ``enum_id`` (enum ids are unique in an account)."""
+    for f in state.fields:
+        values = getattr(f, "enums", None)
+        if values is None:
+            values = f.values
+        if any(v.id == enum_id for v in values):
+            return f
+    return None
 
 
 def full_id(code: str, category_id: int | None) -> str:
@@ -338,6 +366,7 @@ def _name(op: Operation) -> str:
         "stage": _("stage"),
         "field": _("field"),
         "loss_reason": _("loss reason"),
+        "enum": _("field value"),
     }[op.ref.entity.value]
     return f"{entity} {op.ref.path}"
 

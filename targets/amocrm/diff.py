@@ -15,6 +15,9 @@ by name.  Then:
   (the server renumbers them), and only the fewest statuses that must move;
 - a field whose name, enums or required statuses differ gets one **field change** (the
   request sends the name and every enum with its id); a changed ``type`` is a **conflict**;
+  an enum value the funnel no longer has is a **delete** of that value (an enum is known by
+  its value: a renamed value is a new one plus a delete), held like any delete without
+  ``--allow-delete`` or while leads hold it — a held value is not a pending change;
 - a current object that funnelc manages (it has a key) and the funnels no longer have is
   **deleted**: statuses of a managed pipeline (unless system), pipelines, fields and loss
   reasons with a key.  Objects funnelc never made (key ``""``) are left alone, except the
@@ -259,7 +262,10 @@ def _fields(
             changes.append(AttributeChange("name", before.name, after.name))
         values_now = tuple(e.value for e in before.enums)
         values_want = tuple(e.value for e in after.enums)
-        if values_now != values_want:
+        wanted = set(values_want)
+        # A value the funnel dropped is a delete of its own (below), never part of the change:
+        # kept (no --allow-delete, or deals hold it), it must not show as pending forever.
+        if tuple(v for v in values_now if v in wanted) != values_want:
             changes.append(AttributeChange("enums", values_now, values_want))
         if set(before.required) != set(after.required):
             changes.append(AttributeChange("required_statuses", before.required, after.required))
@@ -267,6 +273,15 @@ def _fields(
             changes.append(AttributeChange("currency", before.currency, after.currency))
         if changes:
             out.append(FieldChange(ref, tuple(changes), before, after, _("the field changed")))
+        for e in before.enums:
+            if e.value not in wanted:
+                deletes.append(
+                    Delete(
+                        Ref(Entity.ENUM, e.value, after.key, e.id),
+                        e.value,
+                        _("the field no longer has this value"),
+                    )
+                )
     for f in matched.removed:
         if f.key:
             deletes.append(

@@ -32,6 +32,9 @@ requests do:
   with their ids, and the ones the funnel dropped too (deleting one would wipe it from the
   deals) — since enums sent without ids delete the old ones; ``currency`` goes with a
   monetary field; requirements on statuses funnelc does not manage are kept;
+- a dropped enum is deleted only by its own :class:`Delete` (``Entity.ENUM``, let through by
+  ``funnelc plan`` with ``--allow-delete`` when no lead holds it): the field's edit then
+  leaves it out (an edit of its own when nothing else about the field changed);
 - ``required_statuses`` never name 142 or 143 (undocumented);
 - a delete of a status or pipeline carries a :attr:`Request.guard`: the sender asks the CRM
   right before whether it holds leads (amoCRM does not refuse; it moves them to the first
@@ -307,8 +310,24 @@ class _Builder:
         fields_new = [op for op in ops if isinstance(op, Create) and isinstance(op.desired, Field)]
         for chunk in _chunks(fields_new):
             self.fields(chunk)
-        changes = [op for op in ops if isinstance(op, FieldChange)]
-        for chunk in _chunks(changes):
+        # An enum is deleted by a field edit that leaves it out (enums sent without their ids
+        # delete the old ones, §0): the deletes of a field's values ride on its edit, or on
+        # an edit of their own when nothing else about the field changed.
+        dropped: dict[str, list[Delete]] = {}
+        for op in ops:
+            if isinstance(op, Delete) and op.ref.entity is Entity.ENUM:
+                dropped.setdefault(op.ref.parent or "", []).append(op)
+        edits: list[tuple[tuple[Operation, ...], Field, Field]] = []
+        for op in ops:
+            if isinstance(op, FieldChange):
+                assert isinstance(op.current, Field) and isinstance(op.desired, Field)
+                edits.append(((op, *dropped.pop(op.ref.key, [])), op.current, op.desired))
+        for key, deletes in dropped.items():
+            want = next(f for f in self.desired.fields if f.key == key)
+            ids = {d.ref.id for d in deletes}
+            now = next(f for f in self.current.fields if ids & {e.id for e in f.enums})
+            edits.append((tuple(deletes), now, want))
+        for chunk in _chunks(edits):
             self.field_edits(chunk)
         reasons = [
             op for op in ops if isinstance(op, Create) and isinstance(op.desired, LossReason)
@@ -329,7 +348,7 @@ class _Builder:
                     )
                 )
         for op in ops:
-            if isinstance(op, Delete):
+            if isinstance(op, Delete) and op.ref.entity is not Entity.ENUM:
                 self.delete(op)
         return self.out
 
@@ -580,13 +599,19 @@ class _Builder:
             )
         )
 
-    def field_edits(self, ops: Sequence[FieldChange]) -> None:
+    def field_edits(self, edits: Sequence[tuple[tuple[Operation, ...], Field, Field]]) -> None:
+        """One PATCH of fields: each edit is (its operations — a field change and the deletes
+        of its enum values, or only the deletes —, the current field, the desired one)."""
         managed = {p.id for p in self.now.values() if p.id is not None}
         body: list[dict[str, Any]] = []
         binds: list[tuple[str, IdRef]] = []
-        for op in ops:
-            now, want = op.current, op.desired
-            assert isinstance(now, Field) and isinstance(want, Field) and now.id is not None
+        ops: list[Operation] = []
+        for carried, now, want in edits:
+            assert now.id is not None
+            ops.extend(carried)
+            deleted = {
+                op.ref.id for op in carried if isinstance(op, Delete) and op.ref.id is not None
+            }
             item: dict[str, Any] = {"id": now.id, "name": want.name, "sort": want.sort}
             if want.enums or now.enums:
                 have = {e.value: e.id for e in now.enums}
@@ -597,11 +622,13 @@ class _Builder:
                     for e in want.enums
                 ]
                 wanted = {e.value for e in want.enums}
-                # A value the funnel dropped is kept: deleting it would wipe it from deals.
+                # A value the funnel dropped is kept unless its delete is carried here (plan
+                # let it through: --allow-delete and no lead holds it): leaving it out of the
+                # list deletes it, and wipes it from the leads.
                 enums += [
                     {"id": e.id, "value": e.value, "sort": e.sort}
                     for e in now.enums
-                    if e.value not in wanted and e.id is not None
+                    if e.value not in wanted and e.id is not None and e.id not in deleted
                 ]
                 item["enums"] = enums
             if want.currency is not None:

@@ -13,7 +13,10 @@ entity and ``FIELD_NAME``.  Then:
 - a stage matched by key whose ``STATUS_ID`` or ``SEMANTICS`` differs is a **conflict**: both
   are immutable, and deleting the stage would lose its deals;
 - a user field whose label, mandatory flag or list values differ gets one **field change**;
-  a changed ``USER_TYPE_ID`` or ``MULTIPLE`` is a conflict;
+  a changed ``USER_TYPE_ID`` or ``MULTIPLE`` is a conflict; a ``LIST`` value the funnel no
+  longer has is a **delete** of that item (a renamed value is a new one plus a delete), held
+  like any delete without ``--allow-delete`` or while deals hold it — a held value is not a
+  pending change; a shared list (``merge_list``, the loss-reason field) is never shrunk;
 - in a directory funnelc manages, every stage the funnels no longer have is **deleted**,
   except system stages (renamed, never deleted); categories and fields only when funnelc
   made them (they have a key).  Whether a stage holds deals is checked by ``funnelc plan``.
@@ -231,10 +234,22 @@ def _fields(
         want_values = tuple(v.value for v in after.values)
         if after.merge_list:
             want_values = (*now_values, *(v for v in want_values if v not in now_values))
-        if now_values != want_values:
+        wanted = set(want_values)
+        # A value the funnel dropped is a delete of its own (below), never part of the change:
+        # kept (no --allow-delete, or deals hold it), it must not show as pending forever.
+        if tuple(v for v in now_values if v in wanted) != want_values:
             changes.append(AttributeChange("LIST", now_values, want_values))
         if changes:
             out.append(FieldChange(ref, tuple(changes), before, after, _("the field changed")))
+        for v in before.values:
+            if v.value not in wanted:
+                deletes.append(
+                    Delete(
+                        Ref(Entity.ENUM, v.value, f"{after.entity}/{after.key}", v.id),
+                        v.value,
+                        _("the field no longer has this value"),
+                    )
+                )
     for f in matched.removed:
         if f.key:
             deletes.append(

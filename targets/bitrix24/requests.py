@@ -39,8 +39,11 @@ What the vendor's server code says (``../shared/crm-apis.md`` §0, §2), and the
   ``params[FORCED]=Y``; whether a stage holds deals is checked by ``funnelc plan`` and again by
   apply right before the batch with the delete (the portal refuses anyway);
 - ``STATUS_ID`` and ``SEMANTICS`` are immutable: a conflict makes no command;
-- a user field edit sends ``LABEL`` and ``MANDATORY``, and in ``LIST`` only the values the
-  portal lacks (a value the funnel dropped is kept: deals use it).
+- a user field edit sends ``LABEL`` and ``MANDATORY``, and in ``LIST`` the values the portal
+  lacks and, by ``ID``, the new ``SORT`` of existing ones that moved — never a deletion: a
+  value the funnel dropped is a :class:`Delete` of its own (``Entity.ENUM``), sent as
+  ``LIST[{ID, DEL: "Y"}]`` only when ``funnelc plan`` lets it through (``--allow-delete``,
+  and no deal holds the value).
 
 This module is the API's side only: no HTTP, no retries, no secrets, no plan format.
 """
@@ -385,13 +388,22 @@ class _Builder:
             before, after = op.current, op.desired
             assert isinstance(before, UserField) and isinstance(after, UserField)
             assert isinstance(ref.id, int)
-            have = {v.value for v in before.values}
+            have = {v.value: v for v in before.values}
             edit: dict[str, Any] = {"LABEL": after.label, "MANDATORY": _yn(after.mandatory)}
-            extra = [
+            items: list[dict[str, Any]] = []
+            if any(c.attribute == "LIST" for c in op.changes) and not after.merge_list:
+                # The order changed or values were added: an existing item whose sort differs
+                # gets its new SORT by ID (values not named are kept, so this never deletes).
+                items = [
+                    {"ID": have[v.value].id, "SORT": v.sort}
+                    for v in after.values
+                    if v.value in have and have[v.value].sort != v.sort
+                ]
+            items += [
                 {"VALUE": v.value, "SORT": v.sort} for v in after.values if v.value not in have
             ]
-            if extra:
-                edit["LIST"] = extra
+            if items:
+                edit["LIST"] = items
             self.changes.append(
                 Cmd(
                     self.key(f"setfield_{before.field_name}", before.entity),
@@ -418,6 +430,20 @@ class _Builder:
                         self.key(f"delcat_{ref.key}", ""),
                         "crm.category.delete",
                         {"entityTypeId": 2, "id": ref.id},
+                        (),
+                        op,
+                    )
+                )
+                return
+            if ref.entity is Entity.ENUM:
+                # A LIST item is deleted by naming its ID with DEL=Y in the field's update
+                # (crm-deal-userfield-update.md; items not named are kept).
+                owner = next(f for f in self.current.fields if ref.id in {v.id for v in f.values})
+                self.changes.append(
+                    Cmd(
+                        self.key(f"delenum_{owner.field_name}_{ref.id}", owner.entity),
+                        f"crm.{owner.entity}.userfield.update",
+                        {"id": owner.id, "fields": {"LIST": [{"ID": ref.id, "DEL": "Y"}]}},
                         (),
                         op,
                     )
