@@ -264,6 +264,14 @@ def test_system_stages_are_renamed_never_deleted(crm: Crm, tmp_path: Path) -> No
 # ---- Must show 5 ----------------------------------------------------------------------------
 
 
+# The client's timeout in the fault tests: ample for a normal call on a loaded 2-core machine
+# (loopback replies take milliseconds), and what each injected timeout costs — the fake never
+# answers one (it holds the connection until the client gives up, at most TIMEOUT_CAP), so the
+# client times out on exactly the injected calls, however slow the machine.
+CLIENT_TIMEOUT = 0.5
+TIMEOUT_CAP = 60 * CLIENT_TIMEOUT
+
+
 @pytest.mark.parametrize("kind", ["429", "503", "timeout"])
 def test_apply_completes_when_every_third_call_fails(tmp_path: Path, kind: str) -> None:
     target_of = {"429": "amocrm", "503": "bitrix24", "timeout": "amocrm"}
@@ -273,14 +281,17 @@ def test_apply_completes_when_every_third_call_fails(tmp_path: Path, kind: str) 
         for crm in serve(target, clean_dir):
             assert crm.apply(examples(clean_dir), allow_delete=True).code == 0
             clean = shape(crm.fake)
-        faults = Faults(every=3, kind=kind, timeout_delay=0.3)  # type: ignore[arg-type]
+        faults = Faults(every=3, kind=kind, timeout_delay=TIMEOUT_CAP)  # type: ignore[arg-type]
         for crm in serve(target, faulty_dir, faults=faults):
             paths = examples(faulty_dir)
-            run = crm.apply(paths, allow_delete=True, timeout=0.1, retries=6)
+            run = crm.apply(paths, allow_delete=True, timeout=CLIENT_TIMEOUT, retries=6)
             assert run.code == 0, run.err
             assert faults.injected > 0
+            # Every injected fault was retried, and nothing else was (no normal call timed out).
+            assert run.session.client.stats.retries == faults.injected
             assert shape(crm.fake) == clean
-            assert crm.plan(paths, allow_delete=True).code == 0
+            again = crm.plan(paths, allow_delete=True, timeout=CLIENT_TIMEOUT, retries=6)
+            assert again.code == 0, again.err
             results[target] = faults.injected
     assert len(results) == 2
 

@@ -9,6 +9,8 @@ from the network).
 from __future__ import annotations
 
 import json
+import select
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -46,8 +48,11 @@ FaultKind = Literal["429", "503", "timeout"]
 class Faults:
     """Fail every ``every``-th call (1-based: with 3, calls 3, 6, 9… fail) with ``kind``:
     ``"429"`` / ``"503"`` (the vendor's rate-limit reply, nothing done), or ``"timeout"`` (the
-    server holds the connection ``timeout_delay`` seconds and then closes it without a reply;
-    the request is not applied, so a retry is safe).  ``every=0`` turns faults off."""
+    server never answers: it holds the connection until the client gives up and closes it, or
+    at most ``timeout_delay`` seconds, then closes it without a reply; the request is not
+    applied, so a retry is safe).  A client whose timeout is below ``timeout_delay`` therefore
+    always times out on an injected fault, however slow the machine, and waits exactly its
+    own timeout, never the delay.  ``every=0`` turns faults off."""
 
     every: int = 0
     kind: FaultKind = "429"
@@ -77,7 +82,8 @@ class Reply:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
-    # Set by a "timeout" fault: the server sleeps this long and closes without replying.
+    # Set by a "timeout" fault: the server waits until the client closes the connection, at
+    # most this long, and closes it without replying.
     drop_after: float | None = None
 
     @classmethod
@@ -110,7 +116,7 @@ def _handler(app: App) -> type[BaseHTTPRequestHandler]:
             )
             reply = app.handle(request)
             if reply.drop_after is not None:
-                time.sleep(reply.drop_after)
+                _wait_for_close(self.connection, reply.drop_after)
                 self.close_connection = True
                 return
             self.send_response(reply.status)
@@ -127,6 +133,21 @@ def _handler(app: App) -> type[BaseHTTPRequestHandler]:
             pass  # quiet: the fakes are for tests and demos
 
     return Handler
+
+
+def _wait_for_close(sock: socket.socket, limit: float) -> None:
+    """Hold ``sock`` without answering until the peer closes it (it becomes readable: EOF,
+    or a reset) or ``limit`` seconds pass."""
+    deadline = time.monotonic() + limit
+    while (left := deadline - time.monotonic()) > 0:
+        readable, _, _ = select.select([sock], [], [], min(left, 0.05))
+        if readable:
+            try:
+                if not sock.recv(1, socket.MSG_PEEK):
+                    return  # the client gave up and closed the connection
+            except OSError:
+                return
+            return  # it sent more: not waiting for an answer to this request any longer
 
 
 class FakeServer:
