@@ -242,6 +242,20 @@ def test_a_field_edit_needs_name_and_enums_without_ids_replace_the_old_ones() ->
     assert not set(new_ids) & {e["id"] for e in old}
 
 
+def test_leads_are_filtered_by_enum_id_and_a_deleted_enum_leaves_them() -> None:
+    """filters-api.md: select fields are filtered by enum id (204 when none); an enum the edit
+    leaves out is deleted, and the leads that held it no longer do."""
+    account = Account()
+    (made,) = account.ok("POST", FIELDS, [_field()], status=201)["_embedded"]["custom_fields"]
+    fid, (site, call) = made["id"], made["enums"]
+    account.fake.set_field_leads(fid, site["id"], 2)
+    query = f"/api/v4/leads?filter[custom_fields_values][{fid}][]="
+    assert len(account.ok("GET", query + str(site["id"]))["_embedded"]["leads"]) == 2
+    assert account.raw("GET", query + str(call["id"])).status_code == 204
+    account.ok("PATCH", f"{FIELDS}/{fid}", {"name": "Источник", "enums": [call]})
+    assert account.raw("GET", query + str(site["id"])).status_code == 204
+
+
 def test_field_code_on_create_can_be_refused_as_reported() -> None:
     """§0: amocrm-api-php issue #604 reports 400 for a create with `code` (unconfirmed)."""
     account = Account(refuse_field_code=True)

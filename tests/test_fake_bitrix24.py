@@ -316,6 +316,28 @@ def test_an_enumeration_list_is_updated_by_item_id() -> None:
     assert portal.fake.fields["deal"] == {}
 
 
+def test_deals_are_filtered_by_a_list_item_and_a_deleted_item_leaves_them() -> None:
+    portal = Portal()
+    fields = {
+        "FIELD_NAME": "SOURCE",
+        "USER_TYPE_ID": "enumeration",
+        "LABEL": "Источник",
+        "LIST": [{"VALUE": "Сайт", "SORT": 10}, {"VALUE": "Звонок", "SORT": 20}],
+    }
+    fid = portal.ok("crm.deal.userfield.add", {"fields": fields})["result"]
+    site, call = portal.ok("crm.deal.userfield.get", {"id": fid})["result"]["LIST"]
+    portal.fake.set_field_items("deal", "UF_CRM_SOURCE", int(site["ID"]), 3)
+
+    def total(item: str) -> int:
+        params = {"filter": {"UF_CRM_SOURCE": item}, "select": ["ID"]}
+        return int(portal.ok("crm.deal.list", params)["total"])
+
+    assert (total(site["ID"]), total(call["ID"])) == (3, 0)
+    change = [{"ID": site["ID"], "DEL": "Y"}]
+    portal.ok("crm.deal.userfield.update", {"id": fid, "fields": {"LIST": change}})
+    assert total(site["ID"]) == 0
+
+
 # ---- batch ---------------------------------------------------------------------------------------
 
 

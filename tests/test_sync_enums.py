@@ -159,3 +159,20 @@ def test_the_plan_of_a_dropped_value_is_deterministic(crm: tuple[Crm, str], tmp_
     first = crm_.plan(paths).plan.dumps()
     assert crm_.plan(paths).plan.dumps() == first
     assert [h.operation.name for h in crm_.plan(paths).plan.held] == ["B", "C"]
+
+
+def test_apply_rechecks_the_deals_of_a_value_right_before_deleting_it(
+    crm: tuple[Crm, str], tmp_path: Path
+) -> None:
+    crm_, kind = crm
+    assert crm_.apply(funnels(tmp_path, kind, "A", "B", "C"), allow_delete=True).code == 0
+    paths = funnels(tmp_path, kind, "A", "B")
+    run = crm_.plan(paths, allow_delete=True)
+    assert [op.ref.key for op in run.plan.operations] == ["C"]
+    put_deals(crm_, "C", 1)  # a deal takes the value after the plan
+    from funnelc.sync.apply import apply_plan
+
+    done = apply_plan(run.session, run.plan)
+    path = "source/C" if crm_.target == "amocrm" else "deal/source/C"
+    assert done.refused == [path]
+    assert values(crm_) == ["A", "B", "C"]

@@ -101,6 +101,7 @@ class _Amo:
 
         raw = self.s.raw_fields or {}
         unmanaged = {fid: list(f.get("required_statuses") or ()) for fid, f in raw.items()}
+        ops = self.recheck_enums(ops)
         for request in build(ops, self.s.current, self.s.desired, unmanaged_required=unmanaged):
             if request.guard is not None and self.holds_leads(request):
                 self.done.refused.append(request.subject)
@@ -114,6 +115,22 @@ class _Amo:
                 self.forget(request.forget)
             self.step(self.said(request))
         return self.done
+
+    def recheck_enums(self, ops: list[Any]) -> list[Any]:
+        """Enum deletes ride on a field edit (no request of their own to guard): ask again,
+        right before applying, whether leads hold the values, and keep those that do."""
+        from funnelc.sync.plan import count_deals
+        from funnelc.targets.crm_ops import Delete, Entity
+
+        enums = [op for op in ops if isinstance(op, Delete) and op.ref.entity is Entity.ENUM]
+        if not enums:
+            return ops
+        deals = count_deals(self.s, enums)
+        refused = {op.ref.path for op in enums if deals.get(op.ref.path)}
+        for path in sorted(refused):
+            self.done.refused.append(path)
+            self.say(_("kept {path}: it holds deals now").format(path=path))
+        return [op for op in ops if not (isinstance(op, Delete) and op.ref.path in refused)]
 
     def holds_leads(self, request: Any) -> bool:
         """Asked right before the delete: the API would move the leads to the first stage
