@@ -135,3 +135,18 @@ def test_a_value_with_result_is_never_sent_inside_a_batch() -> None:
     assert not errors and set(results) == {"a", "b"}
     assert seen == ["batch.json", "crm.status.add.json"]
     assert any(r.name == name for r in fake.rows)
+
+
+def test_the_simulated_clock_is_only_for_loopback_addresses() -> None:
+    from funnelc.sync.run import SimulatedClock, simulated_clock_options
+
+    on = {"FUNNELC_SYNC_SIMULATED_CLOCK": "1"}
+    for url in ("http://127.0.0.1:8080", "http://localhost:1/rest/1/x/", "http://[::1]:9"):
+        options = simulated_clock_options(url, on)
+        clock = options["clock"]
+        assert isinstance(clock, SimulatedClock)
+        options["sleep"](2.5)
+        assert clock() == 2.5
+    for url in ("https://example.amocrm.ru", "https://127.0.0.1.example.com", "http://10.0.0.1"):
+        assert simulated_clock_options(url, on) == {}
+    assert simulated_clock_options("http://127.0.0.1:8080", {}) == {}

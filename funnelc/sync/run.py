@@ -5,6 +5,11 @@ Credentials come only from the environment — ``AMOCRM_BASE_URL`` + ``AMOCRM_TO
 ``FUNNELC_CREDENTIALS`` (``NAME=value`` lines).  ``--base-url`` overrides the address (the
 host of a Bitrix24 webhook: its path, which holds the secret, is kept).  Every secret is
 registered with :mod:`funnelc.sync.redact` before anything is sent.
+
+``FUNNELC_SYNC_SIMULATED_CLOCK=1`` (for tests that run ``funnelc`` as a process against the
+local fakes) paces the client on a simulated clock — it never sleeps, waiting only moves the
+clock — and is honoured only when the CRM's address is a loopback one (``127.0.0.1``,
+``localhost``, ``::1``): a real account is always paced in real time.
 """
 
 from __future__ import annotations
@@ -99,6 +104,34 @@ def credentials(
     return Credentials(hook)
 
 
+class SimulatedClock:
+    """Seconds that pass only when the client waits (:meth:`sleep`); see the module
+    docstring.  The same idea as the fakes' ``ManualClock``, kept here so that the sync
+    package does not import the fakes."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+
+
+def simulated_clock_options(base_url: str, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """``clock`` and ``sleep`` for the client when ``FUNNELC_SYNC_SIMULATED_CLOCK=1`` and
+    ``base_url`` is a loopback address; ``{}`` otherwise."""
+    env = os.environ if environ is None else environ
+    if env.get("FUNNELC_SYNC_SIMULATED_CLOCK") != "1":
+        return {}
+    host = urllib.parse.urlsplit(base_url).hostname or ""
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        return {}
+    clock = SimulatedClock()
+    return {"clock": clock, "sleep": clock.sleep}
+
+
 def make_client(target: str, creds: Credentials, **kw: Any) -> AmoClient | B24Client:
     if target == "amocrm":
         assert creds.token is not None
@@ -151,7 +184,8 @@ def prepare(
         err.write(render_human(diagnostics, result.sources, color=False))
         return Outcome(1)
     creds = credentials(target, base_url, paths[0] if paths else Path())
-    client = make_client(target, creds, **client_options)
+    options = {**simulated_clock_options(creds.base_url), **client_options}
+    client = make_client(target, creds, **options)
     lock = Lock.load(lock_file or lock_path(paths))
     session = open_session(target, client, lock, creds.base_url, desired, moves(project, target))
     plan = make_plan(session, allow_delete=allow_delete, sources=[p.as_posix() for p in paths])
