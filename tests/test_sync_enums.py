@@ -159,6 +159,10 @@ def test_the_plan_of_a_dropped_value_is_deterministic(crm: tuple[Crm, str], tmp_
     first = crm_.plan(paths).plan.dumps()
     assert crm_.plan(paths).plan.dumps() == first
     assert [h.operation.name for h in crm_.plan(paths).plan.held] == ["B", "C"]
+    converges(crm_, paths, allow_delete=False)  # the kept values stay; D moves before A
+    assert values(crm_) == ["D", "A", "B", "C"]
+    converges(crm_, paths, allow_delete=True)
+    assert values(crm_) == ["D", "A"]
 
 
 def test_apply_rechecks_the_deals_of_a_value_right_before_deleting_it(
