@@ -681,7 +681,9 @@ class Bitrix24:
     def _list_items(self, uf: UserField, items: Any) -> None:
         """``LIST`` of an enumeration (``crm-deal-userfield-update.md``): an item with ``ID``
         updates that value (``DEL=Y`` deletes it), one without ``ID`` is added; values not
-        named are kept."""
+        named are kept.  [UNCONFIRMED] for ``ID`` / ``DEL``: the EN page (b24restdocs, 2025)
+        documents a LIST item as VALUE, SORT, DEF, XML_ID only; ``ID`` + ``DEL=Y`` is the
+        core's ``CUserFieldEnum::SetEnumValues`` convention, not re-read from its source."""
         if isinstance(items, dict):
             items = list(items.values())
         for item in items or []:

@@ -437,7 +437,8 @@ class _Builder:
                 return
             if ref.entity is Entity.ENUM:
                 # A LIST item is deleted by naming its ID with DEL=Y in the field's update
-                # (crm-deal-userfield-update.md; items not named are kept).
+                # (items not named are kept; [UNCONFIRMED] in the REST docs, see the fake's
+                # ``_list_items``).
                 owner = next(f for f in self.current.fields if ref.id in {v.id for v in f.values})
                 self.changes.append(
                     Cmd(
