@@ -36,6 +36,7 @@ from funnelc.diff.render_markdown import render as render_markdown
 from funnelc.diff.report import Report
 from funnelc.diff.run import from_git
 from funnelc.model import Project
+from tests import node_tools
 from tests.conftest import ROOT, check_golden
 
 GOLDEN = ROOT / "tests" / "golden" / "diff"
@@ -351,8 +352,6 @@ def test_the_diagrams_parse_in_mermaid(repo: Path, monkeypatch: pytest.MonkeyPat
     from tests.test_target_mermaid import HARNESS, _npm_ci
 
     _npm_ci()
-    node = shutil.which("node")
-    assert node is not None
     sources: dict[str, str] = {}
     for step in STEPS:
         text = (GOLDEN / f"{step.name}.md").read_text(encoding="utf-8")
@@ -360,12 +359,13 @@ def test_the_diagrams_parse_in_mermaid(repo: Path, monkeypatch: pytest.MonkeyPat
         assert len(charts) == 1, step.name
         sources[step.name] = charts[0]
     done = subprocess.run(
-        [node, str(HARNESS / "check.mjs")],
+        [*node_tools.node(), str(HARNESS / "check.mjs")],
         input=json.dumps(sources),
         capture_output=True,
         text=True,
         encoding="utf-8",
         timeout=600,
+        env=node_tools.env(),
     )
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout)["results"]

