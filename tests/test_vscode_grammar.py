@@ -662,10 +662,19 @@ def test_vsix_is_packaged_with_what_vscode_loads(node_modules: Path, tmp_path: P
     } <= names
     assert not [n for n in names if "node_modules" in n or "/src/" in n or "/test/" in n], names
     # The client is bundled: vscode-languageclient is inside, `vscode` is left to the host.
-    assert "funnel.server.path" in bundle and "pip install funnelc" in bundle
+    assert "funnel.server.path" in bundle and _install_hint() in bundle
+    assert "pip install funnelc" not in bundle  # funnelc is not on PyPI
     assert 'require("vscode")' in bundle
     assert "vscode-languageclient" not in {n.split("/")[1] for n in names if n.count("/") > 1}
     assert vsix.stat().st_size < 500_000
+
+
+def _install_hint() -> str:
+    """The extension's ``INSTALL_HINT`` (``src/server.ts``), the command it suggests."""
+    source = (VSCODE / "src" / "server.ts").read_text(encoding="utf-8")
+    found = re.search(r"^export const INSTALL_HINT = '([^']+)';$", source, re.M)
+    assert found is not None
+    return found[1]
 
 
 # ---- the README's editor instructions -------------------------------------------------------
@@ -688,7 +697,18 @@ def test_readme_installs_the_vsix_that_ci_builds() -> None:
     assert f"code --install-extension {package['name']}-{package['version']}.vsix" in shell
     for setting in package["contributes"]["configuration"]["properties"]:
         assert f"`{setting}`" in _editors_section()
-    assert "funnelc lsp" in _editors_section() and "pip install funnelc" in _editors_section()
+    assert "funnelc lsp" in _editors_section()
+    # The install command the extension suggests is the README's own, and the README says so.
+    hint = _install_hint()
+    assert hint == "python3 -m venv .venv && .venv/bin/pip install ."
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    first = re.findall(r"^```sh\n(.*?)^```$", readme, flags=re.S | re.M)[0]
+    assert first.startswith(hint + " && "), first  # the set-up command at the top
+    assert f"`{hint}`" in _editors_section()
+    assert "pip install funnelc" not in _editors_section()
+    for path in (VSCODE / "README.md", VSCODE / "package.json"):
+        text = path.read_text(encoding="utf-8")
+        assert hint in text and "pip install funnelc" not in text, path
 
 
 def test_readme_helix_configuration() -> None:

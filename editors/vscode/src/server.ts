@@ -3,7 +3,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-export const INSTALL_HINT = 'pip install funnelc';
+/** How to install funnelc, which is not on PyPI: into a virtual environment, from a clone of
+ *  its repository (the command of its README, run in the clone). */
+export const INSTALL_HINT = 'python3 -m venv .venv && .venv/bin/pip install .';
 
 /** Where `command` is: itself if it names a file (a path), else the first match on `PATH`
  *  (with the `PATHEXT` endings on Windows), or `undefined` when there is none. */
@@ -50,7 +52,9 @@ export function notFoundMessage(command: string, detail?: string): string {
   const why = detail === undefined ? 'was not found' : `could not be started (${detail})`;
   return (
     `Funnel: the language server program \`${command}\` ${why}. ` +
-    `Install it with \`${INSTALL_HINT}\` (it needs the \`funnelc lsp\` command), ` +
-    'or set `funnel.server.path` to the funnelc program, for example `.venv/bin/funnelc`.'
+    'funnelc is not on PyPI: in a clone of its repository, install it into a virtual ' +
+    `environment with \`${INSTALL_HINT}\` (a version that has the \`funnelc lsp\` command), ` +
+    'then set `funnel.server.path` to that `.venv/bin/funnelc` (on Windows ' +
+    '`.venv\\Scripts\\funnelc.exe`), or put funnelc on `PATH`.'
   );
 }

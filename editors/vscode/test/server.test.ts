@@ -57,7 +57,11 @@ test('the message names the setting and how to install the server', () => {
   for (const message of [notFoundMessage('funnelc'), notFoundMessage('/x/funnelc', 'spawn EACCES')]) {
     assert.match(message, /funnel\.server\.path/);
     assert.ok(message.includes(INSTALL_HINT));
-    assert.equal(INSTALL_HINT, 'pip install funnelc');
+    assert.equal(INSTALL_HINT, 'python3 -m venv .venv && .venv/bin/pip install .');
+    assert.match(message, /not on PyPI: in a clone of its repository/);
+    assert.match(message, /`\.venv\/bin\/funnelc`/);
+    assert.match(message, /or put funnelc on `PATH`/);
+    assert.ok(!message.includes('pip install funnelc'), message);
     assert.match(message, /funnelc lsp/);
   }
   assert.match(notFoundMessage('/x/funnelc', 'spawn EACCES'), /could not be started \(spawn EACCES\)/);
