@@ -59,6 +59,38 @@ def test_a_corrupt_file_is_ignored(store: Path) -> None:
     assert store.read_text(encoding="utf-8").startswith("{")
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"kind": "no such kind"},
+        "not an object",
+        {"kind": "process"},  # fields missing
+        None,
+    ],
+)
+def test_a_damaged_entry_is_classified_again_and_the_others_are_kept(
+    store: Path, damage: object
+) -> None:
+    """Entries are decoded when they are looked up: a damaged one costs only its own
+    classification, never the whole file, and is never an error."""
+    first = NameCache(store=store)
+    for name in NAMES:
+        first.classify(name)
+    first.flush()
+    data = json.loads(store.read_text(encoding="utf-8"))
+    data[NAMES[0]] = damage
+    store.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    counting = Counting()
+    second = NameCache(store=store, classifier=counting)
+    assert [second.classify(n) for n in NAMES[1:]] == [classify(n) for n in NAMES[1:]]
+    assert counting.calls == []
+    assert second.classify(NAMES[0]).evidence == NAMES[0]  # the stand-in's verdict: classified
+    assert counting.calls == [NAMES[0]]
+    second.flush()
+    third = NameCache(store=store, classifier=Counting())
+    assert third.classify(NAMES[0]).evidence == NAMES[0]  # the repaired entry was written back
+
+
 def test_an_unwritable_store_is_not_an_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("", encoding="utf-8")

@@ -30,6 +30,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from funnelc.lint.name_types import NameKind, NameVerdict
 from funnelc.source import without_surrogates
@@ -74,8 +75,34 @@ def default_store() -> Path | None:
     return cache_dir() / f"names-{_key()}.json"
 
 
-def _encodable(text: str, verdict: NameVerdict) -> bool:
-    strings = [text, *(v for v in asdict(verdict).values() if isinstance(v, str))]
+_Stored = dict[str, Any]
+"""A verdict as the file holds it (``kind`` as its value), decoded only when it is looked up:
+a cache file that a big project filled holds thousands of verdicts, and making them all into
+objects on every start would cost more than the lint of a small project."""
+
+
+def _stored(verdict: NameVerdict | _Stored) -> _Stored:
+    if isinstance(verdict, NameVerdict):
+        return {**asdict(verdict), "kind": verdict.kind.value}
+    return verdict
+
+
+def _decoded(fields: _Stored) -> NameVerdict | None:
+    """The verdict a stored entry describes, or ``None`` when the entry is damaged."""
+    try:
+        return NameVerdict(
+            kind=NameKind(fields["kind"]),
+            language=fields["language"],
+            evidence=fields["evidence"],
+            suggestion=fields["suggestion"],
+            guessed=fields["guessed"],
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _encodable(text: str, verdict: NameVerdict | _Stored) -> bool:
+    strings = [text, *(v for v in _stored(verdict).values() if isinstance(v, str))]
     return all(without_surrogates(value) == value for value in strings)
 
 
@@ -101,7 +128,7 @@ class NameCache:
         self._classifier = classifier
         self._current: dict[str, NameVerdict] = {}
         self._last: dict[str, NameVerdict] = {}
-        self._older: OrderedDict[str, NameVerdict] = OrderedDict()
+        self._older: OrderedDict[str, NameVerdict | _Stored] = OrderedDict()
         self._loaded = store is None
         self._dirty = False
         self._file_size = 0
@@ -145,7 +172,10 @@ class NameCache:
             return found
         if not self._loaded:
             self._load()
-        found = self._last.pop(text, None) or self._older.pop(text, None)
+        found = self._last.pop(text, None)
+        if found is None:
+            older = self._older.pop(text, None)
+            found = _decoded(older) if isinstance(older, dict) else older
         if found is None:
             found = self._classifier(text)
             self.classified += 1
@@ -160,24 +190,18 @@ class NameCache:
             return
         try:
             raw = json.loads(store.read_text(encoding="utf-8"))
-            loaded = {
-                text: NameVerdict(
-                    kind=NameKind(fields["kind"]),
-                    language=fields["language"],
-                    evidence=fields["evidence"],
-                    suggestion=fields["suggestion"],
-                    guessed=fields["guessed"],
-                )
-                for text, fields in raw.items()
-            }
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (OSError, ValueError):
             return
+        if not isinstance(raw, dict):
+            return
+        # Entries are decoded when they are looked up (a damaged one is classified again).
         # The file lists the most recently used first; the OrderedDict keeps the least first.
         # (It is loaded before the first verdict of the session is looked up, so the cache is
         # still empty here.)
-        for text in reversed(list(loaded)):
-            self._older.setdefault(text, loaded[text])
-        self._file_size = len(loaded)
+        for text, fields in reversed(list(raw.items())):
+            if isinstance(fields, dict):
+                self._older.setdefault(text, fields)
+        self._file_size = len(raw)
 
     def flush(self) -> None:
         """Write the verdicts to ``store`` (atomically; silently skipped if that is impossible):
@@ -198,7 +222,7 @@ class NameCache:
         data = {}
         for text in keep:
             found = recent.get(text) or self._older[text]
-            data[text] = {**asdict(found), "kind": found.kind.value}
+            data[text] = _stored(found)
         path = self.store
         assert path is not None
         with contextlib.suppress(OSError):
