@@ -355,27 +355,22 @@ class AmoClient:
     def count_leads(self, pipeline_id: int, status_id: int | None = None, pages: int = 4) -> int:
         """How many leads sit in a status (or a pipeline): §0 "Is a stage empty?"; counted up
         to ``pages`` × 250 (more is reported as that many)."""
-        params: dict[str, Any] = {"filter[statuses][0][pipeline_id]": pipeline_id, "limit": 250}
+        params: dict[str, Any] = {"filter[statuses][0][pipeline_id]": pipeline_id}
         if status_id is not None:
             params["filter[statuses][0][status_id]"] = status_id
-        total = 0
-        for page in range(1, pages + 1):
-            data = self.call("GET", "/api/v4/leads", params={**params, "page": page})
-            rows = (data or {}).get("_embedded", {}).get("leads", [])
-            total += len(rows)
-            if len(rows) < 250:
-                break
-        return total
+        return self._count_leads(params, pages)
 
     def count_enum_leads(self, field_id: int, enum_id: int, pages: int = 4) -> int:
         """How many leads hold the value ``enum_id`` of the select field ``field_id``:
         ``filter[custom_fields_values][F][]=E`` (``filters-api.md``: select, multiselect and
         radiobutton fields are filtered by enum id); counted up to ``pages`` × 250."""
-        params: dict[str, Any] = {f"filter[custom_fields_values][{field_id}][]": enum_id}
-        params["limit"] = 250
+        return self._count_leads({f"filter[custom_fields_values][{field_id}][]": enum_id}, pages)
+
+    def _count_leads(self, params: dict[str, Any], pages: int) -> int:
+        """The leads ``params`` filter, read a page of 250 at a time, at most ``pages`` pages."""
         total = 0
         for page in range(1, pages + 1):
-            data = self.call("GET", "/api/v4/leads", params={**params, "page": page})
+            data = self.call("GET", "/api/v4/leads", params={**params, "limit": 250, "page": page})
             rows = (data or {}).get("_embedded", {}).get("leads", [])
             total += len(rows)
             if len(rows) < 250:
