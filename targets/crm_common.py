@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 from funnelc import codes
 from funnelc.diagnostics import Diagnostic, Label, Severity, suggest
 from funnelc.emit import Capabilities, EmitOptions, Emitted
-from funnelc.i18n import Msg, _, ngettext_noop, render
+from funnelc.i18n import Msg, Translator, _, ngettext_noop, render
 from funnelc.model import (
     Duration,
     DurationUnit,
@@ -792,15 +792,42 @@ Where = Callable[[str, str], str]
 """How a checklist names a stage (pipeline id, stage id): in words, with its CRM place."""
 
 
+@dataclass(frozen=True, slots=True)
+class ChecklistTexts:
+    """What a CRM's checklist says in its own words, already in the pipeline's language; the
+    shared helpers below write the rest themselves (``t("…")``, the one catalogue)."""
+
+    title: str
+    """The heading; ``{name}`` is the pipeline."""
+    intro: str
+    """The introduction; ``{id}``, ``{source}``, ``{plan}`` and the target's own blanks."""
+    sla_business: str
+    """Added to an SLA in business days: how the CRM's delay counts them."""
+    key_item: str
+    """The item of a key stage (``{stage}``)."""
+    revive_intro: str
+    next_intro: str
+    next_item: str
+    """A ``next`` move (``{source}``, ``{target}``)."""
+    then_item: str
+    """A ``then`` move (``{source}``, ``{target}``)."""
+    edges_intro: str
+
+
 def steps_start(
-    t: Mapping[str, str], pipeline: Pipeline, russian: bool, source: str, **intro: str
+    t: Translator,
+    words: ChecklistTexts,
+    pipeline: Pipeline,
+    russian: bool,
+    source: str,
+    **intro: str,
 ) -> Markdown:
     """A checklist's title, its introduction (``intro`` fills the target's own blanks;
     ``source`` is the pipeline's file, from :func:`source_path`) and the pipeline's segment."""
     md = Markdown()
-    md.heading(t["title"].format(name=quoted(pipeline.name.value, russian)), 1)
+    md.heading(words.title.format(name=quoted(pipeline.name.value, russian)), 1)
     md.paragraph(
-        t["intro"].format(
+        words.intro.format(
             id=code_span(pipeline.id.name),
             source=code_span(source),
             plan=code_span(f"{pipeline.id.name}.json"),
@@ -808,12 +835,13 @@ def steps_start(
         )
     )
     if pipeline.segment is not None:
-        md.paragraph(t["segment"].format(text=md_line(pipeline.segment.value)))
+        md.paragraph(t("Segment: {text}").format(text=md_line(pipeline.segment.value)))
     return md
 
 
 def sla_text(
-    t: Mapping[str, str],
+    t: Translator,
+    words: ChecklistTexts,
     pipeline: Pipeline,
     stage: Stage,
     label: str,
@@ -823,48 +851,48 @@ def sla_text(
     """The checklist item of a stage's SLA: how long, and where a stuck deal goes."""
     assert stage.sla is not None
     target = timeout_target(pipeline, stage)
-    text = t["sla_item"].format(
+    text = t("{stage}: {sla}, then to {where}.").format(
         stage=label,
         sla=duration_text(stage.sla, russian),
         where=where(pipeline.id.name, target.id.name) if target else "—",
     )
     if stage.sla.unit.value == "bd":
-        text += t["sla_business"]
+        text += words.sla_business
     return text
 
 
-def task_items(
-    t: Mapping[str, str], stages: Iterable[Stage], label: Callable[[Stage], str]
-) -> list[str]:
+def task_items(t: Translator, stages: Iterable[Stage], label: Callable[[Stage], str]) -> list[str]:
     return [
-        t["task_item"].format(stage=label(s), task=md_line(task.value))
+        t("{stage}: “{task}”.").format(stage=label(s), task=md_line(task.value))
         for s in stages
         for task in s.tasks
     ]
 
 
 def probability_items(
-    t: Mapping[str, str], stages: Iterable[Stage], label: Callable[[Stage], str]
+    t: Translator, stages: Iterable[Stage], label: Callable[[Stage], str]
 ) -> list[str]:
     return [
-        t["probability_item"].format(stage=label(s), value=s.probability)
+        t("{stage}: {value}%.").format(stage=label(s), value=s.probability)
         for s in stages
         if s.probability is not None
     ]
 
 
-def key_section(md: Markdown, t: Mapping[str, str], pipeline: Pipeline, russian: bool) -> None:
+def key_section(
+    md: Markdown, t: Translator, words: ChecklistTexts, pipeline: Pipeline, russian: bool
+) -> None:
     key_items = [
-        t["key_item"].format(stage=quoted(s.name.value, russian)) for s in pipeline.stages if s.key
+        words.key_item.format(stage=quoted(s.name.value, russian)) for s in pipeline.stages if s.key
     ]
-    md.section(t["h_key"], None, key_items)
+    md.section(t("Key stage"), None, key_items)
 
 
-def definition_intro(t: Mapping[str, str], lead: LeadPhase) -> str | None:
+def definition_intro(t: Translator, lead: LeadPhase) -> str | None:
     """The lead section's introduction: the lead definition, when the pipeline has one."""
     if not lead.definition:
         return None
-    return t["definition_intro"].format(text=md_line(lead.definition.value))
+    return t("What a lead is: {text}").format(text=md_line(lead.definition.value))
 
 
 def reason_lists(template: str, pipeline: Pipeline, where: Where, russian: bool) -> list[str]:
@@ -884,7 +912,8 @@ def reason_lists(template: str, pipeline: Pipeline, where: Where, russian: bool)
 
 def move_sections(
     md: Markdown,
-    t: Mapping[str, str],
+    t: Translator,
+    words: ChecklistTexts,
     project: Project,
     pipeline: Pipeline,
     where: Where,
@@ -894,24 +923,26 @@ def move_sections(
     """The sections of the moves neither CRM stores: revival, ``next``, explicit edges and
     ``then``.  ``own`` names a stage of this pipeline where a move starts."""
     revive_items = [
-        t["revive_item"].format(
+        t("From {source}{after}, to {target}{label}.").format(
             source=where(*m.source),
             target=where(*m.target),
-            after=(t["after"].format(delay=duration_text(m.delay, russian)) if m.delay else ""),
+            after=(
+                t(" after {delay}").format(delay=duration_text(m.delay, russian)) if m.delay else ""
+            ),
             label=f": {markdown.inline(m.label)}" if m.label else "",
         )
         for m in moves(project, pipeline, EdgeKind.REVIVE)
     ]
-    md.section(t["h_revive"], t["revive_intro"], revive_items)
+    md.section(t("Reviving deals"), words.revive_intro, revive_items)
 
     next_items = [
-        t["next_item"].format(source=where(*m.source), target=where(*m.target))
+        words.next_item.format(source=where(*m.source), target=where(*m.target))
         for m in moves(project, pipeline, EdgeKind.NEXT)
     ]
-    md.section(t["h_next"], t["next_intro"], next_items)
+    md.section(t("The next deal"), words.next_intro, next_items)
 
     edge_items = [
-        t["edge_item"].format(
+        t("{source} → {target}{label}.").format(
             source=own(m.source[1]),
             target=where(*m.target),
             label=f": {markdown.inline(m.label)}" if m.label else "",
@@ -919,11 +950,11 @@ def move_sections(
         for m in moves(project, pipeline, EdgeKind.EXPLICIT)
     ]
     edge_items += [
-        t["then_item"].format(source=own(s.id.name), target=where(pipeline.id.name, s.then.name))
+        words.then_item.format(source=own(s.id.name), target=where(pipeline.id.name, s.then.name))
         for s in then_stages(pipeline)
         if s.then is not None
     ]
-    md.section(t["h_edges"], t["edges_intro"], edge_items)
+    md.section(t("Moves outside the main order"), words.edges_intro, edge_items)
 
 
 def field_keys(project: Project) -> list[FieldKey]:

@@ -8,6 +8,7 @@ from funnelc.model import Phase, Pipeline, Project, Stage
 
 from .. import markdown
 from ..crm_common import (
+    ChecklistTexts,
     code_span,
     count_noun,
     definition_intro,
@@ -59,6 +60,7 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
         for a in plan.amo
     )
     md = steps_start(
+        t,
         shared,
         pipeline,
         russian,
@@ -125,7 +127,7 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
     md.section(t("How the outcomes are mapped"), None, outcomes)
 
     sla_items = [
-        sla_text(shared, pipeline, stage, q(stage.name.value), where, russian)
+        sla_text(t, shared, pipeline, stage, q(stage.name.value), where, russian)
         for stage in pipeline.stages
         if stage.sla is not None
     ]
@@ -149,7 +151,7 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
             "The tasks are in the status descriptions; to set them automatically, add a Digital "
             "Pipeline “Add task” trigger on entering the status."
         ),
-        task_items(shared, pipeline.stages, label),
+        task_items(t, pipeline.stages, label),
     )
     md.section(
         t("Probability"),
@@ -158,9 +160,9 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
             "stage. The values are in the status descriptions; compute a weighted forecast from "
             "an export if you need one."
         ),
-        probability_items(shared, pipeline.stages, label),
+        probability_items(t, pipeline.stages, label),
     )
-    key_section(md, shared, pipeline, russian)
+    key_section(md, t, shared, pipeline, russian)
 
     lead = pipeline.lead
     if lead is not None:
@@ -193,7 +195,7 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
                     "{first}."
                 ).format(first=q(lead_open[0].name.value))
             )
-        md.section(t("Handing leads over to sales"), definition_intro(shared, lead), lead_items)
+        md.section(t("Handing leads over to sales"), definition_intro(t, lead), lead_items)
 
     reason_items = reason_lists(t("{stage}: {reasons}."), pipeline, where, russian)
     if plan.reasons:
@@ -227,7 +229,14 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
     )
 
     move_sections(
-        md, shared, project, pipeline, where, lambda stage_id: q(_name(pipeline, stage_id)), russian
+        md,
+        t,
+        shared,
+        project,
+        pipeline,
+        where,
+        lambda stage_id: q(_name(pipeline, stage_id)),
+        russian,
     )
 
     field_items = []
@@ -273,49 +282,37 @@ def _name(pipeline: Pipeline, stage_id: str) -> str:
     return stage.name.value if stage else stage_id
 
 
-def _shared(t: Translator) -> dict[str, str]:
-    """The texts the shared checklist helpers of ``crm_common`` take by name (their
-    interface), written here, in the pipeline's language."""
-    return {
-        "title": t("amoCRM: manual steps for the pipeline {name}"),
-        "intro": t(
+def _shared(t: Translator) -> ChecklistTexts:
+    """What this checklist says in its own words (the shared helpers of ``crm_common``
+    write the rest), in the pipeline's language."""
+    return ChecklistTexts(
+        title=t("amoCRM: manual steps for the pipeline {name}"),
+        intro=t(
             "Pipeline {id} from {source}. The import plan {plan} creates in amoCRM {created}, "
             "{fields} and {reasons}. Below is what the amoCRM API cannot set: do these steps in "
             "amoCRM after running the plan, and tick each one."
         ),
-        "segment": t("Segment: {text}"),
-        "sla_item": t("{stage}: {sla}, then to {where}."),
-        "sla_business": t(
+        sla_business=t(
             " The SLA is in business days: check how the trigger counts weekends and, if "
             "needed, use a calendar time with a margin."
         ),
-        "task_item": t("{stage}: “{task}”."),
-        "probability_item": t("{stage}: {value}%."),
-        "key_item": t(
+        key_item=t(
             "{stage} is the key stage: use it as the reference point of conversion reports "
             "(Analytics → Sales funnel) and watch it at the stand-ups."
         ),
-        "h_key": t("Key stage"),
-        "definition_intro": t("What a lead is: {text}"),
-        "revive_item": t("From {source}{after}, to {target}{label}."),
-        "after": t(" after {delay}"),
-        "h_revive": t("Reviving deals"),
-        "revive_intro": t(
+        revive_intro=t(
             "amoCRM has no built-in revival of closed deals. Set up a Salesbot or a Digital "
             "Pipeline trigger, or a recurring task for marketing; reviving means moving the "
             "deal to the given status (PATCH /api/v4/leads with pipeline_id and status_id)."
         ),
-        "next_item": t("When a deal reaches {source}, create a new deal: {target}."),
-        "h_next": t("The next deal"),
-        "next_intro": t(
+        next_item=t("When a deal reaches {source}, create a new deal: {target}."),
+        next_intro=t(
             "A won deal starts a new one in another pipeline. Create it with a Digital Pipeline "
             "trigger or a Salesbot on the won status, or by hand."
         ),
-        "edge_item": t("{source} → {target}{label}."),
-        "then_item": t("From {source} a deal goes to {target}, not to the next status."),
-        "h_edges": t("Moves outside the main order"),
-        "edges_intro": t(
+        then_item=t("From {source} a deal goes to {target}, not to the next status."),
+        edges_intro=t(
             "amoCRM does not restrict moves between statuses, so these work without any setup; "
             "tell the managers about them."
         ),
-    }
+    )

@@ -7,6 +7,7 @@ from funnelc.i18n import Translator
 from funnelc.model import Phase, Project, Stage, StageKind
 
 from ..crm_common import (
+    ChecklistTexts,
     code_span,
     count_noun,
     definition_intro,
@@ -72,6 +73,7 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
         return where(pipeline.id.name, stage_id)
 
     md = steps_start(
+        t,
         shared,
         pipeline,
         russian,
@@ -184,7 +186,7 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
         if stage.sla is None or not mapped(stage):
             continue
         target = timeout_target(pipeline, stage)
-        text = sla_text(shared, pipeline, stage, own(stage.id.name), where, russian)
+        text = sla_text(t, shared, pipeline, stage, own(stage.id.name), where, russian)
         source_directory = plan.places[stage.id.name][0]
         target_place = plan.places.get(target.id.name) if target else None
         if source_directory.entity == "lead" and target_place and target_place[0].entity == "deal":
@@ -212,7 +214,7 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
     md.section(
         t("Stage tasks"),
         t("Add a “Task” automation rule that sets the task for the owner on entering the stage."),
-        task_items(shared, mapped_stages, label),
+        task_items(t, mapped_stages, label),
     )
 
     rules = []
@@ -244,9 +246,9 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
             "The probability is the deal's “Probability” field, not a stage "
             "property. Add an automation rule that sets it on entering the stage."
         ),
-        probability_items(shared, mapped_stages, label),
+        probability_items(t, mapped_stages, label),
     )
-    key_section(md, shared, pipeline, russian)
+    key_section(md, t, shared, pipeline, russian)
 
     lead = pipeline.lead
     if lead is not None:
@@ -308,7 +310,7 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
                     conditions=conditions,
                 )
             )
-        md.section(t("Leads"), definition_intro(shared, lead), lead_items)
+        md.section(t("Leads"), definition_intro(t, lead), lead_items)
 
     reason_items: list[str] = []
     if plan.reasons_mode == "field":
@@ -325,7 +327,7 @@ def manual_steps(project: Project, analysis: Analysis, plan: PipelinePlan) -> by
         reason_items,
     )
 
-    move_sections(md, shared, project, pipeline, where, own, russian)
+    move_sections(md, t, shared, project, pipeline, where, own, russian)
 
     field_items = [
         t(
@@ -366,50 +368,38 @@ def _kind(t: Translator, entity: str, semantics: str) -> str:
     return t("a lead failure status")
 
 
-def _shared(t: Translator) -> dict[str, str]:
-    """The texts the shared checklist helpers of ``crm_common`` take by name (their
-    interface), written here, in the pipeline's language."""
-    return {
-        "title": t("Bitrix24: manual steps for the pipeline {name}"),
-        "intro": t(
+def _shared(t: Translator) -> ChecklistTexts:
+    """What this checklist says in its own words (the shared helpers of ``crm_common``
+    write the rest), in the pipeline's language."""
+    return ChecklistTexts(
+        title=t("Bitrix24: manual steps for the pipeline {name}"),
+        intro=t(
             "Pipeline {id} from {source}. The import plan {plan} creates in "
             "Bitrix24 the deal category {category} ({stages}){lead} and "
             "{fields}. Below is what the Bitrix24 REST API cannot set: do these "
             "steps in Bitrix24 after running the plan, and tick each one. "
             "`{{id}}` in stage codes is the id of the new category."
         ),
-        "segment": t("Segment: {text}"),
-        "sla_item": t("{stage}: {sla}, then to {where}."),
-        "sla_business": t(" The SLA is in business days: make the delay count working time only."),
-        "task_item": t("{stage}: “{task}”."),
-        "probability_item": t("{stage}: {value}%."),
-        "key_item": t(
+        sla_business=t(" The SLA is in business days: make the delay count working time only."),
+        key_item=t(
             "{stage} is the key stage: use it as the reference point of "
             "conversion reports (Analytics → Sales funnel)."
         ),
-        "h_key": t("Key stage"),
-        "definition_intro": t("What a lead is: {text}"),
-        "revive_item": t("From {source}{after}, to {target}{label}."),
-        "after": t(" after {delay}"),
-        "h_revive": t("Reviving deals"),
-        "revive_intro": t(
+        revive_intro=t(
             "Revival is an automation rule on the failure stage: after the given "
             "time it moves the deal (or creates a new lead) to the given stage. "
             "If rules on final stages do not run on your portal, set a recurring "
             "task for marketing instead."
         ),
-        "next_item": t("When a deal reaches {source}, create a deal: {target}."),
-        "h_next": t("The next deal"),
-        "next_intro": t(
+        next_item=t("When a deal reaches {source}, create a deal: {target}."),
+        next_intro=t(
             "A won deal starts a new one in another category: add a “Create "
             "deal” automation rule with that category and stage on the success "
             "stage."
         ),
-        "edge_item": t("{source} → {target}{label}."),
-        "then_item": t("From {source} a deal goes to {target}, not to the next stage."),
-        "h_edges": t("Moves outside the main order"),
-        "edges_intro": t(
+        then_item=t("From {source} a deal goes to {target}, not to the next stage."),
+        edges_intro=t(
             "Bitrix24 does not restrict moves between stages, so these work "
             "without any setup; tell the managers about them."
         ),
-    }
+    )
