@@ -248,3 +248,30 @@ def moved(current_order: Sequence[str], desired_order: Sequence[str]) -> set[str
         keep.add(sequence[i])
         i = previous[i]
     return {key for key in desired_order if position[key] not in keep}
+
+
+def list_values(
+    attribute: str,
+    current: Sequence[tuple[str, int | None]],
+    desired: Sequence[str],
+    parent: str,
+) -> tuple[AttributeChange | None, list[Delete]]:
+    """A list field's values: the change of ``attribute`` when values are added or the kept
+    ones are reordered, and a :class:`Delete` of each current ``(value, id)`` the funnel
+    dropped, under ``parent``.  A dropped value is never part of the change: held (no
+    ``--allow-delete``, or deals hold it), it must not show as pending on every plan."""
+    from funnelc.i18n import _
+
+    now = tuple(value for value, _id in current)
+    wanted = set(desired)
+    change = None
+    if tuple(v for v in now if v in wanted) != tuple(desired):
+        change = AttributeChange(attribute, now, tuple(desired))
+    deletes = [
+        Delete(
+            Ref(Entity.ENUM, value, parent, ident), value, _("the field no longer has this value")
+        )
+        for value, ident in current
+        if value not in wanted
+    ]
+    return change, deletes

@@ -48,6 +48,7 @@ from ..crm_ops import (
     Ref,
     Rename,
     Reorder,
+    list_values,
     match,
     moved,
 )
@@ -260,28 +261,21 @@ def _fields(
         changes: list[AttributeChange] = []
         if before.name != after.name:
             changes.append(AttributeChange("name", before.name, after.name))
-        values_now = tuple(e.value for e in before.enums)
-        values_want = tuple(e.value for e in after.enums)
-        wanted = set(values_want)
-        # A value the funnel dropped is a delete of its own (below), never part of the change:
-        # kept (no --allow-delete, or deals hold it), it must not show as pending forever.
-        if tuple(v for v in values_now if v in wanted) != values_want:
-            changes.append(AttributeChange("enums", values_now, values_want))
+        values, dropped = list_values(
+            "enums",
+            [(e.value, e.id) for e in before.enums],
+            [e.value for e in after.enums],
+            after.key,
+        )
+        if values is not None:
+            changes.append(values)
         if set(before.required) != set(after.required):
             changes.append(AttributeChange("required_statuses", before.required, after.required))
         if after.currency is not None and before.currency != after.currency:
             changes.append(AttributeChange("currency", before.currency, after.currency))
         if changes:
             out.append(FieldChange(ref, tuple(changes), before, after, _("the field changed")))
-        for e in before.enums:
-            if e.value not in wanted:
-                deletes.append(
-                    Delete(
-                        Ref(Entity.ENUM, e.value, after.key, e.id),
-                        e.value,
-                        _("the field no longer has this value"),
-                    )
-                )
+        deletes.extend(dropped)
     for f in matched.removed:
         if f.key:
             deletes.append(

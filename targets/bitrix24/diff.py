@@ -45,6 +45,7 @@ from ..crm_ops import (
     Ref,
     Rename,
     Reorder,
+    list_values,
     match,
 )
 from .state import LEAD, Category, Portal, Semantics, Stage, UserField
@@ -234,22 +235,17 @@ def _fields(
         want_values = tuple(v.value for v in after.values)
         if after.merge_list:
             want_values = (*now_values, *(v for v in want_values if v not in now_values))
-        wanted = set(want_values)
-        # A value the funnel dropped is a delete of its own (below), never part of the change:
-        # kept (no --allow-delete, or deals hold it), it must not show as pending forever.
-        if tuple(v for v in now_values if v in wanted) != want_values:
-            changes.append(AttributeChange("LIST", now_values, want_values))
+        values, dropped = list_values(
+            "LIST",
+            [(v.value, v.id) for v in before.values],
+            want_values,
+            f"{after.entity}/{after.key}",
+        )
+        if values is not None:
+            changes.append(values)
         if changes:
             out.append(FieldChange(ref, tuple(changes), before, after, _("the field changed")))
-        for v in before.values:
-            if v.value not in wanted:
-                deletes.append(
-                    Delete(
-                        Ref(Entity.ENUM, v.value, f"{after.entity}/{after.key}", v.id),
-                        v.value,
-                        _("the field no longer has this value"),
-                    )
-                )
+        deletes.extend(dropped)
     for f in matched.removed:
         if f.key:
             deletes.append(
