@@ -1223,19 +1223,45 @@ VerboseOpt = Annotated[
 ]
 
 
-def _sync(run: Callable[[Any, Any, Callable[[str], None] | None], int], verbose: bool) -> None:
-    """Run a sync command with stdout and stderr redacted (no secret can be printed, even by
-    an unexpected error); a :class:`~funnelc.sync.client.SyncError` is exit 1."""
+def _sync(
+    target: SyncTarget,
+    inputs: list[Path],
+    *,
+    base_url: str | None,
+    allow_delete: bool,
+    verbose: bool,
+    then: Callable[[Any, Any, Any], int],
+) -> None:
+    """Read the account and plan (:func:`funnelc.sync.run.prepare`), then ``then(outcome,
+    out, err)`` once there is a plan — with stdout and stderr redacted (no secret can be
+    printed, even by an unexpected error); a :class:`~funnelc.sync.client.SyncError` is
+    exit 1."""
     from funnelc.sync.client import SyncError
     from funnelc.sync.redact import RedactingStream, redact
+    from funnelc.sync.run import prepare
 
-    out, err = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
+    # Text streams in all but name (RedactingStream wraps one; prepare and then take IO[str]).
+    out: Any = RedactingStream(sys.stdout)
+    err: Any = RedactingStream(sys.stderr)
 
     def trace(text: str) -> None:
         err.write(text + "\n")
 
+    def run() -> int:
+        outcome = prepare(
+            target.value,
+            inputs,
+            base_url=base_url,
+            allow_delete=allow_delete,
+            client_options=_client_options(trace if verbose else None),
+            err=err,
+        )
+        if outcome.plan is None:
+            return outcome.code
+        return then(outcome, out, err)
+
     try:
-        code = run(out, err, trace if verbose else None)
+        code = run()
     except SyncError as error:
         err.write(_("error: {message}").format(message=str(error)) + "\n")
         code = 1
@@ -1279,22 +1305,12 @@ def plan(
 ) -> None:
     """Read the CRM account, compare it with the funnels and show what `apply` would change.
     Exit 0: no changes; 2: changes pending; 1: error."""
-    from funnelc.sync.run import prepare, print_summary
+    from funnelc.sync.run import print_summary
 
     settings, _lint = _config(config, False)
     inputs = _inputs(paths, settings)
 
-    def run(out: Any, err: Any, trace: Callable[[str], None] | None) -> int:
-        outcome = prepare(
-            target.value,
-            inputs,
-            base_url=base_url,
-            allow_delete=allow_delete,
-            client_options=_client_options(trace),
-            err=err,
-        )
-        if outcome.plan is None:
-            return outcome.code
+    def show(outcome: Any, out: Any, err: Any) -> int:
         text = outcome.plan.dumps() + "\n"
         if out_file is not None:
             out_file.write_text(text, encoding="utf-8")
@@ -1304,7 +1320,7 @@ def plan(
             print_summary(outcome.plan, out, use_color(color, sys.stdout))
         return 1 if outcome.plan.conflicts else outcome.code
 
-    _sync(run, verbose)
+    _sync(target, inputs, base_url=base_url, allow_delete=allow_delete, verbose=verbose, then=show)
 
 
 @app.command(cls=LocalisedCommand)
@@ -1329,7 +1345,7 @@ def apply(
 ) -> None:
     """Make exactly the changes `funnelc plan` shows. A saved plan is refused if the account,
     the funnels or the lock changed since. Asks on a terminal unless --yes."""
-    from funnelc.sync.run import prepare, read_plan_file, run_apply
+    from funnelc.sync.run import read_plan_file, run_apply
 
     settings, _lint = _config(config, False)
     saved = read_plan_file(args[0]) if args and len(args) == 1 and args[0].is_file() else None
@@ -1347,17 +1363,7 @@ def apply(
     else:
         inputs = _inputs(args, settings)
 
-    def run(out: Any, err: Any, trace: Callable[[str], None] | None) -> int:
-        outcome = prepare(
-            target.value,
-            inputs,
-            base_url=base_url,
-            allow_delete=allow_delete,
-            client_options=_client_options(trace),
-            err=err,
-        )
-        if outcome.plan is None:
-            return outcome.code
+    def make(outcome: Any, out: Any, err: Any) -> int:
         return run_apply(
             outcome,
             saved,
@@ -1368,7 +1374,7 @@ def apply(
             terminal=use_color(color, sys.stderr),
         )
 
-    _sync(run, verbose)
+    _sync(target, inputs, base_url=base_url, allow_delete=allow_delete, verbose=verbose, then=make)
 
 
 @app.command(cls=LocalisedCommand)
