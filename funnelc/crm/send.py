@@ -150,7 +150,9 @@ def send_plan(
             http.client.close()
 
 
-def _detail(reply: httpx.Response) -> str:
+def reply_detail(reply: httpx.Response) -> str:
+    """``HTTP <status>``, with the CRM's own error text when the reply carries one (amoCRM's
+    ``detail``, Bitrix24's ``error_description`` or ``error``)."""
     try:
         data = reply.json()
     except ValueError:
@@ -191,7 +193,7 @@ class _AmoSender:
                 "requests per second, or the token lacks admin rights)",
             )
         if reply.status_code >= 400:
-            raise SendError(rid, _detail(reply))
+            raise SendError(rid, reply_detail(reply))
         if reply.status_code == 204 or not reply.content:
             return None  # crm-apis.md §0: an empty list is 204 with no body
         return reply.json()
@@ -329,7 +331,7 @@ class _B24Sender:
     def _call(self, rid: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
         reply = self.http.send(rid, "POST", f"{self.webhook}{method}.json", json=params)
         if reply.status_code >= 400:
-            raise SendError(rid, _detail(reply))
+            raise SendError(rid, reply_detail(reply))
         data: dict[str, Any] = reply.json()
         return data
 

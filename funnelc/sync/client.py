@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from funnelc.crm.send import reply_detail
 from funnelc.i18n import _
 from funnelc.sync.redact import redact
 
@@ -257,15 +258,7 @@ class _Http:
 
 
 def _detail(reply: httpx.Response) -> str:
-    try:
-        data = reply.json()
-    except ValueError:
-        return f"HTTP {reply.status_code}"
-    if isinstance(data, dict):
-        text = data.get("error_description") or data.get("detail") or data.get("error")
-        if text:
-            return redact(f"HTTP {reply.status_code}: {text}")
-    return f"HTTP {reply.status_code}"
+    return redact(reply_detail(reply))
 
 
 class AmoClient:
