@@ -43,6 +43,18 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 TESTS = ROOT / "tests"
 
+SMALL_FUNNEL = """\
+pipeline p "Продажи" {
+  deal {
+    stage a "Заявка получена" { goal "Встреча назначена"  exit "Встреча назначена"  sla 1d }
+    won w "Оплата получена"
+    lost l "Отказ получен"
+  }
+  timeout -> l
+}
+"""
+"""One clean pipeline (no diagnostics): the smallest input of the CLI, hook and Action tests."""
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

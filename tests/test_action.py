@@ -33,6 +33,7 @@ import pytest
 import yaml
 
 from funnelc.ci import comment
+from tests.conftest import SMALL_FUNNEL
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
@@ -420,16 +421,7 @@ def test_the_default_command_posts_funnelc_diff(github: FakeGitHub, tmp_path: Pa
 
 # ---- the check and build --check steps -------------------------------------------------------
 
-_GOOD = """\
-pipeline p "Продажи" {
-  deal {
-    stage a "Заявка получена" { goal "Встреча назначена"  exit "Встреча назначена"  sla 1d }
-    won w "Оплата получена"
-    lost l "Отказ получен"
-  }
-  timeout -> l
-}
-"""
+_GOOD = SMALL_FUNNEL
 
 
 def test_check_step_annotates_errors(tmp_path: Path) -> None:

@@ -21,20 +21,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import SMALL_FUNNEL
+
 ROOT = Path(__file__).resolve().parent.parent
 PRE_COMMIT = shutil.which("pre-commit", path=str(Path(sys.executable).parent))
 HOOKS = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
 
-GOOD = """\
-pipeline p "Продажи" {
-  deal {
-    stage a "Заявка получена" { goal "Встреча назначена"  exit "Встреча назначена"  sla 1d }
-    won w "Оплата получена"
-    lost l "Отказ получен"
-  }
-  timeout -> l
-}
-"""
+GOOD = SMALL_FUNNEL
 BAD = GOOD.replace("pipeline p", "pipeline q").replace("-> l", "-> nowhere")
 
 

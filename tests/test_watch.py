@@ -20,17 +20,9 @@ from pathlib import Path
 import pytest
 
 from funnelc.watch import Watcher
+from tests.conftest import SMALL_FUNNEL
 
-GOOD = """\
-pipeline p "Продажи" {
-  deal {
-    stage a "Заявка получена" { goal "Встреча назначена"  exit "Встреча назначена"  sla 1d }
-    won w "Оплата получена"
-    lost l "Отказ получен"
-  }
-  timeout -> l
-}
-"""
+GOOD = SMALL_FUNNEL
 BROKEN = GOOD.replace("timeout -> l", "timeout -> nowhere")
 DEADLINE = 60.0
 
