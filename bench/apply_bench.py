@@ -33,9 +33,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from funnelc.fakes._server import App, ManualClock, Request
+from funnelc.fakes._server import ManualClock, in_process
 from funnelc.fakes.amocrm import AmoCRM
 from funnelc.fakes.bitrix24 import Bitrix24
 from funnelc.sync.client import Bucket, Window
@@ -70,24 +68,6 @@ def funnel_text(pipelines: int, stages: int) -> str:
     return "\n".join(out)
 
 
-def transport(app: App) -> httpx.MockTransport:
-    def handle(request: httpx.Request) -> httpx.Response:
-        reply = app.handle(
-            Request(
-                request.method,
-                request.url.path,
-                request.url.query.decode("ascii"),
-                {k.lower(): v for k, v in request.headers.items()},
-                request.read(),
-            )
-        )
-        if reply.drop_after is not None:
-            raise httpx.ReadTimeout("no reply", request=request)
-        return httpx.Response(reply.status, content=reply.body, headers=reply.headers)
-
-    return httpx.MockTransport(handle)
-
-
 def bench(target: str, paths: list[Path], full_bucket: bool = False) -> dict[str, Any]:
     clock = ManualClock()
     fake: AmoCRM | Bitrix24
@@ -111,7 +91,7 @@ def bench(target: str, paths: list[Path], full_bucket: bool = False) -> dict[str
             base_url=None,
             allow_delete=True,
             client_options={
-                "transport": transport(fake),
+                "transport": in_process(fake),
                 "clock": clock,
                 "sleep": clock.advance,
             },
@@ -136,7 +116,7 @@ def bench(target: str, paths: list[Path], full_bucket: bool = False) -> dict[str
             paths,
             base_url=None,
             allow_delete=True,
-            client_options={"transport": transport(fake), "clock": clock, "sleep": clock.advance},
+            client_options={"transport": in_process(fake), "clock": clock, "sleep": clock.advance},
             err=err,
         )
     return {

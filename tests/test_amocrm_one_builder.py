@@ -10,6 +10,7 @@ import contextlib
 import io
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from funnelc.cli import app
-from funnelc.fakes._server import Request
+from funnelc.fakes._server import in_process
 from funnelc.fakes.amocrm import AmoCRM
 from funnelc.sync.run import prepare, run_apply
 
@@ -48,23 +49,14 @@ pipeline sales "Продажи" {
 """
 
 
-def _transport(fake: AmoCRM, sent: list[tuple[str, str, Any]]) -> httpx.MockTransport:
-    def handle(request: httpx.Request) -> httpx.Response:
-        body = request.read()
+def _recorder(sent: list[tuple[str, str, Any]]) -> Callable[[httpx.Request, bytes], None]:
+    """Keeps every write request apply sends (method, path, JSON body)."""
+
+    def observe(request: httpx.Request, body: bytes) -> None:
         if request.method != "GET":
             sent.append((request.method, request.url.path, json.loads(body) if body else None))
-        reply = fake.handle(
-            Request(
-                request.method,
-                request.url.path,
-                request.url.query.decode("ascii"),
-                {k.lower(): v for k, v in request.headers.items()},
-                body,
-            )
-        )
-        return httpx.Response(reply.status, content=reply.body, headers=reply.headers)
 
-    return httpx.MockTransport(handle)
+    return observe
 
 
 def _names(entry: dict[str, Any]) -> dict[str, int]:
@@ -112,7 +104,7 @@ def test_the_import_plan_is_what_apply_sends_from_an_empty_account(
         [funnels],
         base_url=None,
         allow_delete=False,
-        client_options={"transport": _transport(fake, sent)},
+        client_options={"transport": in_process(fake, _recorder(sent))},
         err=err,
     )
     assert outcome.plan is not None, err.getvalue()

@@ -8,30 +8,13 @@ simulated clock, as in ``bench/apply_bench.py``, so waiting ten minutes takes no
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from funnelc.fakes._server import App, ManualClock, Request
+from funnelc.fakes._server import ManualClock, in_process
 from funnelc.fakes.bitrix24 import METHOD_BUDGET, METHOD_WINDOW, Bitrix24
 from funnelc.sync.client import B24Client, Command, TimeBudget
 
 SECRET = "budgetSECRET"
-
-
-def _transport(app: App) -> httpx.MockTransport:
-    def handle(request: httpx.Request) -> httpx.Response:
-        reply = app.handle(
-            Request(
-                request.method,
-                request.url.path,
-                request.url.query.decode("ascii"),
-                {k.lower(): v for k, v in request.headers.items()},
-                request.read(),
-            )
-        )
-        return httpx.Response(reply.status, content=reply.body, headers=reply.headers)
-
-    return httpx.MockTransport(handle)
 
 
 def _client(cost: float, retries: int = 0) -> tuple[B24Client, Bitrix24, ManualClock]:
@@ -39,7 +22,7 @@ def _client(cost: float, retries: int = 0) -> tuple[B24Client, Bitrix24, ManualC
     fake = Bitrix24(secret=SECRET, limits=True, clock=clock, method_cost=lambda m: cost)
     client = B24Client(
         f"http://portal.invalid{fake.webhook_path}",
-        transport=_transport(fake),
+        transport=in_process(fake),
         clock=clock,
         sleep=clock.advance,
         retries=retries,

@@ -15,7 +15,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import httpx
 
 LOOPBACK = "127.0.0.1"
 
@@ -94,6 +99,34 @@ class Reply:
 
 class App(Protocol):
     def handle(self, request: Request) -> Reply: ...
+
+
+def in_process(
+    app: App, observe: Callable[[httpx.Request, bytes], None] | None = None
+) -> httpx.MockTransport:
+    """The fake behind an httpx ``MockTransport``, without sockets: for runs on a simulated
+    clock that the fake and the client share (a benchmark, the time-budget tests).  A dropped
+    reply (a "timeout" fault) is a read timeout; ``observe`` sees each request and its body."""
+    import httpx
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        if observe is not None:
+            observe(request, body)
+        reply = app.handle(
+            Request(
+                request.method,
+                request.url.path,
+                request.url.query.decode("ascii"),
+                {k.lower(): v for k, v in request.headers.items()},
+                body,
+            )
+        )
+        if reply.drop_after is not None:
+            raise httpx.ReadTimeout("no reply", request=request)
+        return httpx.Response(reply.status, content=reply.body, headers=reply.headers)
+
+    return httpx.MockTransport(handle)
 
 
 def _handler(app: App) -> type[BaseHTTPRequestHandler]:
