@@ -221,7 +221,7 @@ class _Phase:
     phase: Phase
     cluster: str
     caption: str
-    """The key of its caption in :data:`_WORDS`."""
+    """The key of its caption in :data:`WORDS`."""
     fill: str
     border: str
     ink: str
@@ -288,7 +288,7 @@ class _Lookup:
 
 # A diagram word whose English text is also a message elsewhere with another translation
 # (``timeout``, ``next``, ``won`` ...) has the gettext context ``diagram`` (``msgctxt``).
-_WORDS: dict[str, str | Msg] = {
+WORDS: dict[str, str | Msg] = {
     "lead": N_("Lead"),
     "deal": N_("Deal"),
     "key": N_("key stage"),
@@ -351,8 +351,8 @@ says exactly what the file says."""
 
 @functools.cache
 def words(language: str) -> Mapping[str, str]:
-    """:data:`_WORDS` in ``language`` (rendered from the catalogue, no global state read)."""
-    return {key: render(as_msg(text), language) for key, text in _WORDS.items()}
+    """:data:`WORDS` in ``language`` (rendered from the catalogue, no global state read)."""
+    return {key: render(as_msg(text), language) for key, text in WORDS.items()}
 
 
 def as_msg(text: str | Msg) -> Msg:

@@ -82,6 +82,7 @@ from funnelc.model import (
 )
 
 from . import markdown
+from .dot import WORDS as DIAGRAM_WORDS
 from .dot import as_msg, duration_label
 
 if TYPE_CHECKING:
@@ -172,20 +173,26 @@ def phase_key(pipeline_id: str, phase: Phase) -> StageKey:
 
 # ---- the diagram's own words -------------------------------------------------------------------
 
+_SHARED_WORDS = (
+    "lead",
+    "deal",
+    "key",
+    "sla",
+    "pit",
+    "handoff",
+    "timeout_after",
+    "timeout",
+    "revive_after",
+    "revive",
+    "next",
+    "any_stage",
+    "timeout_summary",
+)
+"""The words the flowchart says as the ``dot`` diagram does (the same messages, so the two
+diagrams of a pipeline never name one thing two ways)."""
+
 _WORDS: dict[str, str | Msg] = {
-    "lead": N_("Lead"),
-    "deal": N_("Deal"),
-    "key": N_("key stage"),
-    "sla": N_("SLA {sla}"),
-    "pit": N_("pit"),
-    "handoff": N_("handoff"),
-    "timeout_after": N_("after {sla}"),
-    "timeout": pgettext_noop("diagram", "timeout"),
-    "revive_after": N_("revive after {delay}"),
-    "revive": pgettext_noop("diagram", "revive"),
-    "next": pgettext_noop("diagram", "next"),
-    "any_stage": N_("any stage"),
-    "timeout_summary": N_("timeout: after each stage's SLA"),
+    **{key: DIAGRAM_WORDS[key] for key in _SHARED_WORDS},
     "h_stages": N_("Stages"),
     "c_stage": N_("Stage"),
     "c_phase": N_("Phase"),

@@ -192,8 +192,8 @@ def test_the_diagram_words_come_from_the_catalogue() -> None:
     """The diagram's own words are English message ids, translated by the gettext catalogue;
     a short word has its gettext context (``msgctxt "diagram"``), never shown."""
     english, russian = dot.words("en"), dot.words("ru")
-    assert english == {k: dot.as_msg(v).id for k, v in dot._WORDS.items()}
-    assert dot.as_msg(dot._WORDS["timeout"]).context == "diagram"
+    assert english == {k: dot.as_msg(v).id for k, v in dot.WORDS.items()}
+    assert dot.as_msg(dot.WORDS["timeout"]).context == "diagram"
     assert english["timeout"] == "timeout" and russian["timeout"] == "по сроку"
     for key, text in russian.items():
         assert text != english[key], key  # translated
