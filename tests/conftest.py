@@ -43,6 +43,24 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 TESTS = ROOT / "tests"
 
+COMMANDS = (
+    "check",
+    "build",
+    "fmt",
+    "explain",
+    "codes",
+    "schema",
+    "rules",
+    "targets",
+    "watch",
+    "diff",
+    "breaking",
+    "lsp",
+    "plan",
+    "apply",
+)
+"""Every `funnelc` command (the CLI, i18n and docs tests go through each)."""
+
 SMALL_FUNNEL = """\
 pipeline p "Продажи" {
   deal {

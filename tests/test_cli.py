@@ -28,6 +28,7 @@ from funnelc.cli import app
 from funnelc.codes import CODES
 from funnelc.emit import REGISTRY
 from funnelc.version import __version__
+from tests.conftest import COMMANDS
 from tests.conftest import EXAMPLES as EXAMPLES_DIR
 from tests.test_build import (
     PIPELINES,
@@ -37,22 +38,6 @@ from tests.test_build import (
     write_project,
 )
 
-COMMANDS = (
-    "check",
-    "build",
-    "fmt",
-    "explain",
-    "codes",
-    "schema",
-    "rules",
-    "targets",
-    "watch",
-    "diff",
-    "breaking",
-    "lsp",
-    "plan",
-    "apply",
-)
 DIAGNOSTIC_KEYS = {"code", "severity", "message", "location", "labels", "notes", "help", "fix"}
 ESC = "\x1b["
 

@@ -56,7 +56,7 @@ from funnelc.po import key as po_key
 from funnelc.render import render_human, render_json
 from funnelc.sarif import render_github, render_sarif
 from funnelc.source import SourceFile
-from tests.conftest import ROOT, TESTS
+from tests.conftest import COMMANDS, ROOT, TESTS
 from tests.crm_sim.casefiles import blocks, section
 
 CYRILLIC = re.compile(r"[А-Яа-яЁё]")
@@ -521,23 +521,6 @@ def test_labels_of_lint_findings_render_late() -> None:
 
 # ---- every command in Russian -------------------------------------------------------------
 
-_COMMANDS = (
-    "check",
-    "build",
-    "fmt",
-    "explain",
-    "codes",
-    "schema",
-    "rules",
-    "targets",
-    "watch",
-    "diff",
-    "breaking",
-    "lsp",
-    "plan",
-    "apply",
-)
-
 
 def _identifiers() -> set[str]:
     """Words that are ids, not English: rule groups, presets, severities, target names, the
@@ -610,7 +593,7 @@ def _russian_runs(args: list[str]) -> tuple[int, str]:
 def test_lang_is_accepted_by_every_command() -> None:
     root = typer.main.get_command(app)
     commands = root.commands  # type: ignore[attr-defined]
-    assert set(commands) == set(_COMMANDS)
+    assert set(commands) == set(COMMANDS)
     for name, command in commands.items():
         options = {o for p in command.params for o in getattr(p, "opts", [])}
         assert "--lang" in options, name
@@ -639,7 +622,7 @@ def test_lang_is_accepted_by_every_command() -> None:
         ["rules"],
         ["rules", "-f", "json"],
         ["targets"],
-        *([command, "--help"] for command in _COMMANDS),
+        *([command, "--help"] for command in COMMANDS),
         ["check", "--format", "xml"],
         ["check", "--bogus"],
         ["build", "--render-timeout", "soon"],
