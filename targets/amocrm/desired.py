@@ -16,6 +16,7 @@ package: every decision the checks judged, made once) and turns it into a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .state import Account, Description, Enum, Field, LossReason, Pipeline, Status, StatusKind
@@ -105,16 +106,12 @@ def desired_state(analysis: Analysis, currency: str = DEFAULT_CURRENCY) -> Accou
                     wanted.append(place)
     return Account(
         pipelines=tuple(pipelines),
-        fields=tuple(_with_required(f, tuple(required.get(key, ()))) for key, f in fields.items()),
+        fields=tuple(
+            replace(f, required=tuple(required.get(key, ()))) for key, f in fields.items()
+        ),
         loss_reasons=tuple(reasons.values()) if manage_reasons else (),
         manage_loss_reasons=manage_reasons,
     )
-
-
-def _with_required(f: Field, required: tuple[Ref, ...]) -> Field:
-    from dataclasses import replace
-
-    return replace(f, required=required)
 
 
 def of_project(project: Project, options: EmitOptions) -> tuple[Account, list[Diagnostic]]:

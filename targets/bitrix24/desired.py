@@ -16,6 +16,7 @@ package: every decision the checks judged, made once) and turns it into a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .state import Category, EnumValue, Portal, Semantics, Stage, UserField
@@ -103,26 +104,14 @@ def desired_state(analysis: Analysis) -> Portal:
                             for i, v in enumerate(extra)
                         ),
                     )
-                    fields[(entity, user_field.key)] = _replace_values(old, values)
+                    fields[(entity, user_field.key)] = replace(old, values=values)
     # Deal fields, then lead fields, each sorted 100, 110, … in the order they first appear
     # (as each pipeline's import plan sorts its own).
     ordered: list[UserField] = []
     for entity in ("deal", "lead"):
         mine = [f for (e, _k), f in fields.items() if e == entity]
-        ordered += [_replace_sort(f, 100 + 10 * i) for i, f in enumerate(mine)]
+        ordered += [replace(f, sort=100 + 10 * i) for i, f in enumerate(mine)]
     return Portal(categories=tuple(categories), lead_statuses=lead, fields=tuple(ordered))
-
-
-def _replace_sort(f: UserField, sort: int) -> UserField:
-    from dataclasses import replace
-
-    return replace(f, sort=sort)
-
-
-def _replace_values(f: UserField, values: tuple[EnumValue, ...]) -> UserField:
-    from dataclasses import replace
-
-    return replace(f, values=values)
 
 
 def of_project(project: Project, options: EmitOptions) -> tuple[Portal, list[Diagnostic]]:
@@ -138,8 +127,6 @@ def pipeline_state(plan: PipelinePlan) -> Portal:
     """The part of the desired portal one pipeline's import plan makes: its category, the
     lead statuses when it owns the lead funnel, and its user fields (sorted 100, 110, … in
     the order the pipeline declares them, per entity)."""
-    from dataclasses import replace
-
     lead = _stages(plan.lead) if plan.lead is not None and plan.lead_mode == "statuses" else None
     fields: list[UserField] = []
     for entity in ("deal", "lead"):
